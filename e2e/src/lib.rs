@@ -1,0 +1,411 @@
+//! End-to-end test harness for Turnstile on a real control plane (see `e2e/README.md`).
+//!
+//! Responsibility: connect to the plane started by `e2e/cluster.sh up` (its kubeconfig is found
+//! through `$KUBECONFIG` as written by `cluster.sh env`, or under `$TURNSTILE_E2E_DIR`), install the
+//! generated CRDs once, give each test its own namespace, remove what the test made, and print the
+//! state of the namespace when a test fails. It must not fake any part of Kubernetes.
+//!
+//! ```text
+//!   test ──> Harness::get() ──> kube Client (plane kubeconfig) ──> CRDs applied + Established
+//!     └──> harness.run("name", |ns| async { ... })
+//!            create Namespace e2e-<name>-<n> ─> body (panics = failure)
+//!            failure: dump events + objects ─> delete namespace + tracked cluster objects
+//! ```
+
+// A test harness reports failure the way tests do: by panicking.
+#![allow(clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+/// Errors of the harness.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No control plane could be found.
+    #[error(
+        "no control plane: {0} (start one with `bash e2e/cluster.sh up` and `source <(bash e2e/cluster.sh env)`)"
+    )]
+    NoPlane(String),
+    /// A Kubernetes API call failed.
+    #[error("{action}: {source}")]
+    Kube {
+        /// What was being done.
+        action: String,
+        /// The client error.
+        source: kube::Error,
+    },
+    /// Something did not happen in time.
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, String),
+    /// A manifest could not be read.
+    #[error("manifest {0}: {1}")]
+    Manifest(String, String),
+    /// A command failed.
+    #[error("command {0}: {1}")]
+    Command(String, String),
+}
+
+/// Result type of the harness.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn kube_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+    let action = action.into();
+    move |source| Error::Kube { action, source }
+}
+
+/// Connection to the plane. Each test makes its own (a client lives on the runtime of the test
+/// that made it); the CRDs are installed once per test binary.
+#[derive(Clone)]
+pub struct Harness {
+    /// Client with the plane's admin credentials.
+    pub client: Client,
+    /// Path of the plane's kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// Directory of the plane's binaries (kubectl, ...).
+    pub bin: PathBuf,
+}
+
+static CRDS_INSTALLED: OnceCell<()> = OnceCell::const_new();
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn plane_dir() -> PathBuf {
+    std::env::var_os("TURNSTILE_E2E_DIR")
+        .map_or_else(|| std::env::temp_dir().join("turnstile-e2e"), PathBuf::from)
+}
+
+fn find_kubeconfig() -> Result<PathBuf> {
+    let from_dir = plane_dir().join("kubeconfig");
+    if from_dir.is_file() {
+        return Ok(from_dir);
+    }
+    match std::env::var_os("KUBECONFIG") {
+        Some(p) if PathBuf::from(&p).is_file() => Ok(PathBuf::from(p)),
+        _ => Err(Error::NoPlane(format!(
+            "{} does not exist",
+            from_dir.display()
+        ))),
+    }
+}
+
+fn find_bin() -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("TURNSTILE_E2E_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    let env_file = plane_dir().join("env");
+    let text = std::fs::read_to_string(&env_file)
+        .map_err(|e| Error::NoPlane(format!("{}: {e}", env_file.display())))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("export TURNSTILE_E2E_BIN="))
+        .map(|v| PathBuf::from(v.trim_matches('"').trim_matches('\'')))
+        .ok_or_else(|| Error::NoPlane(format!("{} has no TURNSTILE_E2E_BIN", env_file.display())))
+}
+
+impl Harness {
+    /// Connects to the plane; the first call in a test binary also installs the CRDs.
+    pub async fn get() -> Result<Harness> {
+        let kubeconfig = find_kubeconfig()?;
+        let bin = find_bin()?;
+        let kc = Kubeconfig::read_from(&kubeconfig).map_err(|e| Error::NoPlane(e.to_string()))?;
+        let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .map_err(|e| Error::NoPlane(e.to_string()))?;
+        let client = Client::try_from(config).map_err(kube_err("building client"))?;
+        let harness = Harness {
+            client,
+            kubeconfig,
+            bin,
+        };
+        CRDS_INSTALLED
+            .get_or_try_init(|| harness.install_crds())
+            .await?;
+        Ok(harness)
+    }
+
+    /// Server-side applies every generated CRD and waits until each is Established.
+    pub async fn install_crds(&self) -> Result<()> {
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        let crds = turnstile_api::crds::all()
+            .map_err(|e| Error::Manifest("generated CRDs".into(), e.to_string()))?;
+        let pp = PatchParams::apply("turnstile-e2e").force();
+        for crd in &crds {
+            let name = crd.metadata.name.clone().unwrap_or_default();
+            api.patch(&name, &pp, &Patch::Apply(crd))
+                .await
+                .map_err(kube_err(format!("applying CRD {name}")))?;
+        }
+        for crd in &crds {
+            let name = crd.metadata.name.clone().unwrap_or_default();
+            wait_for(
+                Duration::from_mins(1),
+                &format!("CRD {name} Established"),
+                || {
+                    let api = api.clone();
+                    let name = name.clone();
+                    async move {
+                        let crd = api.get(&name).await.ok()?;
+                        let established = crd
+                            .status?
+                            .conditions?
+                            .iter()
+                            .any(|c| c.type_ == "Established" && c.status == "True");
+                        established.then_some(())
+                    }
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `kubectl` (the plane's own build) with the plane's kubeconfig; returns stdout.
+    pub fn kubectl(&self, args: &[&str]) -> Result<String> {
+        let out = std::process::Command::new(self.bin.join("kubectl"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .map_err(|e| Error::Command(format!("kubectl {}", args.join(" ")), e.to_string()))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(Error::Command(
+                format!("kubectl {}", args.join(" ")),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ))
+        }
+    }
+
+    /// Runs `body` in a fresh namespace. On panic, prints the namespace's events and objects;
+    /// in every case deletes the namespace and the cluster-scoped objects the test tracked.
+    ///
+    /// # Panics
+    /// When the namespace cannot be created, and again (re-raised) when `body` panicked.
+    pub async fn run<F, Fut>(&self, name: &str, body: F)
+    where
+        F: FnOnce(TestNs) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let ns_name = format!("e2e-{name}-{:x}{n}", nanos % 0xfffff);
+        let ns_api: Api<Namespace> = Api::all(self.client.clone());
+        let ns: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": ns_name, "labels": {"e2e.turnstile.dev/test": name}}
+        }))
+        .unwrap_or_default();
+        if let Err(e) = ns_api.create(&PostParams::default(), &ns).await {
+            panic!("creating namespace {ns_name}: {e}");
+        }
+        let tracked = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let test_ns = TestNs {
+            harness: self.clone(),
+            name: ns_name.clone(),
+            tracked: tracked.clone(),
+        };
+        let outcome = tokio::spawn(body(test_ns)).await;
+        if outcome.is_err() {
+            eprintln!("==== e2e test {name} failed; state of namespace {ns_name} ====");
+            for args in [
+                vec!["get", "events", "-n", &ns_name, "--sort-by=.lastTimestamp"],
+                vec![
+                    "get",
+                    "all,workloads,localqueues",
+                    "-n",
+                    &ns_name,
+                    "-o",
+                    "wide",
+                ],
+                vec![
+                    "get",
+                    "clusterqueues,resourceflavors,cohorts,workloadpriorityclasses,nodes",
+                ],
+            ] {
+                match self.kubectl(&args) {
+                    Ok(out) => eprintln!("$ kubectl {}\n{out}", args.join(" ")),
+                    Err(e) => eprintln!("{e}"),
+                }
+            }
+        }
+        let list: Vec<(ApiResource, String)> =
+            tracked.lock().map(|t| t.clone()).unwrap_or_default();
+        for (ar, obj) in list {
+            let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
+            let _ = api.delete(&obj, &DeleteParams::background()).await;
+        }
+        let _ = ns_api.delete(&ns_name, &DeleteParams::background()).await;
+        if let Err(e) = outcome {
+            if e.is_panic() {
+                std::panic::resume_unwind(e.into_panic());
+            }
+            panic!("test task of {name} failed: {e}");
+        }
+    }
+}
+
+/// A test's namespace, and the cluster-scoped objects to remove after the test.
+#[derive(Clone)]
+pub struct TestNs {
+    /// The harness.
+    pub harness: Harness,
+    /// Namespace name.
+    pub name: String,
+    tracked: std::sync::Arc<Mutex<Vec<(ApiResource, String)>>>,
+}
+
+impl TestNs {
+    /// A client for the plane.
+    pub fn client(&self) -> Client {
+        self.harness.client.clone()
+    }
+
+    /// Remembers a cluster-scoped object to delete after the test.
+    pub fn track(&self, ar: &ApiResource, name: &str) {
+        if let Ok(mut t) = self.tracked.lock() {
+            t.push((ar.clone(), name.to_owned()));
+        }
+    }
+
+    /// A dynamic API for `kind` (a Kueue kind or a core/batch one), in this namespace when
+    /// namespaced.
+    pub fn dynamic_api(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<(Api<DynamicObject>, ApiResource, bool)> {
+        let (ar, namespaced) = api_resource(api_version, kind)?;
+        let api = if namespaced {
+            Api::namespaced_with(self.client(), &self.name, &ar)
+        } else {
+            Api::all_with(self.client(), &ar)
+        };
+        Ok((api, ar, namespaced))
+    }
+
+    /// Creates or updates the object described by `doc`: the main resource first, then, if the
+    /// document has a `status`, the status subresource. Returns the stored object.
+    pub async fn apply_doc(&self, doc: &Value) -> Result<Value> {
+        let api_version = doc["apiVersion"].as_str().unwrap_or_default();
+        let kind = doc["kind"].as_str().unwrap_or_default();
+        let name = doc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let (api, ar, namespaced) = self.dynamic_api(api_version, kind)?;
+        let mut body = doc.clone();
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("status");
+        }
+        let has_main = body.as_object().is_some_and(|o| {
+            o.keys()
+                .any(|k| !["apiVersion", "kind", "metadata"].contains(&k.as_str()))
+        });
+        let existing = api
+            .get_opt(&name)
+            .await
+            .map_err(kube_err(format!("reading {kind} {name}")))?;
+        let mut stored = match existing {
+            None => {
+                if !namespaced {
+                    self.track(&ar, &name);
+                }
+                let obj: DynamicObject = from_json(&body, &name)?;
+                api.create(&PostParams::default(), &obj)
+                    .await
+                    .map_err(kube_err(format!("creating {kind} {name}")))?
+            }
+            Some(current) if has_main => {
+                let mut obj: DynamicObject = from_json(&body, &name)?;
+                obj.metadata.resource_version = current.metadata.resource_version.clone();
+                api.replace(&name, &PostParams::default(), &obj)
+                    .await
+                    .map_err(kube_err(format!("updating {kind} {name}")))?
+            }
+            Some(current) => current,
+        };
+        if let Some(status) = doc.get("status") {
+            stored.data["status"] = status.clone();
+            stored = api
+                .replace_status(&name, &PostParams::default(), &stored)
+                .await
+                .map_err(kube_err(format!("updating status of {kind} {name}")))?;
+        }
+        serde_json::to_value(&stored).map_err(|e| Error::Manifest(name, e.to_string()))
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(v: &Value, name: &str) -> Result<T> {
+    serde_json::from_value(v.clone()).map_err(|e| Error::Manifest(name.to_owned(), e.to_string()))
+}
+
+/// The API resource and scope of the kinds tests use.
+pub fn api_resource(api_version: &str, kind: &str) -> Result<(ApiResource, bool)> {
+    let (plural, namespaced) = match kind {
+        "ResourceFlavor" => ("resourceflavors", false),
+        "ClusterQueue" => ("clusterqueues", false),
+        "Cohort" => ("cohorts", false),
+        "WorkloadPriorityClass" => ("workloadpriorityclasses", false),
+        "LocalQueue" => ("localqueues", true),
+        "Workload" => ("workloads", true),
+        "Job" => ("jobs", true),
+        "Pod" => ("pods", true),
+        other => {
+            return Err(Error::Manifest(
+                other.to_owned(),
+                "kind not known to the harness".into(),
+            ));
+        }
+    };
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+    Ok((ApiResource::from_gvk_with_plural(&gvk, plural), namespaced))
+}
+
+/// Reads a YAML file of one or more documents.
+pub fn read_manifests(path: &std::path::Path) -> Result<Vec<Value>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Manifest(path.display().to_string(), e.to_string()))?;
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let v: Value = serde::Deserialize::deserialize(doc)
+            .map_err(|e| Error::Manifest(path.display().to_string(), e.to_string()))?;
+        if !v.is_null() {
+            docs.push(v);
+        }
+    }
+    Ok(docs)
+}
+
+/// The directory of this crate (`e2e/`).
+pub fn e2e_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Polls `check` every 250 ms until it returns `Some`, or fails after `timeout`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::Timeout(timeout, what.to_owned()));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
