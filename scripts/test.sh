@@ -48,7 +48,7 @@ trap 'bash e2e/cluster.sh down >/dev/null 2>&1 || true' EXIT
 bash e2e/cluster.sh up
 
 step "end-to-end tests"
-cargo build -p turnstile-e2e --tests
+cargo build -p turnstile -p turnstile-e2e --tests
 timeout 1200 cargo test -p turnstile-e2e
 
 step "done in $((SECONDS - t0)) s"

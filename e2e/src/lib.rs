@@ -167,6 +167,19 @@ impl Harness {
         Ok(())
     }
 
+    /// A client that acts as another user (impersonation); the plane's admin must have been
+    /// granted nothing more: bind the user to a role first.
+    pub async fn client_as(&self, user: &str) -> Result<Client> {
+        let kc =
+            Kubeconfig::read_from(&self.kubeconfig).map_err(|e| Error::NoPlane(e.to_string()))?;
+        let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .map_err(|e| Error::NoPlane(e.to_string()))?;
+        config.auth_info.impersonate = Some(user.to_owned());
+        config.auth_info.impersonate_groups = Some(vec!["system:authenticated".to_owned()]);
+        Client::try_from(config).map_err(kube_err("building an impersonating client"))
+    }
+
     /// Runs `kubectl` (the plane's own build) with the plane's kubeconfig; returns stdout.
     pub fn kubectl(&self, args: &[&str]) -> Result<String> {
         let out = std::process::Command::new(self.bin.join("kubectl"))
@@ -195,14 +208,28 @@ impl Harness {
         F: FnOnce(TestNs) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        self.run_labelled(name, serde_json::json!({}), body).await;
+    }
+
+    /// [`Harness::run`] with extra labels on the test's namespace (e.g. to opt into a webhook).
+    ///
+    /// # Panics
+    /// As [`Harness::run`].
+    pub async fn run_labelled<F, Fut>(&self, name: &str, labels: Value, body: F)
+    where
+        F: FnOnce(TestNs) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let ns_name = format!("e2e-{name}-{:x}{n}", nanos % 0xfffff);
         let ns_api: Api<Namespace> = Api::all(self.client.clone());
+        let mut ns_labels = labels;
+        ns_labels["e2e.turnstile.dev/test"] = name.into();
         let ns: Namespace = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": ns_name, "labels": {"e2e.turnstile.dev/test": name}}
+            "metadata": {"name": ns_name, "labels": ns_labels}
         }))
         .unwrap_or_default();
         if let Err(e) = ns_api.create(&PostParams::default(), &ns).await {

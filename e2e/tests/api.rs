@@ -3,7 +3,13 @@
 //! expected field path and message.
 
 // Test code: failures are panics.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::too_many_arguments
+)]
 
 use std::path::Path;
 

@@ -2,7 +2,13 @@
 //! to completion, and a Job whose pods fail ends Failed.
 
 // Test code: failures are panics.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::too_many_arguments
+)]
 
 use std::time::Duration;
 

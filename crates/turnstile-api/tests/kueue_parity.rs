@@ -10,7 +10,13 @@
 //! When `$KUEUE_CRD_DIR` is unset the test fails under CI (`CI=true`) and is skipped otherwise.
 
 // Test code: failures are panics.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::too_many_arguments
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -2,7 +2,13 @@
 //! suite also stores on a real apiserver), and the CRD snapshot in `crds/`.
 
 // Test code: failures are panics.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::too_many_arguments
+)]
 
 use std::path::{Path, PathBuf};
 

@@ -8,3 +8,32 @@
 //!   watches ──> turnstile-state ──> scheduler loop (turnstile-core) ──> status writer ──> API
 //!   Job reconciler (turnstile-jobs::decide) ──> Job / Workload writes ──> API
 //! ```
+
+pub mod health;
+pub mod webhook;
+
+/// Errors of the controllers.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An API call failed.
+    #[error("{action}: {source}")]
+    Kube {
+        /// What was being done.
+        action: &'static str,
+        /// The client error.
+        source: kube::Error,
+    },
+    /// Certificate material could not be made or used.
+    #[error("webhook certificates: {0}")]
+    Certificates(String),
+    /// A server could not start.
+    #[error("serving {0}")]
+    Serve(String),
+}
+
+impl Error {
+    /// Wraps a client error with the action that failed.
+    pub fn kube(action: &'static str) -> impl FnOnce(kube::Error) -> Error {
+        move |source| Error::Kube { action, source }
+    }
+}

@@ -11,3 +11,7 @@
 //! ```text
 //!   snapshot + pending heads + now ──> schedule_cycle ──> admissions, preemptions, requeues
 //! ```
+
+pub mod quantity;
+
+pub use quantity::{Quantity, QuantityError};

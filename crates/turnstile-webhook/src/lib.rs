@@ -1,11 +1,24 @@
-//! Turnstile's admission rules, as pure functions, and the thin HTTPS server around them.
+//! Turnstile's admission rules, as pure functions, and the AdmissionReview handling around them.
 //!
-//! Responsibility (filled in by the webhook work): `default_*` rules (e.g. `suspend: true` on
-//! queued Jobs) returning JSON patches, `validate_*` rules returning field-pathed errors for the
-//! checks the CRD schema and CEL cannot express.
+//! Responsibility: the `default_*` rules (e.g. `suspend: true` on queued Jobs) returning JSON patches,
+//! and the `validate_*` rules returning field-pathed errors for the checks the CRD schema and CEL
+//! cannot express; decoding AdmissionReviews and encoding responses without ever panicking on bad input.
 //!
-//! It must not read cluster state: every rule decides from the AdmissionReview alone.
+//! It must not read cluster state itself: what a rule needs beyond the object (does a `default`
+//! LocalQueue exist, is the Job's Workload admitted, who is asking) arrives in a context value that
+//! the caller fills from its caches.
 //!
 //! ```text
-//!   AdmissionReview ──> rules ──> AdmissionResponse (allowed / patch / field-pathed denial)
+//!   HTTP body ──> review::handle(path, body, context) ──> rules ──> AdmissionReview response
+//!                                                        (allowed / JSON patch / field-pathed denial)
 //! ```
+
+pub mod certs;
+pub mod field;
+pub mod job;
+pub mod names;
+pub mod objects;
+pub mod queues;
+pub mod review;
+pub mod selector;
+pub mod server;

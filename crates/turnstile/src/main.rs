@@ -3,13 +3,15 @@
 //! Subcommands:
 //! - `turnstile crds [--out DIR] [--check]`: write (or check) the generated CRD YAML files.
 //!
-//! Later issues add `manager` (controllers, scheduler and webhook in one process).
+//! - `turnstile manager [...]`: the long-running process (today: the admission webhook).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod manager;
 
 #[derive(Parser)]
 #[command(
@@ -18,8 +20,17 @@ use clap::{Parser, Subcommand};
     about = "Kueue-compatible job queueing for Kubernetes"
 )]
 struct Cli {
+    /// Log format.
+    #[arg(long, value_enum, default_value = "json", global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Json,
+    Plain,
 }
 
 #[derive(Subcommand)]
@@ -36,6 +47,8 @@ enum Command {
         #[arg(long, conflicts_with_all = ["check"])]
         stdout: bool,
     },
+    /// Run the manager (admission webhook today; controllers next).
+    Manager(Box<manager::ManagerArgs>),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +64,23 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Crds { out, check, stdout } => crds(&out, check, stdout),
+        Command::Manager(args) => {
+            init_logging(cli.log_format);
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(manager::run(*args))
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Plain => builder.init(),
     }
 }
 

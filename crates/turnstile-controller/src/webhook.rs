@@ -1,0 +1,406 @@
+//! The webhook's cluster side: certificates (self-managed in a Secret, or files written by
+//! cert-manager), `caBundle` injection into the webhook configurations, and the cached view of the
+//! cluster the Job rules consult.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::api::{Api, PostParams};
+use kube::core::DynamicObject;
+use kube::core::admission::AdmissionRequest;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
+use turnstile_api::keys::{conditions, labels};
+use turnstile_api::{LocalQueue, Workload, WorkloadPriorityClass};
+use turnstile_webhook::certs::{self, Change, Lifetimes, Material, Names};
+use turnstile_webhook::job::{DEFAULT_NAME, JobContext};
+use turnstile_webhook::review::ReviewContext;
+use turnstile_webhook::server::CertStore;
+
+use crate::Error;
+
+const CA_BUNDLE_KEY: &str = "ca.crt";
+const CA_KEY_KEY: &str = "ca.key";
+const CERT_KEY: &str = "tls.crt";
+const KEY_KEY: &str = "tls.key";
+
+/// Where the self-managed certificates live and what they cover.
+#[derive(Clone, Debug)]
+pub struct SelfManagedCerts {
+    /// Namespace of the Secret.
+    pub namespace: String,
+    /// Name of the Secret.
+    pub secret_name: String,
+    /// Names the serving certificate must carry.
+    pub names: Names,
+    /// Lifetimes and renewal margin.
+    pub lifetimes: Lifetimes,
+    /// MutatingWebhookConfigurations whose `caBundle` this manager maintains.
+    pub mutating_configurations: Vec<String>,
+    /// ValidatingWebhookConfigurations whose `caBundle` this manager maintains.
+    pub validating_configurations: Vec<String>,
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn secret_material(secret: &Secret) -> Material {
+    let get = |k: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(k))
+            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+            .unwrap_or_default()
+    };
+    Material {
+        ca_bundle: get(CA_BUNDLE_KEY),
+        ca_key: get(CA_KEY_KEY),
+        cert: get(CERT_KEY),
+        key: get(KEY_KEY),
+    }
+}
+
+fn secret_data(m: &Material) -> BTreeMap<String, ByteString> {
+    [
+        (CA_BUNDLE_KEY, &m.ca_bundle),
+        (CA_KEY_KEY, &m.ca_key),
+        (CERT_KEY, &m.cert),
+        (KEY_KEY, &m.key),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
+    .collect()
+}
+
+/// One pass of certificate upkeep: read the Secret, issue or renew, write it back, inject the
+/// `caBundle`, then serve the (possibly new) certificate. Returns the serving certificate's end.
+pub async fn reconcile_certs(
+    client: &Client,
+    cfg: &SelfManagedCerts,
+    store: &CertStore,
+) -> Result<i64, Error> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &cfg.namespace);
+    let existing = secrets
+        .get_opt(&cfg.secret_name)
+        .await
+        .map_err(Error::kube("reading the webhook certificate Secret"))?;
+    let current = existing.as_ref().map(secret_material);
+    let now = now_unix();
+    let (material, change) = match certs::reconcile(
+        current.as_ref(),
+        &cfg.names,
+        now,
+        &cfg.lifetimes,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, secret = %cfg.secret_name, "stored webhook certificates are unusable; issuing new ones");
+            certs::reconcile(None, &cfg.names, now, &cfg.lifetimes)
+                .map_err(|e| Error::Certificates(e.to_string()))?
+        }
+    };
+    let material = if change == Change::None && existing.is_some() {
+        material
+    } else {
+        let mut secret = existing.clone().unwrap_or_default();
+        secret.metadata.name = Some(cfg.secret_name.clone());
+        secret.metadata.namespace = Some(cfg.namespace.clone());
+        secret.type_ = Some("kubernetes.io/tls".into());
+        secret.data = Some(secret_data(&material));
+        let written = if existing.is_some() {
+            secrets
+                .replace(&cfg.secret_name, &PostParams::default(), &secret)
+                .await
+        } else {
+            secrets.create(&PostParams::default(), &secret).await
+        };
+        match written {
+            Ok(_) => {
+                tracing::info!(?change, secret = %cfg.secret_name, "webhook certificates written");
+                material
+            }
+            // Another replica wrote first: use what it wrote.
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                let theirs = secrets
+                    .get(&cfg.secret_name)
+                    .await
+                    .map_err(Error::kube("re-reading the webhook certificate Secret"))?;
+                secret_material(&theirs)
+            }
+            Err(e) => return Err(Error::kube("writing the webhook certificate Secret")(e)),
+        }
+    };
+    inject_ca_bundle(client, cfg, material.ca_bundle.as_bytes()).await?;
+    store
+        .set_pem(&material.cert, &material.key)
+        .map_err(|e| Error::Certificates(e.to_string()))?;
+    certs::serving_not_after(&material).map_err(|e| Error::Certificates(e.to_string()))
+}
+
+async fn inject_ca_bundle(
+    client: &Client,
+    cfg: &SelfManagedCerts,
+    bundle: &[u8],
+) -> Result<(), Error> {
+    let bundle = ByteString(bundle.to_vec());
+    let mutating: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    for name in &cfg.mutating_configurations {
+        let Some(mut conf) = mutating
+            .get_opt(name)
+            .await
+            .map_err(Error::kube("reading a MutatingWebhookConfiguration"))?
+        else {
+            continue;
+        };
+        let mut changed = false;
+        for w in conf.webhooks.iter_mut().flatten() {
+            if w.client_config.ca_bundle.as_ref() != Some(&bundle) {
+                w.client_config.ca_bundle = Some(bundle.clone());
+                changed = true;
+            }
+        }
+        if changed {
+            mutating
+                .replace(name, &PostParams::default(), &conf)
+                .await
+                .map_err(Error::kube("injecting caBundle"))?;
+            tracing::info!(configuration = %name, "caBundle injected");
+        }
+    }
+    let validating: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    for name in &cfg.validating_configurations {
+        let Some(mut conf) = validating
+            .get_opt(name)
+            .await
+            .map_err(Error::kube("reading a ValidatingWebhookConfiguration"))?
+        else {
+            continue;
+        };
+        let mut changed = false;
+        for w in conf.webhooks.iter_mut().flatten() {
+            if w.client_config.ca_bundle.as_ref() != Some(&bundle) {
+                w.client_config.ca_bundle = Some(bundle.clone());
+                changed = true;
+            }
+        }
+        if changed {
+            validating
+                .replace(name, &PostParams::default(), &conf)
+                .await
+                .map_err(Error::kube("injecting caBundle"))?;
+            tracing::info!(configuration = %name, "caBundle injected");
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the self-managed certificates valid and injected, forever. Errors are logged and retried.
+pub async fn run_self_managed_certs(client: Client, cfg: SelfManagedCerts, store: Arc<CertStore>) {
+    loop {
+        let wait = match reconcile_certs(&client, &cfg, &store).await {
+            Ok(not_after) => {
+                let renew_at = not_after - cfg.lifetimes.renew_before;
+                let secs = (renew_at - now_unix()).clamp(1, 600);
+                Duration::from_secs(u64::try_from(secs).unwrap_or(1))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook certificate upkeep failed; retrying");
+                Duration::from_secs(2)
+            }
+        };
+        // Also re-check every few seconds for caBundle drift (e.g. a configuration re-applied).
+        tokio::time::sleep(wait.min(Duration::from_secs(10))).await;
+    }
+}
+
+/// Serves certificates from files (`tls.crt`, `tls.key`) that cert-manager or a volume keeps
+/// current; reloads them when they change.
+pub async fn run_file_certs(dir: PathBuf, store: Arc<CertStore>) {
+    let mut last = (String::new(), String::new());
+    loop {
+        let cert = tokio::fs::read_to_string(dir.join(CERT_KEY)).await;
+        let key = tokio::fs::read_to_string(dir.join(KEY_KEY)).await;
+        match (cert, key) {
+            (Ok(c), Ok(k)) if (c.as_str(), k.as_str()) != (last.0.as_str(), last.1.as_str()) => {
+                match store.set_pem(&c, &k) {
+                    Ok(()) => {
+                        tracing::info!(dir = %dir.display(), "webhook certificate loaded");
+                        last = (c, k);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "webhook certificate files are unusable"),
+                }
+            }
+            (Ok(_), Ok(_)) => {}
+            (c, k) => {
+                tracing::warn!(cert = ?c.err(), key = ?k.err(), dir = %dir.display(), "webhook certificate files missing");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+/// Who this manager is, as the apiserver sees it (for "only Turnstile may unsuspend").
+pub async fn own_username(client: &Client) -> Result<String, Error> {
+    let api: Api<SelfSubjectReview> = Api::all(client.clone());
+    let review = api
+        .create(&PostParams::default(), &SelfSubjectReview::default())
+        .await
+        .map_err(Error::kube("asking who we are"))?;
+    review
+        .status
+        .and_then(|s| s.user_info)
+        .and_then(|u| u.username)
+        .ok_or_else(|| Error::Certificates("the apiserver did not say who we are".into()))
+}
+
+/// Which Jobs are managed, as configured.
+#[derive(Clone, Debug, Default)]
+pub struct JobsConfig {
+    /// Queue Jobs without a queue label too.
+    pub manage_jobs_without_queue_name: bool,
+    /// Namespaces whose Jobs are managed (unset: all but the excluded ones).
+    pub managed_jobs_namespace_selector: Option<LabelSelector>,
+    /// Namespaces never managed (kube-system and Turnstile's own).
+    pub excluded_namespaces: Vec<String>,
+}
+
+/// The cached view of the cluster that the webhook rules consult.
+#[derive(Clone)]
+pub struct ClusterView {
+    local_queues: Store<LocalQueue>,
+    priority_classes: Store<WorkloadPriorityClass>,
+    workloads: Store<Workload>,
+    namespaces: Store<Namespace>,
+    config: JobsConfig,
+    manager_username: String,
+}
+
+fn spawn_reflector<K>(api: Api<K>) -> Store<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects();
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                tracing::debug!(error = %e, "watch error (retried)");
+            }
+        }
+    });
+    reader
+}
+
+impl ClusterView {
+    /// Starts the watches the view reads from.
+    pub fn start(client: &Client, config: JobsConfig, manager_username: String) -> Self {
+        Self {
+            local_queues: spawn_reflector(Api::<LocalQueue>::all(client.clone())),
+            priority_classes: spawn_reflector(Api::<WorkloadPriorityClass>::all(client.clone())),
+            workloads: spawn_reflector(Api::<Workload>::all(client.clone())),
+            namespaces: spawn_reflector(Api::<Namespace>::all(client.clone())),
+            config,
+            manager_username,
+        }
+    }
+
+    /// Waits until every watch has listed once.
+    pub async fn wait_until_ready(&self) -> Result<(), Error> {
+        let e = |_| Error::Certificates("a watch ended before it was ready".into());
+        self.local_queues.wait_until_ready().await.map_err(e)?;
+        self.priority_classes.wait_until_ready().await.map_err(e)?;
+        self.workloads.wait_until_ready().await.map_err(e)?;
+        self.namespaces.wait_until_ready().await.map_err(e)
+    }
+
+    fn namespace_excluded(&self, ns: &str) -> bool {
+        if self.config.excluded_namespaces.iter().any(|x| x == ns) {
+            return true;
+        }
+        let Some(selector) = &self.config.managed_jobs_namespace_selector else {
+            return false;
+        };
+        let labels = self
+            .namespaces
+            .get(&ObjectRef::new(ns))
+            .and_then(|n| n.metadata.labels.clone())
+            .unwrap_or_default();
+        !turnstile_webhook::selector::matches(selector, &labels)
+    }
+
+    fn workload_admitted(&self, ns: &str, job: &Job) -> bool {
+        let Some(uid) = job.metadata.uid.as_deref() else {
+            return false;
+        };
+        self.workloads.state().iter().any(|w| {
+            w.metadata.namespace.as_deref() == Some(ns)
+                && (w
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.uid == uid)
+                    || w.metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(labels::JOB_UID))
+                        .is_some_and(|u| u == uid))
+                && w.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == conditions::ADMITTED && c.status == "True")
+                })
+        })
+    }
+}
+
+impl ReviewContext for ClusterView {
+    fn job_context(&self, request: &AdmissionRequest<DynamicObject>, job: &Job) -> JobContext {
+        let ns = request
+            .namespace
+            .as_deref()
+            .or(job.metadata.namespace.as_deref())
+            .unwrap_or_default();
+        JobContext {
+            namespace_excluded: self.namespace_excluded(ns),
+            manage_jobs_without_queue_name: self.config.manage_jobs_without_queue_name,
+            default_local_queue_exists: self
+                .local_queues
+                .get(&ObjectRef::new(DEFAULT_NAME).within(ns))
+                .is_some(),
+            default_priority_class_exists: self
+                .priority_classes
+                .get(&ObjectRef::new(DEFAULT_NAME))
+                .is_some(),
+            requester_is_manager: request.user_info.username.as_deref()
+                == Some(self.manager_username.as_str()),
+            workload_admitted: self.workload_admitted(ns, job),
+        }
+    }
+}

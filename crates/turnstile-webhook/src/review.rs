@@ -1,0 +1,281 @@
+//! AdmissionReview decoding, routing by path, and response encoding. Never panics on input: a
+//! body that is not an AdmissionReview gets an HTTP 400 with the reason; a review for the wrong
+//! kind or version gets a denial that names what was expected.
+
+use k8s_openapi::api::batch::v1::Job;
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use serde::de::DeserializeOwned;
+
+use crate::field::{self, ErrorList};
+use crate::job::{self, JobContext};
+use crate::{objects, queues};
+
+/// Largest request body accepted, in bytes. An AdmissionReview holds at most two objects of the
+/// apiserver's 1.5 MiB limit plus envelope; anything larger is not from the apiserver.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Paths served, as Kueue names them.
+pub mod paths {
+    /// Job defaulting.
+    pub const MUTATE_JOB: &str = "/mutate-batch-v1-job";
+    /// Job validation.
+    pub const VALIDATE_JOB: &str = "/validate-batch-v1-job";
+    /// ClusterQueue defaulting.
+    pub const MUTATE_CLUSTER_QUEUE: &str = "/mutate-kueue-x-k8s-io-v1beta2-clusterqueue";
+    /// ClusterQueue validation.
+    pub const VALIDATE_CLUSTER_QUEUE: &str = "/validate-kueue-x-k8s-io-v1beta2-clusterqueue";
+    /// Cohort validation.
+    pub const VALIDATE_COHORT: &str = "/validate-kueue-x-k8s-io-v1beta2-cohort";
+    /// ResourceFlavor defaulting.
+    pub const MUTATE_RESOURCE_FLAVOR: &str = "/mutate-kueue-x-k8s-io-v1beta2-resourceflavor";
+    /// ResourceFlavor validation.
+    pub const VALIDATE_RESOURCE_FLAVOR: &str = "/validate-kueue-x-k8s-io-v1beta2-resourceflavor";
+    /// Workload defaulting.
+    pub const MUTATE_WORKLOAD: &str = "/mutate-kueue-x-k8s-io-v1beta2-workload";
+    /// Workload validation.
+    pub const VALIDATE_WORKLOAD: &str = "/validate-kueue-x-k8s-io-v1beta2-workload";
+    /// Every path, for registration.
+    pub const ALL: &[&str] = &[
+        MUTATE_JOB,
+        VALIDATE_JOB,
+        MUTATE_CLUSTER_QUEUE,
+        VALIDATE_CLUSTER_QUEUE,
+        VALIDATE_COHORT,
+        MUTATE_RESOURCE_FLAVOR,
+        VALIDATE_RESOURCE_FLAVOR,
+        MUTATE_WORKLOAD,
+        VALIDATE_WORKLOAD,
+    ];
+}
+
+/// What the caller knows about the cluster, for the rules that need more than the object.
+pub trait ReviewContext: Send + Sync {
+    /// The context of a batch/v1 Job request.
+    fn job_context(&self, request: &AdmissionRequest<DynamicObject>, job: &Job) -> JobContext;
+}
+
+/// A reply: HTTP status and body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status code.
+    pub status: u16,
+    /// Body (JSON for reviews, text for errors).
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(status: u16, msg: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: msg.into().into_bytes(),
+        }
+    }
+}
+
+/// Handles one request to `path` with `body`.
+pub fn handle(path: &str, body: &[u8], ctx: &dyn ReviewContext) -> Reply {
+    if !paths::ALL.contains(&path) {
+        return Reply::text(404, format!("no webhook at {path}"));
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Reply::text(
+            413,
+            format!(
+                "request body of {} bytes exceeds {MAX_BODY_BYTES}",
+                body.len()
+            ),
+        );
+    }
+    let review: AdmissionReview<DynamicObject> = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => return Reply::text(400, format!("body is not an AdmissionReview: {e}")),
+    };
+    if review.types.api_version != "admission.k8s.io/v1" || review.types.kind != "AdmissionReview" {
+        return Reply::text(
+            400,
+            format!(
+                "expected admission.k8s.io/v1 AdmissionReview, got {}/{}",
+                review.types.api_version, review.types.kind
+            ),
+        );
+    }
+    let request: AdmissionRequest<DynamicObject> = match review.try_into() {
+        Ok(r) => r,
+        Err(e) => return Reply::text(400, format!("AdmissionReview without a request: {e}")),
+    };
+    let response = respond(path, &request, ctx);
+    match serde_json::to_vec(&response.into_review()) {
+        Ok(body) => Reply { status: 200, body },
+        Err(e) => Reply::text(500, format!("encoding the response: {e}")),
+    }
+}
+
+fn decode<T: DeserializeOwned>(obj: Option<&DynamicObject>) -> Result<Option<T>, String> {
+    obj.map(|o| serde_json::to_value(o).and_then(serde_json::from_value))
+        .transpose()
+        .map_err(|e| e.to_string())
+}
+
+fn expect_kind(
+    req: &AdmissionRequest<DynamicObject>,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Result<(), String> {
+    let k = &req.kind;
+    if k.group == group && k.version == version && k.kind == kind {
+        Ok(())
+    } else {
+        let want = if group.is_empty() {
+            format!("{version} {kind}")
+        } else {
+            format!("{group}/{version} {kind}")
+        };
+        Err(format!(
+            "this webhook reviews {want}, got {}/{} {}",
+            k.group, k.version, k.kind
+        ))
+    }
+}
+
+fn deny(base: AdmissionResponse, errs: &ErrorList) -> AdmissionResponse {
+    if errs.is_empty() {
+        base
+    } else {
+        base.deny(field::message(errs))
+    }
+}
+
+fn respond(
+    path: &str,
+    req: &AdmissionRequest<DynamicObject>,
+    ctx: &dyn ReviewContext,
+) -> AdmissionResponse {
+    let base = AdmissionResponse::from(req);
+    let result = match path {
+        paths::MUTATE_JOB | paths::VALIDATE_JOB => job_review(path, req, ctx, base.clone()),
+        paths::MUTATE_CLUSTER_QUEUE | paths::MUTATE_RESOURCE_FLAVOR => {
+            finalizer_review(path, req, base.clone())
+        }
+        paths::VALIDATE_CLUSTER_QUEUE => typed_pair::<turnstile_api::ClusterQueue>(
+            req,
+            "kueue.x-k8s.io",
+            "v1beta2",
+            "ClusterQueue",
+        )
+        .map(|(new, old)| {
+            deny(
+                base.clone(),
+                &match &old {
+                    Some(old) => queues::validate_cluster_queue_update(old, &new),
+                    None => queues::validate_cluster_queue(&new),
+                },
+            )
+        }),
+        paths::VALIDATE_COHORT => {
+            typed_pair::<turnstile_api::Cohort>(req, "kueue.x-k8s.io", "v1beta2", "Cohort")
+                .map(|(new, _)| deny(base.clone(), &queues::validate_cohort(&new)))
+        }
+        paths::VALIDATE_RESOURCE_FLAVOR => typed_pair::<turnstile_api::ResourceFlavor>(
+            req,
+            "kueue.x-k8s.io",
+            "v1beta2",
+            "ResourceFlavor",
+        )
+        .map(|(new, _)| deny(base.clone(), &objects::validate_resource_flavor(&new))),
+        paths::MUTATE_WORKLOAD => {
+            expect_kind(req, "kueue.x-k8s.io", "v1beta2", "Workload").map(|()| base.clone())
+        }
+        paths::VALIDATE_WORKLOAD => {
+            typed_pair::<turnstile_api::Workload>(req, "kueue.x-k8s.io", "v1beta2", "Workload").map(
+                |(new, old)| {
+                    deny(
+                        base.clone(),
+                        &objects::validate_workload(&new, old.as_ref()),
+                    )
+                },
+            )
+        }
+        _ => Ok(base.clone()),
+    };
+    result.unwrap_or_else(|msg| base.deny(msg))
+}
+
+/// The new object (and the old one on update) of a CREATE or UPDATE review, typed.
+fn typed_pair<T: DeserializeOwned>(
+    req: &AdmissionRequest<DynamicObject>,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Result<(T, Option<T>), String> {
+    expect_kind(req, group, version, kind)?;
+    let new =
+        decode::<T>(req.object.as_ref()).map_err(|e| format!("cannot decode the {kind}: {e}"))?;
+    let old = match req.operation {
+        Operation::Update => decode::<T>(req.old_object.as_ref())
+            .map_err(|e| format!("cannot decode the old {kind}: {e}"))?,
+        _ => None,
+    };
+    new.map(|n| (n, old))
+        .ok_or_else(|| format!("the review carries no {kind}"))
+}
+
+fn with_patch(
+    base: AdmissionResponse,
+    ops: Vec<json_patch::PatchOperation>,
+) -> Result<AdmissionResponse, String> {
+    if ops.is_empty() {
+        return Ok(base);
+    }
+    base.with_patch(json_patch::Patch(ops))
+        .map_err(|e| e.to_string())
+}
+
+fn finalizer_review(
+    path: &str,
+    req: &AdmissionRequest<DynamicObject>,
+    base: AdmissionResponse,
+) -> Result<AdmissionResponse, String> {
+    let kind = if path == paths::MUTATE_CLUSTER_QUEUE {
+        "ClusterQueue"
+    } else {
+        "ResourceFlavor"
+    };
+    expect_kind(req, "kueue.x-k8s.io", "v1beta2", kind)?;
+    if req.operation != Operation::Create {
+        return Ok(base);
+    }
+    let obj = req
+        .object
+        .as_ref()
+        .ok_or_else(|| format!("the review carries no {kind}"))?;
+    with_patch(
+        base,
+        objects::finalizer_patch(obj.metadata.finalizers.as_deref()),
+    )
+}
+
+fn job_review(
+    path: &str,
+    req: &AdmissionRequest<DynamicObject>,
+    ctx: &dyn ReviewContext,
+    base: AdmissionResponse,
+) -> Result<AdmissionResponse, String> {
+    expect_kind(req, "batch", "v1", "Job")?;
+    if !matches!(req.operation, Operation::Create | Operation::Update) {
+        return Ok(base);
+    }
+    let (new, old) = typed_pair::<Job>(req, "batch", "v1", "Job")?;
+    let jctx = ctx.job_context(req, &new);
+    if path == paths::MUTATE_JOB {
+        if req.operation != Operation::Create {
+            return Ok(base);
+        }
+        return with_patch(base, job::default_job(&new, &jctx));
+    }
+    Ok(deny(base, &job::validate_job(&new, old.as_ref(), &jctx)))
+}
+
+#[cfg(test)]
+mod tests;

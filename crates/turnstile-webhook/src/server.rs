@@ -1,0 +1,200 @@
+//! The HTTPS server: TLS with a certificate that can be replaced while serving (rotation without
+//! downtime), request bodies bounded in size and time, every path handed to [`review::handle`].
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::review::{self, MAX_BODY_BYTES, ReviewContext};
+
+/// Errors of the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The key pair could not be loaded.
+    #[error("loading the serving certificate: {0}")]
+    Certificate(String),
+    /// Binding or accepting failed.
+    #[error("listening on {0}: {1}")]
+    Io(SocketAddr, std::io::Error),
+}
+
+/// The serving certificate, replaceable at any time; `None` until the first one is set.
+#[derive(Debug, Default)]
+pub struct CertStore {
+    current: RwLock<Option<Arc<CertifiedKey>>>,
+}
+
+impl CertStore {
+    /// Replaces the certificate with a PEM chain and key.
+    pub fn set_pem(&self, cert_pem: &str, key_pem: &str) -> Result<(), ServerError> {
+        let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| ServerError::Certificate(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(ServerError::Certificate("no certificate in PEM".into()));
+        }
+        let key = rustls_pemfile::private_key(&mut key_pem.as_bytes())
+            .map_err(|e| ServerError::Certificate(e.to_string()))?
+            .ok_or_else(|| ServerError::Certificate("no private key in PEM".into()))?;
+        let signing = rustls::crypto::ring::sign::any_supported_type(&key)
+            .map_err(|e| ServerError::Certificate(e.to_string()))?;
+        let ck = Arc::new(CertifiedKey::new(certs, signing));
+        if let Ok(mut cur) = self.current.write() {
+            *cur = Some(ck);
+        }
+        Ok(())
+    }
+
+    /// Whether a certificate is loaded (the readiness of the webhook).
+    pub fn is_ready(&self) -> bool {
+        self.current.read().is_ok_and(|c| c.is_some())
+    }
+}
+
+impl ResolvesServerCert for CertStore {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.current.read().ok().and_then(|c| c.clone())
+    }
+}
+
+/// Observer of handled requests (metrics, latency figures).
+pub trait Observer: Send + Sync {
+    /// One request to `path` answered with `status` after `elapsed`.
+    fn observe(&self, path: &str, status: u16, elapsed: Duration);
+}
+
+/// Ignores observations.
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn observe(&self, _: &str, _: u16, _: Duration) {}
+}
+
+/// How long a client may take to send a request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves the webhook on `addr` until the task is dropped. The listener is bound before this
+/// returns its future's first poll completes; connections are handled concurrently.
+pub async fn serve(
+    addr: SocketAddr,
+    certs: Arc<CertStore>,
+    ctx: Arc<dyn ReviewContext>,
+    observer: Arc<dyn Observer>,
+) -> Result<(), ServerError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServerError::Io(addr, e))?;
+    serve_listener(listener, certs, ctx, observer).await
+}
+
+/// Serves on an already bound listener.
+pub async fn serve_listener(
+    listener: TcpListener,
+    certs: Arc<CertStore>,
+    ctx: Arc<dyn ReviewContext>,
+    observer: Arc<dyn Observer>,
+) -> Result<(), ServerError> {
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ServerError::Certificate(e.to_string()))?
+    .with_no_client_auth()
+    .with_cert_resolver(certs);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    loop {
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "accept failed");
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let ctx = ctx.clone();
+        let observer = observer.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(REQUEST_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = hyper::service::service_fn(move |req| {
+                let ctx = ctx.clone();
+                let observer = observer.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(
+                        answer(req, ctx.as_ref(), observer.as_ref()).await,
+                    )
+                }
+            });
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .header_read_timeout(REQUEST_TIMEOUT)
+                .timer(hyper_util::rt::TokioTimer::new());
+            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+fn reply(status: u16, body: Vec<u8>, json: bool) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let ct = if json {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(ct),
+    );
+    resp
+}
+
+async fn answer(
+    req: Request<Incoming>,
+    ctx: &dyn ReviewContext,
+    observer: &dyn Observer,
+) -> Response<Full<Bytes>> {
+    let start = Instant::now();
+    let path = req.uri().path().to_owned();
+    if req.method() != hyper::Method::POST {
+        return reply(405, b"webhooks accept POST only".to_vec(), false);
+    }
+    let body = match tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        Limited::new(req.into_body(), MAX_BODY_BYTES).collect(),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) => return reply(413, format!("reading the body: {e}").into_bytes(), false),
+        Err(_) => return reply(408, b"request body timed out".to_vec(), false),
+    };
+    let r = review::handle(&path, &body, ctx);
+    observer.observe(&path, r.status, start.elapsed());
+    reply(r.status, r.body, r.status == 200)
+}

@@ -1,0 +1,214 @@
+//! `turnstile manager`: the long-running process. Today it serves the admission webhook (with its
+//! certificates and cluster view) and the health endpoints; the queue and Job controllers join it
+//! in later work. The webhook answers as soon as its certificate is ready, independent of any
+//! leader election.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use turnstile_controller::health::{self, Readiness};
+use turnstile_controller::webhook::{
+    ClusterView, JobsConfig, SelfManagedCerts, own_username, run_file_certs, run_self_managed_certs,
+};
+use turnstile_webhook::certs::{Lifetimes, Names};
+use turnstile_webhook::server::{CertStore, NoObserver};
+
+/// How the webhook gets its serving certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CertMode {
+    /// Generate a CA and serving certificate, keep them in a Secret, inject the CA into the
+    /// webhook configurations, renew before expiry.
+    SelfManaged,
+    /// Read `tls.crt`/`tls.key` from `--cert-dir` (e.g. a cert-manager Secret volume) and reload
+    /// them when they change; cert-manager's CA injector maintains the caBundle.
+    Files,
+}
+
+/// Options of `turnstile manager`.
+#[derive(Args, Debug)]
+pub struct ManagerArgs {
+    /// Namespace Turnstile runs in (holds the certificate Secret; its Jobs are never queued).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "turnstile-system")]
+    pub namespace: String,
+    /// Address of the webhook server.
+    #[arg(long, default_value = "0.0.0.0:9443")]
+    pub webhook_addr: SocketAddr,
+    /// Address of the health endpoints (/healthz, /readyz).
+    #[arg(long, default_value = "0.0.0.0:8081")]
+    pub health_addr: SocketAddr,
+    /// Where the serving certificate comes from.
+    #[arg(long, value_enum, default_value = "self-managed")]
+    pub cert_mode: CertMode,
+    /// Directory with tls.crt and tls.key (cert mode `files`).
+    #[arg(long, default_value = "/tmp/k8s-webhook-server/serving-certs")]
+    pub cert_dir: PathBuf,
+    /// Secret holding the self-managed certificates.
+    #[arg(long, default_value = "turnstile-webhook-server-cert")]
+    pub cert_secret: String,
+    /// Service in front of the webhook; its DNS names go into the certificate.
+    #[arg(long, default_value = "turnstile-webhook-service")]
+    pub webhook_service: String,
+    /// Extra DNS names for the certificate.
+    #[arg(long = "cert-dns")]
+    pub cert_dns: Vec<String>,
+    /// IP addresses for the certificate (e.g. 127.0.0.1 for a webhook registered by URL).
+    #[arg(long = "cert-ip")]
+    pub cert_ips: Vec<IpAddr>,
+    /// Validity of the serving certificate, in seconds.
+    #[arg(long, default_value_t = 365 * 86_400)]
+    pub cert_validity_seconds: i64,
+    /// Validity of the CA, in seconds.
+    #[arg(long, default_value_t = 10 * 365 * 86_400)]
+    pub ca_validity_seconds: i64,
+    /// Renew a certificate when less than this many seconds remain.
+    #[arg(long, default_value_t = 30 * 86_400)]
+    pub cert_renew_before_seconds: i64,
+    /// MutatingWebhookConfigurations to inject the CA into.
+    #[arg(
+        long = "mutating-webhook-configuration",
+        default_value = "turnstile-mutating-webhook-configuration"
+    )]
+    pub mutating_configurations: Vec<String>,
+    /// ValidatingWebhookConfigurations to inject the CA into.
+    #[arg(
+        long = "validating-webhook-configuration",
+        default_value = "turnstile-validating-webhook-configuration"
+    )]
+    pub validating_configurations: Vec<String>,
+    /// Queue Jobs that carry no queue label too (Kueue's manageJobsWithoutQueueName).
+    #[arg(long)]
+    pub manage_jobs_without_queue_name: bool,
+    /// Namespaces whose Jobs are managed, as a JSON label selector (Kueue's managedJobsNamespaceSelector).
+    #[arg(long)]
+    pub managed_jobs_namespace_selector: Option<String>,
+}
+
+struct Ready {
+    certs: Arc<CertStore>,
+    synced: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Readiness for Ready {
+    fn ready(&self) -> Result<(), String> {
+        if !self.certs.is_ready() {
+            return Err("webhook certificate not loaded yet".into());
+        }
+        if !self.synced.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err("caches not synced yet".into());
+        }
+        Ok(())
+    }
+}
+
+/// Runs the manager until it is interrupted.
+pub async fn run(args: ManagerArgs) -> Result<()> {
+    if args.cert_renew_before_seconds >= args.cert_validity_seconds {
+        bail!("--cert-renew-before-seconds must be smaller than --cert-validity-seconds");
+    }
+    let selector = args
+        .managed_jobs_namespace_selector
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .context("--managed-jobs-namespace-selector is not a JSON label selector")?;
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the API server")?;
+    let username = own_username(&client)
+        .await
+        .context("finding our own identity")?;
+    tracing::info!(%username, namespace = %args.namespace, "starting the manager");
+
+    let certs = Arc::new(CertStore::default());
+    match args.cert_mode {
+        CertMode::SelfManaged => {
+            let svc = &args.webhook_service;
+            let ns = &args.namespace;
+            let mut dns = vec![
+                format!("{svc}.{ns}.svc"),
+                format!("{svc}.{ns}.svc.cluster.local"),
+            ];
+            dns.extend(args.cert_dns.iter().cloned());
+            let cfg = SelfManagedCerts {
+                namespace: ns.clone(),
+                secret_name: args.cert_secret.clone(),
+                names: Names {
+                    dns,
+                    ips: args.cert_ips.clone(),
+                },
+                lifetimes: Lifetimes {
+                    ca: args.ca_validity_seconds,
+                    serving: args.cert_validity_seconds,
+                    renew_before: args.cert_renew_before_seconds,
+                },
+                mutating_configurations: args.mutating_configurations.clone(),
+                validating_configurations: args.validating_configurations.clone(),
+            };
+            tokio::spawn(run_self_managed_certs(client.clone(), cfg, certs.clone()));
+        }
+        CertMode::Files => {
+            tokio::spawn(run_file_certs(args.cert_dir.clone(), certs.clone()));
+        }
+    }
+
+    let jobs = JobsConfig {
+        manage_jobs_without_queue_name: args.manage_jobs_without_queue_name,
+        managed_jobs_namespace_selector: selector,
+        excluded_namespaces: vec!["kube-system".into(), args.namespace.clone()],
+    };
+    let view = ClusterView::start(&client, jobs, username);
+    let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let (view, synced) = (view.clone(), synced.clone());
+        tokio::spawn(async move {
+            match view.wait_until_ready().await {
+                Ok(()) => synced.store(true, std::sync::atomic::Ordering::Relaxed),
+                Err(e) => tracing::error!(error = %e, "caches never synced"),
+            }
+        });
+    }
+    let ready = Arc::new(Ready {
+        certs: certs.clone(),
+        synced,
+    });
+    let health = tokio::spawn(health::serve(args.health_addr, ready));
+    let webhook = tokio::spawn(turnstile_webhook::server::serve(
+        args.webhook_addr,
+        certs,
+        Arc::new(view),
+        Arc::new(NoObserver),
+    ));
+    tracing::info!(webhook = %args.webhook_addr, health = %args.health_addr, "serving");
+
+    tokio::select! {
+        r = webhook => bail!("webhook server stopped: {r:?}"),
+        r = health => bail!("health server stopped: {r:?}"),
+        () = shutdown_signal() => {
+            tracing::info!("shutting down");
+            // Give in-flight admission requests a moment to finish.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
+}
