@@ -25,6 +25,7 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use turnstile_e2e::{Harness, TestNs, wait_for};
+use turnstile_webhook::registration::{self, Options, Target};
 
 const USER: &str = "e2e-webhook-user";
 const MUTATING: &str = "e2e-turnstile-mutating";
@@ -88,34 +89,6 @@ impl Drop for Manager {
     }
 }
 
-fn webhook(
-    name: &str,
-    port: u16,
-    path: &str,
-    group: &str,
-    version: &str,
-    resources: &[&str],
-    ops: &[&str],
-    namespaced: bool,
-) -> Value {
-    let selector = json!({"matchLabels": {OPT_IN.0: OPT_IN.1}});
-    let mut w = json!({
-        "name": name,
-        "clientConfig": {"url": format!("https://127.0.0.1:{port}{path}")},
-        "rules": [{"apiGroups": [group], "apiVersions": [version], "resources": resources, "operations": ops}],
-        "failurePolicy": "Fail",
-        "sideEffects": "None",
-        "admissionReviewVersions": ["v1"],
-        "timeoutSeconds": 10,
-    });
-    if namespaced {
-        w["namespaceSelector"] = selector;
-    } else {
-        w["objectSelector"] = selector;
-    }
-    w
-}
-
 async fn start_manager(h: &Harness) -> Manager {
     let client = h.client.clone();
     let namespace = format!("e2e-turnstile-system-{}", std::process::id());
@@ -162,24 +135,25 @@ async fn start_manager(h: &Harness) -> Manager {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}]}))
     .await;
-    let kq = "kueue.x-k8s.io";
-    apply(json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration", "metadata": {"name": MUTATING},
-        "webhooks": [
-            webhook("mjob.kb.io", port, "/mutate-batch-v1-job", "batch", "v1", &["jobs"], &["CREATE"], true),
-            webhook("mclusterqueue.kb.io", port, "/mutate-kueue-x-k8s-io-v1beta2-clusterqueue", kq, "v1beta2", &["clusterqueues"], &["CREATE"], false),
-            webhook("mresourceflavor.kb.io", port, "/mutate-kueue-x-k8s-io-v1beta2-resourceflavor", kq, "v1beta2", &["resourceflavors"], &["CREATE"], false),
-            webhook("mworkload.kb.io", port, "/mutate-kueue-x-k8s-io-v1beta2-workload", kq, "v1beta2", &["workloads"], &["CREATE"], true),
-        ]}))
-    .await;
-    apply(json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration", "metadata": {"name": VALIDATING},
-        "webhooks": [
-            webhook("vjob.kb.io", port, "/validate-batch-v1-job", "batch", "v1", &["jobs"], &["CREATE", "UPDATE"], true),
-            webhook("vclusterqueue.kb.io", port, "/validate-kueue-x-k8s-io-v1beta2-clusterqueue", kq, "v1beta2", &["clusterqueues"], &["CREATE", "UPDATE"], false),
-            webhook("vcohort.kb.io", port, "/validate-kueue-x-k8s-io-v1beta2-cohort", kq, "v1beta2", &["cohorts"], &["CREATE", "UPDATE"], false),
-            webhook("vresourceflavor.kb.io", port, "/validate-kueue-x-k8s-io-v1beta2-resourceflavor", kq, "v1beta2", &["resourceflavors"], &["CREATE", "UPDATE"], false),
-            webhook("vworkload.kb.io", port, "/validate-kueue-x-k8s-io-v1beta2-workload", kq, "v1beta2", &["workloads", "workloads/status"], &["CREATE", "UPDATE"], true),
-        ]}))
-    .await;
+    // The configurations Turnstile ships, registered by URL and scoped to opted-in objects.
+    let opts = Options {
+        target: Target::Url(format!("https://127.0.0.1:{port}")),
+        mutating_name: MUTATING.into(),
+        validating_name: VALIDATING.into(),
+        namespace: namespace.clone(),
+        managed_jobs_namespace_selector: None,
+        see_unlabelled_jobs: false,
+        extra_selector_labels: [(OPT_IN.0.to_owned(), OPT_IN.1.to_owned())].into(),
+        ca_bundle: vec![],
+    };
+    let mut m = serde_json::to_value(registration::mutating(&opts)).unwrap();
+    m["apiVersion"] = "admissionregistration.k8s.io/v1".into();
+    m["kind"] = "MutatingWebhookConfiguration".into();
+    apply(m).await;
+    let mut v = serde_json::to_value(registration::validating(&opts)).unwrap();
+    v["apiVersion"] = "admissionregistration.k8s.io/v1".into();
+    v["kind"] = "ValidatingWebhookConfiguration".into();
+    apply(v).await;
 
     let log =
         std::env::temp_dir().join(format!("turnstile-webhook-e2e-{}.log", std::process::id()));
@@ -487,6 +461,44 @@ async fn rotation_loses_no_request(ns: TestNs, h: &Harness, manager_ns: &str) {
     );
 }
 
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Creates `n` Jobs one after another and returns the sorted create latencies.
+async fn create_latencies(ns: &TestNs, n: usize, queued: bool) -> Vec<Duration> {
+    let jobs: Api<Job> = Api::namespaced(ns.client(), &ns.name);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let job = queued_job(&format!("lat{i}"), queued.then_some("lq"), Some(true));
+        let t = Instant::now();
+        jobs.create(&PostParams::default(), &job).await.unwrap();
+        out.push(t.elapsed());
+    }
+    out.sort();
+    out
+}
+
+/// Job create latency through the apiserver with and without the webhook (figures, not asserts).
+async fn latency_figures(with: TestNs, without: TestNs) {
+    const N: usize = 200;
+    let base = create_latencies(&without, N, false).await;
+    let hooked = create_latencies(&with, N, true).await;
+    eprintln!(
+        "Job create latency over {N} creates: without webhook p50 {:?} p99 {:?}; through mjob+vjob p50 {:?} p99 {:?}",
+        percentile(&base, 0.5),
+        percentile(&base, 0.99),
+        percentile(&hooked, 0.5),
+        percentile(&hooked, 0.99)
+    );
+}
+
 #[tokio::test]
 async fn webhook_called_by_the_apiserver_over_tls() {
     let h = Harness::get().await.expect("control plane");
@@ -505,6 +517,14 @@ async fn webhook_called_by_the_apiserver_over_tls() {
         let user = user.clone();
         h.run_labelled("wh-kueue", labels.clone(), |ns| {
             kueue_objects_are_validated(ns, user)
+        })
+        .await;
+    }
+    {
+        let h2 = h.clone();
+        h.run_labelled("wh-latency", labels.clone(), move |with| async move {
+            h2.run("no-webhook", move |without| latency_figures(with, without))
+                .await;
         })
         .await;
     }

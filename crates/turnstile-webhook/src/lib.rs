@@ -19,6 +19,7 @@ pub mod job;
 pub mod names;
 pub mod objects;
 pub mod queues;
+pub mod registration;
 pub mod review;
 pub mod selector;
 pub mod server;

@@ -47,11 +47,23 @@ impl CertStore {
             .ok_or_else(|| ServerError::Certificate("no private key in PEM".into()))?;
         let signing = rustls::crypto::ring::sign::any_supported_type(&key)
             .map_err(|e| ServerError::Certificate(e.to_string()))?;
-        let ck = Arc::new(CertifiedKey::new(certs, signing));
+        let ck = CertifiedKey::new(certs, signing);
+        // A renewal may be caught half-written (new key, old certificate): never serve a mismatch.
+        ck.keys_match().map_err(|e| {
+            ServerError::Certificate(format!("certificate and key do not match: {e}"))
+        })?;
+        let ck = Arc::new(ck);
         if let Ok(mut cur) = self.current.write() {
             *cur = Some(ck);
         }
         Ok(())
+    }
+
+    /// DER of the certificate being served, if any.
+    pub fn current_leaf_der(&self) -> Option<Vec<u8>> {
+        let cur = self.current.read().ok()?;
+        cur.as_ref()
+            .and_then(|ck| ck.cert.first().map(|c| c.as_ref().to_vec()))
     }
 
     /// Whether a certificate is loaded (the readiness of the webhook).
@@ -197,4 +209,33 @@ async fn answer(
     let r = review::handle(&path, &body, ctx);
     observer.observe(&path, r.status, start.elapsed());
     reply(r.status, r.body, r.status == 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::{self, Lifetimes, Names};
+
+    #[test]
+    fn store_accepts_only_matching_pairs() {
+        let names = Names {
+            dns: vec!["a.b.svc".into()],
+            ips: vec![],
+        };
+        let (one, _) =
+            certs::reconcile(None, &names, 1_800_000_000, &Lifetimes::default()).unwrap();
+        let (two, _) =
+            certs::reconcile(None, &names, 1_800_000_000, &Lifetimes::default()).unwrap();
+        let store = CertStore::default();
+        assert!(!store.is_ready());
+        assert!(
+            store.set_pem(&one.cert, &two.key).is_err(),
+            "mismatched key refused"
+        );
+        assert!(store.set_pem("junk", &one.key).is_err());
+        assert!(store.set_pem(&one.cert, "junk").is_err());
+        assert!(!store.is_ready());
+        store.set_pem(&one.cert, &one.key).unwrap();
+        assert!(store.is_ready());
+    }
 }

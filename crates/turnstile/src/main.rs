@@ -49,6 +49,24 @@ enum Command {
     },
     /// Run the manager (admission webhook today; controllers next).
     Manager(Box<manager::ManagerArgs>),
+    /// Print the Mutating/ValidatingWebhookConfigurations Turnstile registers, as YAML.
+    WebhookConfigurations {
+        /// Turnstile's namespace (its Jobs are never intercepted).
+        #[arg(long, default_value = "turnstile-system")]
+        namespace: String,
+        /// The webhook Service's name.
+        #[arg(long, default_value = "turnstile-webhook-service")]
+        service: String,
+        /// The webhook Service's port.
+        #[arg(long, default_value_t = 443)]
+        port: i32,
+        /// Reach the webhook by URL prefix (e.g. https://127.0.0.1:9443) instead of the Service.
+        #[arg(long)]
+        url: Option<String>,
+        /// Intercept Jobs without a queue label too (manageJobsWithoutQueueName or LocalQueue defaulting).
+        #[arg(long)]
+        see_unlabelled_jobs: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -64,6 +82,45 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Crds { out, check, stdout } => crds(&out, check, stdout),
+        Command::WebhookConfigurations {
+            namespace,
+            service,
+            port,
+            url,
+            see_unlabelled_jobs,
+        } => {
+            use turnstile_webhook::registration::{Options, Target, mutating, validating};
+            let target = match url {
+                Some(u) => Target::Url(u),
+                None => Target::Service {
+                    name: service,
+                    namespace: namespace.clone(),
+                    port,
+                },
+            };
+            let opts = Options {
+                target,
+                mutating_name: "turnstile-mutating-webhook-configuration".into(),
+                validating_name: "turnstile-validating-webhook-configuration".into(),
+                namespace,
+                managed_jobs_namespace_selector: None,
+                see_unlabelled_jobs,
+                extra_selector_labels: std::collections::BTreeMap::new(),
+                ca_bundle: vec![],
+            };
+            let mut m = serde_json::to_value(mutating(&opts))?;
+            m["apiVersion"] = "admissionregistration.k8s.io/v1".into();
+            m["kind"] = "MutatingWebhookConfiguration".into();
+            let mut v = serde_json::to_value(validating(&opts))?;
+            v["apiVersion"] = "admissionregistration.k8s.io/v1".into();
+            v["kind"] = "ValidatingWebhookConfiguration".into();
+            print!(
+                "---\n{}---\n{}",
+                serde_yaml::to_string(&m)?,
+                serde_yaml::to_string(&v)?
+            );
+            Ok(())
+        }
         Command::Manager(args) => {
             init_logging(cli.log_format);
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
