@@ -13,5 +13,7 @@
 //! ```
 
 pub mod quantity;
+pub mod resources;
+pub mod tree;
 
 pub use quantity::{Quantity, QuantityError};
