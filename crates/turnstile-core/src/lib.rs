@@ -12,8 +12,15 @@
 //!   snapshot + pending heads + now ──> schedule_cycle ──> admissions, preemptions, requeues
 //! ```
 
+pub mod assign;
+pub mod cycle;
+pub mod model;
+pub mod preempt;
 pub mod quantity;
+pub mod snapshot;
 pub mod resources;
 pub mod tree;
 
 pub use quantity::{Quantity, QuantityError};
+pub use cycle::{CycleConfig, CycleOutcome, Decision, Eviction, Requeue, schedule_cycle};
+pub use snapshot::Snapshot;

@@ -1,0 +1,262 @@
+//! One scheduling cycle: a pure function of the snapshot, the pending workloads and the time.
+//!
+//! Unlike Kueue, which pops one head per ClusterQueue per cycle, a cycle here considers up to
+//! `max_evaluations` pending workloads across all ClusterQueues (taken round-robin, each queue in
+//! its own order) and admits every one that fits. Safety against over-admission does not rely on
+//! one admission per cohort: entries are nominated against the cycle's starting snapshot, ordered
+//! as Kueue orders them (non-borrowing first, then priority, then queue time), and then each one is
+//! decided against the *live* snapshot, which every admission or preemption has already charged.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::assign::{self, Mode};
+use crate::model::{Admitted, PodSetAssignment, QueueingStrategy, Workload};
+use crate::preempt::{self, Target};
+use crate::snapshot::Snapshot;
+
+/// Cycle settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CycleConfig {
+    /// Most pending workloads evaluated in one cycle (the rest wait for the next cycle).
+    pub max_evaluations: usize,
+    /// Partial admission (pod-set `minCount`) is enabled.
+    pub partial_admission: bool,
+}
+
+impl Default for CycleConfig {
+    fn default() -> Self {
+        Self { max_evaluations: 1024, partial_admission: true }
+    }
+}
+
+/// Where a workload that was not admitted goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeue {
+    /// Back among the heads: it is tried again next cycle.
+    Immediately,
+    /// Set aside until something changes that could let it fit.
+    Inadmissible,
+}
+
+/// What the cycle decided for one workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Quota reserved.
+    Admit {
+        /// Workload key.
+        key: String,
+        /// ClusterQueue.
+        cluster_queue: String,
+        /// Flavors and counts per pod set.
+        assignment: Vec<PodSetAssignment>,
+    },
+    /// Not admitted this cycle.
+    Pending {
+        /// Workload key.
+        key: String,
+        /// QuotaReserved=False reason.
+        reason: &'static str,
+        /// Message for the condition.
+        message: String,
+        /// Where it goes.
+        requeue: Requeue,
+    },
+    /// Not evaluated: a StrictFIFO head before it did not fit.
+    Blocked {
+        /// Workload key.
+        key: String,
+    },
+}
+
+impl Decision {
+    /// The workload the decision is about.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Admit { key, .. } | Self::Pending { key, .. } | Self::Blocked { key } => key,
+        }
+    }
+}
+
+/// A preemption the cycle issued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Eviction {
+    /// The victim.
+    pub target: Target,
+    /// The workload it makes room for.
+    pub preemptor: String,
+}
+
+/// Everything a cycle decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CycleOutcome {
+    /// Per evaluated workload, in processing order.
+    pub decisions: Vec<Decision>,
+    /// Evictions to carry out.
+    pub evictions: Vec<Eviction>,
+}
+
+struct Entry {
+    wl: Workload,
+    borrowing: u32,
+}
+
+/// Runs one cycle. `pending` holds each ClusterQueue's admissible pending workloads in queue order.
+pub fn schedule_cycle(snapshot: &Snapshot, pending: &BTreeMap<String, Vec<Workload>>, now: i64, config: &CycleConfig) -> CycleOutcome {
+    let mut snap = snapshot.clone();
+    // Round-robin selection within the evaluation budget.
+    let mut chosen: Vec<&Workload> = Vec::new();
+    let queues: Vec<(&String, &Vec<Workload>)> = pending.iter().filter(|(q, _)| snap.is_active(q)).collect();
+    let mut round = 0;
+    while chosen.len() < config.max_evaluations {
+        let mut any = false;
+        for (_, list) in &queues {
+            if let Some(w) = list.get(round) {
+                chosen.push(w);
+                any = true;
+                if chosen.len() == config.max_evaluations {
+                    break;
+                }
+            }
+        }
+        if !any {
+            break;
+        }
+        round += 1;
+    }
+    // Nominate against the starting snapshot, then order as Kueue does.
+    let mut entries: Vec<Entry> = chosen
+        .into_iter()
+        .map(|w| {
+            let a = assign::assign(&mut snap, w, &full_counts(w));
+            Entry { wl: w.clone(), borrowing: a.borrowing }
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        a.borrowing
+            .cmp(&b.borrowing)
+            .then(b.wl.priority.cmp(&a.wl.priority))
+            .then(a.wl.timestamp.cmp(&b.wl.timestamp))
+            .then(a.wl.uid.cmp(&b.wl.uid))
+            .then(a.wl.key.cmp(&b.wl.key))
+    });
+    // StrictFIFO: an entry may only be decided if every earlier workload of its queue was.
+    let mut position: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for (q, list) in &queues {
+        position.insert(q.as_str(), list.iter().enumerate().map(|(i, w)| (w.key.as_str(), i)).collect());
+    }
+    let mut out = CycleOutcome::default();
+    let mut blocked: BTreeMap<String, usize> = BTreeMap::new();
+    let mut victims: BTreeSet<String> = BTreeSet::new();
+    for e in entries {
+        let q = e.wl.cluster_queue.clone();
+        let strict = snap.queues.get(&q).is_some_and(|c| c.strategy == QueueingStrategy::StrictFifo);
+        let pos = position.get(q.as_str()).and_then(|m| m.get(e.wl.key.as_str())).copied().unwrap_or(0);
+        if strict && blocked.get(&q).is_some_and(|b| *b < pos) {
+            out.decisions.push(Decision::Blocked { key: e.wl.key.clone() });
+            continue;
+        }
+        let decision = decide(&mut snap, &e.wl, now, config, &mut victims, &mut out.evictions);
+        let admitted = matches!(decision, Decision::Admit { .. });
+        if strict && !admitted {
+            let b = blocked.entry(q).or_insert(pos);
+            *b = (*b).min(pos);
+        }
+        out.decisions.push(decision);
+    }
+    out
+}
+
+fn full_counts(w: &Workload) -> Vec<i32> {
+    w.pod_sets.iter().map(|p| p.count).collect()
+}
+
+/// Counts for step `i` of the partial-admission search (`d` = total reducible pods).
+fn reduced_counts(w: &Workload, i: i64, d: i64) -> Vec<i32> {
+    w.pod_sets
+        .iter()
+        .map(|p| match p.min_count {
+            Some(min) if min < p.count && d > 0 => {
+                let span = i64::from(p.count - min);
+                let cut = span.saturating_mul(i) / d;
+                p.count - i32::try_from(cut).unwrap_or(0)
+            }
+            _ => p.count,
+        })
+        .collect()
+}
+
+/// The assignment to act on: full counts if they fit (or can preempt), else the largest partial
+/// admission that does, else the failing full assignment.
+fn best_assignment(snap: &mut Snapshot, wl: &Workload, config: &CycleConfig, victims: &BTreeSet<String>) -> (assign::Assignment, Vec<Target>) {
+    let probe = |snap: &mut Snapshot, counts: &[i32]| {
+        let a = assign::assign(snap, wl, counts);
+        let t = if matches!(a.mode, Mode::Preempt | Mode::Reclaim) { preempt::targets(snap, wl, &a.usage, &a.needs_preemption) } else { Vec::new() };
+        let ok = a.mode == Mode::Fit || (!t.is_empty() && t.iter().all(|x| !victims.contains(&x.key)));
+        (a, t, ok)
+    };
+    let (full, targets, ok) = probe(snap, &full_counts(wl));
+    if ok || !config.partial_admission {
+        return (full, targets);
+    }
+    let d: i64 = wl.pod_sets.iter().filter_map(|p| p.min_count.filter(|m| *m < p.count).map(|m| i64::from(p.count - m))).sum();
+    if d == 0 {
+        return (full, targets);
+    }
+    // Smallest reduction that works, by binary search (feasibility grows with the reduction).
+    let (mut lo, mut hi) = (1_i64, d);
+    let mut found: Option<(assign::Assignment, Vec<Target>)> = None;
+    while lo <= hi {
+        let mid = lo + (hi - lo) / 2;
+        let (a, t, ok) = probe(snap, &reduced_counts(wl, mid, d));
+        if ok {
+            found = Some((a, t));
+            hi = mid - 1;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    found.unwrap_or((full, targets))
+}
+
+fn decide(snap: &mut Snapshot, wl: &Workload, now: i64, config: &CycleConfig, victims: &mut BTreeSet<String>, evictions: &mut Vec<Eviction>) -> Decision {
+    let strict = snap.queues.get(&wl.cluster_queue).is_some_and(|c| c.strategy == QueueingStrategy::StrictFifo);
+    let (a, targets) = best_assignment(snap, wl, config, victims);
+    let message = a.messages.join("; ");
+    match a.mode {
+        Mode::Fit => {
+            snap.add(Admitted { workload: wl.clone(), assignment: a.pod_sets.clone(), reserved_at: now, evicted: false });
+            Decision::Admit { key: wl.key.clone(), cluster_queue: wl.cluster_queue.clone(), assignment: a.pod_sets }
+        }
+        Mode::Preempt | Mode::Reclaim if !targets.is_empty() => {
+            if targets.iter().any(|t| victims.contains(&t.key)) {
+                return Decision::Pending {
+                    key: wl.key.clone(),
+                    reason: "WaitingForQuota",
+                    message: "Workload has overlapping preemption targets with another workload".into(),
+                    requeue: Requeue::Immediately,
+                };
+            }
+            for t in &targets {
+                victims.insert(t.key.clone());
+                evictions.push(Eviction { target: t.clone(), preemptor: wl.key.clone() });
+            }
+            // Reserve the preemptor's usage so later entries cannot take the capacity it waits for.
+            snap.tree.add_usage(&wl.cluster_queue, &a.usage);
+            Decision::Pending {
+                key: wl.key.clone(),
+                reason: "WaitingForPreemptedWorkloads",
+                message: format!("{message}. Pending the preemption of {} workload(s)", targets.len()),
+                requeue: Requeue::Immediately,
+            }
+        }
+        _ => Decision::Pending {
+            key: wl.key.clone(),
+            reason: a.no_fit_reason.map_or("WaitingForQuota", assign::NoFitReason::as_str),
+            message,
+            requeue: if strict { Requeue::Immediately } else { Requeue::Inadmissible },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;
