@@ -4,7 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{ClusterQueue, Flavor, FungibilityPolicy, FungibilityPreference, PodSet, PodSetAssignment, Workload, total};
+use crate::model::{
+    ClusterQueue, Flavor, FungibilityPolicy, FungibilityPreference, PodSet, PodSetAssignment,
+    Workload, total,
+};
 use crate::preempt;
 use crate::resources::{Amount, FlavorResource, FrAmounts};
 use crate::snapshot::Snapshot;
@@ -69,7 +72,10 @@ pub struct Assignment {
 fn affinity_matches(ps: &PodSet, flavor: &Flavor) -> bool {
     let labels = &flavor.node_labels;
     // nodeSelector, reduced to the flavor's label keys.
-    let selector_ok = ps.node_selector.iter().all(|(k, v)| labels.get(k).is_none_or(|l| l == v));
+    let selector_ok = ps
+        .node_selector
+        .iter()
+        .all(|(k, v)| labels.get(k).is_none_or(|l| l == v));
     if !selector_ok {
         return false;
     }
@@ -77,7 +83,11 @@ fn affinity_matches(ps: &PodSet, flavor: &Flavor) -> bool {
         return true;
     }
     // Each term reduced to the keys the flavor has; an emptied term makes the affinity irrelevant.
-    let reduced: Vec<Vec<_>> = ps.required_affinity.iter().map(|t| t.iter().filter(|r| labels.contains_key(&r.key)).collect()).collect();
+    let reduced: Vec<Vec<_>> = ps
+        .required_affinity
+        .iter()
+        .map(|t| t.iter().filter(|r| labels.contains_key(&r.key)).collect())
+        .collect();
     if reduced.iter().any(Vec::is_empty) {
         return true;
     }
@@ -90,10 +100,17 @@ fn affinity_matches(ps: &PodSet, flavor: &Flavor) -> bool {
                 "Exists" => v.is_some(),
                 "DoesNotExist" => v.is_none(),
                 "Gt" | "Lt" => {
-                    let (Some(v), Some(bound)) = (v.and_then(|v| v.parse::<i64>().ok()), r.values.first().and_then(|b| b.parse::<i64>().ok())) else {
+                    let (Some(v), Some(bound)) = (
+                        v.and_then(|v| v.parse::<i64>().ok()),
+                        r.values.first().and_then(|b| b.parse::<i64>().ok()),
+                    ) else {
                         return false;
                     };
-                    if r.operator == "Gt" { v > bound } else { v < bound }
+                    if r.operator == "Gt" {
+                        v > bound
+                    } else {
+                        v < bound
+                    }
                 }
                 _ => false,
             }
@@ -103,11 +120,24 @@ fn affinity_matches(ps: &PodSet, flavor: &Flavor) -> bool {
 
 /// Why `flavor` cannot serve `ps`, or None when it can.
 fn ineligible(ps: &PodSet, flavor: Option<&Flavor>, name: &str) -> Option<String> {
-    let Some(flavor) = flavor else { return Some(format!("flavor {name} not found")) };
-    for taint in flavor.node_taints.iter().filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute") {
-        let tolerated = ps.tolerations.iter().chain(&flavor.tolerations).any(|t| t.tolerates(taint));
+    let Some(flavor) = flavor else {
+        return Some(format!("flavor {name} not found"));
+    };
+    for taint in flavor
+        .node_taints
+        .iter()
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+    {
+        let tolerated = ps
+            .tolerations
+            .iter()
+            .chain(&flavor.tolerations)
+            .any(|t| t.tolerates(taint));
         if !tolerated {
-            return Some(format!("untolerated taint {{{} {} {}}} in flavor {name}", taint.key, taint.value, taint.effect));
+            return Some(format!(
+                "untolerated taint {{{} {} {}}} in flavor {name}",
+                taint.key, taint.value, taint.effect
+            ));
         }
     }
     (!affinity_matches(ps, flavor)).then(|| format!("flavor {name} doesn't match node affinity"))
@@ -129,8 +159,12 @@ fn better(a: &FlavorTry, b: &FlavorTry, pref: FungibilityPreference) -> bool {
         return viable(a.mode);
     }
     match pref {
-        FungibilityPreference::BorrowingOverPreemption => (a.mode, std::cmp::Reverse(a.borrowing)) > (b.mode, std::cmp::Reverse(b.borrowing)),
-        FungibilityPreference::PreemptionOverBorrowing => (std::cmp::Reverse(a.borrowing), a.mode) > (std::cmp::Reverse(b.borrowing), b.mode),
+        FungibilityPreference::BorrowingOverPreemption => {
+            (a.mode, std::cmp::Reverse(a.borrowing)) > (b.mode, std::cmp::Reverse(b.borrowing))
+        }
+        FungibilityPreference::PreemptionOverBorrowing => {
+            (std::cmp::Reverse(a.borrowing), a.mode) > (std::cmp::Reverse(b.borrowing), b.mode)
+        }
     }
 }
 
@@ -138,7 +172,7 @@ fn better(a: &FlavorTry, b: &FlavorTry, pref: FungibilityPreference) -> bool {
 /// preemption simulations and leaves unchanged).
 pub fn assign(snap: &mut Snapshot, wl: &Workload, counts: &[i32]) -> Assignment {
     let Some(cq) = snap.queues.get(&wl.cluster_queue).cloned() else {
-        return no_match(wl, format!("ClusterQueue {} not found", wl.cluster_queue));
+        return no_match(wl, &format!("ClusterQueue {} not found", wl.cluster_queue));
     };
     let mut out = Assignment {
         mode: Mode::Fit,
@@ -152,7 +186,12 @@ pub fn assign(snap: &mut Snapshot, wl: &Workload, counts: &[i32]) -> Assignment 
     for (i, ps) in wl.pod_sets.iter().enumerate() {
         let count = counts.get(i).copied().unwrap_or(ps.count);
         let requests = total(&ps.per_pod, count);
-        let mut psa = PodSetAssignment { name: ps.name.clone(), count, flavors: BTreeMap::new(), usage: requests.clone() };
+        let mut psa = PodSetAssignment {
+            name: ps.name.clone(),
+            count,
+            flavors: BTreeMap::new(),
+            usage: requests.clone(),
+        };
         let mut reasons: Vec<String> = Vec::new();
         let mut ps_mode = Mode::Fit;
         let mut ps_no_fit: Option<NoFitReason> = None;
@@ -165,21 +204,20 @@ pub fn assign(snap: &mut Snapshot, wl: &Workload, counts: &[i32]) -> Assignment 
             }
         }
         for group in &cq.resource_groups {
-            let wanted: BTreeMap<&String, Amount> = requests.iter().filter(|(r, _)| group.covered.contains(r)).map(|(r, v)| (r, *v)).collect();
+            let wanted: BTreeMap<&String, Amount> = requests
+                .iter()
+                .filter(|(r, _)| group.covered.contains(r))
+                .map(|(r, v)| (r, *v))
+                .collect();
             if wanted.is_empty() {
                 continue;
             }
             let chosen = choose_flavor(snap, &cq, wl, ps, group, &wanted, &out.usage);
-            let Some(chosen) = chosen else {
-                reasons.push("no flavor in the resource group".into());
-                ps_mode = Mode::NoFit;
-                ps_no_fit = Some(NoFitReason::NoMatchingFlavor);
-                continue;
-            };
             reasons.extend(chosen.reasons.iter().cloned());
             if chosen.mode < Mode::Preempt {
                 ps_mode = Mode::NoFit;
-                ps_no_fit = ps_no_fit.max(Some(chosen.no_fit.unwrap_or(NoFitReason::WaitingForQuota)));
+                ps_no_fit =
+                    ps_no_fit.max(Some(chosen.no_fit.unwrap_or(NoFitReason::WaitingForQuota)));
                 continue;
             }
             ps_mode = ps_mode.min(chosen.mode);
@@ -193,7 +231,11 @@ pub fn assign(snap: &mut Snapshot, wl: &Workload, counts: &[i32]) -> Assignment 
         if ps_mode < Mode::Fit {
             reasons.sort();
             reasons.dedup();
-            out.messages.push(format!("couldn't assign flavors to pod set {}: {}", ps.name, reasons.join(", ")));
+            out.messages.push(format!(
+                "couldn't assign flavors to pod set {}: {}",
+                ps.name,
+                reasons.join(", ")
+            ));
             if ps_mode == Mode::NoFit {
                 out.no_fit_reason = out.no_fit_reason.max(ps_no_fit);
             }
@@ -207,7 +249,7 @@ pub fn assign(snap: &mut Snapshot, wl: &Workload, counts: &[i32]) -> Assignment 
     out
 }
 
-fn no_match(wl: &Workload, why: String) -> Assignment {
+fn no_match(wl: &Workload, why: &str) -> Assignment {
     Assignment {
         mode: Mode::NoFit,
         borrowing: 0,
@@ -215,7 +257,11 @@ fn no_match(wl: &Workload, why: String) -> Assignment {
         usage: FrAmounts::default(),
         needs_preemption: BTreeSet::new(),
         no_fit_reason: Some(NoFitReason::NoMatchingFlavor),
-        messages: wl.pod_sets.iter().map(|p| format!("couldn't assign flavors to pod set {}: {why}", p.name)).collect(),
+        messages: wl
+            .pod_sets
+            .iter()
+            .map(|p| format!("couldn't assign flavors to pod set {}: {why}", p.name))
+            .collect(),
     }
 }
 
@@ -227,7 +273,7 @@ fn choose_flavor(
     group: &crate::model::ResourceGroup,
     wanted: &BTreeMap<&String, Amount>,
     previous: &FrAmounts,
-) -> Option<FlavorTry> {
+) -> FlavorTry {
     let mut best: Option<FlavorTry> = None;
     let mut all_reasons = Vec::new();
     for name in &group.flavors {
@@ -239,10 +285,17 @@ fn choose_flavor(
         all_reasons.extend(t.reasons.iter().cloned());
         let stop = match t.mode {
             Mode::NoFit | Mode::NoCandidates => false,
-            Mode::Preempt | Mode::Reclaim => cq.fungibility.when_can_preempt == FungibilityPolicy::MayStopSearch,
-            Mode::Fit => t.borrowing == 0 || cq.fungibility.when_can_borrow == FungibilityPolicy::MayStopSearch,
+            Mode::Preempt | Mode::Reclaim => {
+                cq.fungibility.when_can_preempt == FungibilityPolicy::MayStopSearch
+            }
+            Mode::Fit => {
+                t.borrowing == 0
+                    || cq.fungibility.when_can_borrow == FungibilityPolicy::MayStopSearch
+            }
         };
-        let replace = best.as_ref().is_none_or(|b| better(&t, b, cq.fungibility.preference));
+        let replace = best
+            .as_ref()
+            .is_none_or(|b| better(&t, b, cq.fungibility.preference));
         if replace {
             best = Some(t);
         }
@@ -253,21 +306,35 @@ fn choose_flavor(
     match best {
         Some(mut b) => {
             b.reasons = all_reasons;
-            Some(b)
+            b
         }
-        None => Some(FlavorTry {
+        None => FlavorTry {
             flavor: String::new(),
             mode: Mode::NoFit,
             borrowing: 0,
             reasons: all_reasons,
             no_fit: Some(NoFitReason::NoMatchingFlavor),
             preempt_frs: BTreeSet::new(),
-        }),
+        },
     }
 }
 
-fn try_flavor(snap: &mut Snapshot, cq: &ClusterQueue, wl: &Workload, flavor: &str, wanted: &BTreeMap<&String, Amount>, previous: &FrAmounts) -> FlavorTry {
-    let mut t = FlavorTry { flavor: flavor.to_owned(), mode: Mode::Fit, borrowing: 0, reasons: Vec::new(), no_fit: None, preempt_frs: BTreeSet::new() };
+fn try_flavor(
+    snap: &mut Snapshot,
+    cq: &ClusterQueue,
+    wl: &Workload,
+    flavor: &str,
+    wanted: &BTreeMap<&String, Amount>,
+    previous: &FrAmounts,
+) -> FlavorTry {
+    let mut t = FlavorTry {
+        flavor: flavor.to_owned(),
+        mode: Mode::Fit,
+        borrowing: 0,
+        reasons: Vec::new(),
+        no_fit: None,
+        preempt_frs: BTreeSet::new(),
+    };
     let has_cohort = snap.tree.cohort_of(&cq.name).is_some();
     for (r, req) in wanted {
         let fr = FlavorResource::new(flavor, r);
@@ -289,10 +356,14 @@ fn try_flavor(snap: &mut Snapshot, cq: &ClusterQueue, wl: &Workload, flavor: &st
             t.borrowing = t.borrowing.max(level);
             continue;
         }
-        t.reasons.push(format!("insufficient unused quota for {r} in flavor {flavor}, {} more needed", val - available));
+        t.reasons.push(format!(
+            "insufficient unused quota for {r} in flavor {flavor}, {} more needed",
+            val - available
+        ));
         let nominal = snap.tree.quota(q, &fr).nominal;
         let (_, reclaim_higher) = snap.tree.borrowing_level(&cq.name, &fr, val);
-        let may_preempt_while_borrowing = has_cohort && cq.preemption.borrow_within_cohort.lower_priority;
+        let may_preempt_while_borrowing =
+            has_cohort && cq.preemption.borrow_within_cohort.lower_priority;
         if nominal >= val || reclaim_higher || may_preempt_while_borrowing {
             let single = FrAmounts([(fr.clone(), val)].into());
             let needs: BTreeSet<FlavorResource> = [fr.clone()].into();
@@ -305,7 +376,9 @@ fn try_flavor(snap: &mut Snapshot, cq: &ClusterQueue, wl: &Workload, flavor: &st
                 t.mode = t.mode.min(if own { Mode::Preempt } else { Mode::Reclaim });
                 t.preempt_frs.insert(fr.clone());
                 let (level, _) = snap.tree.borrowing_level(&cq.name, &fr, val);
-                t.borrowing = t.borrowing.max(level.min(if nominal >= val { 0 } else { level }));
+                t.borrowing = t
+                    .borrowing
+                    .max(level.min(if nominal >= val { 0 } else { level }));
             }
         } else {
             t.mode = Mode::NoFit;

@@ -7,10 +7,12 @@
 //! as Kueue orders them (non-borrowing first, then priority, then queue time), and then each one is
 //! decided against the *live* snapshot, which every admission or preemption has already charged.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::assign::{self, Mode};
-use crate::model::{Admitted, PodSetAssignment, QueueingStrategy, Workload};
+use crate::model::{
+    Admitted, PodSet, PodSetAssignment, PreemptionPolicy, QueueingStrategy, Workload,
+};
 use crate::preempt::{self, Target};
 use crate::snapshot::Snapshot;
 
@@ -25,7 +27,10 @@ pub struct CycleConfig {
 
 impl Default for CycleConfig {
     fn default() -> Self {
-        Self { max_evaluations: 1024, partial_admission: true }
+        Self {
+            max_evaluations: 1024,
+            partial_admission: true,
+        }
     }
 }
 
@@ -95,40 +100,59 @@ pub struct CycleOutcome {
     pub evictions: Vec<Eviction>,
 }
 
-struct Entry {
-    wl: Workload,
+struct Entry<'a> {
+    wl: &'a Workload,
     borrowing: u32,
 }
 
-/// Runs one cycle. `pending` holds each ClusterQueue's admissible pending workloads in queue order.
-pub fn schedule_cycle(snapshot: &Snapshot, pending: &BTreeMap<String, Vec<Workload>>, now: i64, config: &CycleConfig) -> CycleOutcome {
-    let mut snap = snapshot.clone();
-    // Round-robin selection within the evaluation budget.
-    let mut chosen: Vec<&Workload> = Vec::new();
-    let queues: Vec<(&String, &Vec<Workload>)> = pending.iter().filter(|(q, _)| snap.is_active(q)).collect();
-    let mut round = 0;
-    while chosen.len() < config.max_evaluations {
-        let mut any = false;
-        for (_, list) in &queues {
-            if let Some(w) = list.get(round) {
-                chosen.push(w);
-                any = true;
-                if chosen.len() == config.max_evaluations {
-                    break;
-                }
-            }
-        }
-        if !any {
-            break;
-        }
-        round += 1;
+/// Workloads with the same shape get the same decision from the same snapshot (Kueue's
+/// equivalence hashing): queue, priority, pod sets, and the queue time when a policy compares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Shape<'a> {
+    queue: &'a str,
+    priority: i32,
+    timestamp: Option<i64>,
+    pod_sets: &'a [PodSet],
+}
+
+fn shape<'a>(snap: &Snapshot, w: &'a Workload) -> Shape<'a> {
+    let by_time = snap.queues.get(&w.cluster_queue).is_some_and(|q| {
+        q.preemption.within_cluster_queue == PreemptionPolicy::LowerOrNewerEqualPriority
+            || q.preemption.reclaim_within_cohort == PreemptionPolicy::LowerOrNewerEqualPriority
+    });
+    Shape {
+        queue: &w.cluster_queue,
+        priority: w.priority,
+        timestamp: by_time.then_some(w.timestamp),
+        pod_sets: &w.pod_sets,
     }
-    // Nominate against the starting snapshot, then order as Kueue does.
+}
+
+/// Runs one cycle. `pending` holds each ClusterQueue's admissible pending workloads in queue order.
+pub fn schedule_cycle(
+    snapshot: &Snapshot,
+    pending: &BTreeMap<String, Vec<Workload>>,
+    now: i64,
+    config: &CycleConfig,
+) -> CycleOutcome {
+    let mut snap = snapshot.clone();
+    let queues: Vec<(&String, &Vec<Workload>)> =
+        pending.iter().filter(|(q, _)| snap.is_active(q)).collect();
+    let chosen = select(&queues, config.max_evaluations);
+    // The snapshot does not change while nominating, so equal shapes share one evaluation.
+    let mut nominated: HashMap<Shape, u32> = HashMap::new();
     let mut entries: Vec<Entry> = chosen
         .into_iter()
         .map(|w| {
-            let a = assign::assign(&mut snap, w, &full_counts(w));
-            Entry { wl: w.clone(), borrowing: a.borrowing }
+            let key = shape(&snap, w);
+            let borrowing = if let Some(b) = nominated.get(&key) {
+                *b
+            } else {
+                let b = assign::assign(&mut snap, w, &full_counts(w)).borrowing;
+                nominated.insert(key, b);
+                b
+            };
+            Entry { wl: w, borrowing }
         })
         .collect();
     entries.sort_by(|a, b| {
@@ -142,20 +166,68 @@ pub fn schedule_cycle(snapshot: &Snapshot, pending: &BTreeMap<String, Vec<Worklo
     // StrictFIFO: an entry may only be decided if every earlier workload of its queue was.
     let mut position: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     for (q, list) in &queues {
-        position.insert(q.as_str(), list.iter().enumerate().map(|(i, w)| (w.key.as_str(), i)).collect());
+        position.insert(
+            q.as_str(),
+            list.iter()
+                .enumerate()
+                .map(|(i, w)| (w.key.as_str(), i))
+                .collect(),
+        );
     }
     let mut out = CycleOutcome::default();
     let mut blocked: BTreeMap<String, usize> = BTreeMap::new();
     let mut victims: BTreeSet<String> = BTreeSet::new();
+    // Failures by shape, valid while nothing was admitted or preempted since (`generation`).
+    let mut failed: HashMap<Shape, (u64, &'static str, String, Requeue)> = HashMap::new();
+    let mut generation: u64 = 0;
     for e in entries {
         let q = e.wl.cluster_queue.clone();
-        let strict = snap.queues.get(&q).is_some_and(|c| c.strategy == QueueingStrategy::StrictFifo);
-        let pos = position.get(q.as_str()).and_then(|m| m.get(e.wl.key.as_str())).copied().unwrap_or(0);
+        let strict = snap
+            .queues
+            .get(&q)
+            .is_some_and(|c| c.strategy == QueueingStrategy::StrictFifo);
+        let pos = position
+            .get(q.as_str())
+            .and_then(|m| m.get(e.wl.key.as_str()))
+            .copied()
+            .unwrap_or(0);
         if strict && blocked.get(&q).is_some_and(|b| *b < pos) {
-            out.decisions.push(Decision::Blocked { key: e.wl.key.clone() });
+            out.decisions.push(Decision::Blocked {
+                key: e.wl.key.clone(),
+            });
             continue;
         }
-        let decision = decide(&mut snap, &e.wl, now, config, &mut victims, &mut out.evictions);
+        let key = shape(&snap, e.wl);
+        let decision = match failed.get(&key) {
+            Some((g, reason, message, requeue)) if *g == generation => Decision::Pending {
+                key: e.wl.key.clone(),
+                reason,
+                message: message.clone(),
+                requeue: *requeue,
+            },
+            _ => {
+                let d = decide(
+                    &mut snap,
+                    e.wl,
+                    now,
+                    config,
+                    &mut victims,
+                    &mut out.evictions,
+                );
+                match &d {
+                    Decision::Pending {
+                        reason,
+                        message,
+                        requeue,
+                        ..
+                    } if *reason != "WaitingForPreemptedWorkloads" => {
+                        failed.insert(key, (generation, reason, message.clone(), *requeue));
+                    }
+                    _ => generation += 1,
+                }
+                d
+            }
+        };
         let admitted = matches!(decision, Decision::Admit { .. });
         if strict && !admitted {
             let b = blocked.entry(q).or_insert(pos);
@@ -164,6 +236,29 @@ pub fn schedule_cycle(snapshot: &Snapshot, pending: &BTreeMap<String, Vec<Worklo
         out.decisions.push(decision);
     }
     out
+}
+
+/// Up to `budget` workloads, round-robin over the queues, each queue in its own order.
+fn select<'a>(queues: &[(&String, &'a Vec<Workload>)], budget: usize) -> Vec<&'a Workload> {
+    let mut chosen: Vec<&Workload> = Vec::new();
+    let mut round = 0;
+    while chosen.len() < budget {
+        let mut any = false;
+        for (_, list) in queues {
+            if let Some(w) = list.get(round) {
+                chosen.push(w);
+                any = true;
+                if chosen.len() == budget {
+                    break;
+                }
+            }
+        }
+        if !any {
+            break;
+        }
+        round += 1;
+    }
+    chosen
 }
 
 fn full_counts(w: &Workload) -> Vec<i32> {
@@ -187,18 +282,36 @@ fn reduced_counts(w: &Workload, i: i64, d: i64) -> Vec<i32> {
 
 /// The assignment to act on: full counts if they fit (or can preempt), else the largest partial
 /// admission that does, else the failing full assignment.
-fn best_assignment(snap: &mut Snapshot, wl: &Workload, config: &CycleConfig, victims: &BTreeSet<String>) -> (assign::Assignment, Vec<Target>) {
+fn best_assignment(
+    snap: &mut Snapshot,
+    wl: &Workload,
+    config: &CycleConfig,
+    victims: &BTreeSet<String>,
+) -> (assign::Assignment, Vec<Target>) {
     let probe = |snap: &mut Snapshot, counts: &[i32]| {
         let a = assign::assign(snap, wl, counts);
-        let t = if matches!(a.mode, Mode::Preempt | Mode::Reclaim) { preempt::targets(snap, wl, &a.usage, &a.needs_preemption) } else { Vec::new() };
-        let ok = a.mode == Mode::Fit || (!t.is_empty() && t.iter().all(|x| !victims.contains(&x.key)));
+        let t = if matches!(a.mode, Mode::Preempt | Mode::Reclaim) {
+            preempt::targets(snap, wl, &a.usage, &a.needs_preemption)
+        } else {
+            Vec::new()
+        };
+        let ok =
+            a.mode == Mode::Fit || (!t.is_empty() && t.iter().all(|x| !victims.contains(&x.key)));
         (a, t, ok)
     };
     let (full, targets, ok) = probe(snap, &full_counts(wl));
     if ok || !config.partial_admission {
         return (full, targets);
     }
-    let d: i64 = wl.pod_sets.iter().filter_map(|p| p.min_count.filter(|m| *m < p.count).map(|m| i64::from(p.count - m))).sum();
+    let d: i64 = wl
+        .pod_sets
+        .iter()
+        .filter_map(|p| {
+            p.min_count
+                .filter(|m| *m < p.count)
+                .map(|m| i64::from(p.count - m))
+        })
+        .sum();
     if d == 0 {
         return (full, targets);
     }
@@ -218,42 +331,74 @@ fn best_assignment(snap: &mut Snapshot, wl: &Workload, config: &CycleConfig, vic
     found.unwrap_or((full, targets))
 }
 
-fn decide(snap: &mut Snapshot, wl: &Workload, now: i64, config: &CycleConfig, victims: &mut BTreeSet<String>, evictions: &mut Vec<Eviction>) -> Decision {
-    let strict = snap.queues.get(&wl.cluster_queue).is_some_and(|c| c.strategy == QueueingStrategy::StrictFifo);
+fn decide(
+    snap: &mut Snapshot,
+    wl: &Workload,
+    now: i64,
+    config: &CycleConfig,
+    victims: &mut BTreeSet<String>,
+    evictions: &mut Vec<Eviction>,
+) -> Decision {
+    let strict = snap
+        .queues
+        .get(&wl.cluster_queue)
+        .is_some_and(|c| c.strategy == QueueingStrategy::StrictFifo);
     let (a, targets) = best_assignment(snap, wl, config, victims);
     let message = a.messages.join("; ");
     match a.mode {
         Mode::Fit => {
-            snap.add(Admitted { workload: wl.clone(), assignment: a.pod_sets.clone(), reserved_at: now, evicted: false });
-            Decision::Admit { key: wl.key.clone(), cluster_queue: wl.cluster_queue.clone(), assignment: a.pod_sets }
+            snap.add(Admitted {
+                workload: wl.clone(),
+                assignment: a.pod_sets.clone(),
+                reserved_at: now,
+                evicted: false,
+            });
+            Decision::Admit {
+                key: wl.key.clone(),
+                cluster_queue: wl.cluster_queue.clone(),
+                assignment: a.pod_sets,
+            }
         }
         Mode::Preempt | Mode::Reclaim if !targets.is_empty() => {
             if targets.iter().any(|t| victims.contains(&t.key)) {
                 return Decision::Pending {
                     key: wl.key.clone(),
                     reason: "WaitingForQuota",
-                    message: "Workload has overlapping preemption targets with another workload".into(),
+                    message: "Workload has overlapping preemption targets with another workload"
+                        .into(),
                     requeue: Requeue::Immediately,
                 };
             }
             for t in &targets {
                 victims.insert(t.key.clone());
-                evictions.push(Eviction { target: t.clone(), preemptor: wl.key.clone() });
+                evictions.push(Eviction {
+                    target: t.clone(),
+                    preemptor: wl.key.clone(),
+                });
             }
             // Reserve the preemptor's usage so later entries cannot take the capacity it waits for.
             snap.tree.add_usage(&wl.cluster_queue, &a.usage);
             Decision::Pending {
                 key: wl.key.clone(),
                 reason: "WaitingForPreemptedWorkloads",
-                message: format!("{message}. Pending the preemption of {} workload(s)", targets.len()),
+                message: format!(
+                    "{message}. Pending the preemption of {} workload(s)",
+                    targets.len()
+                ),
                 requeue: Requeue::Immediately,
             }
         }
         _ => Decision::Pending {
             key: wl.key.clone(),
-            reason: a.no_fit_reason.map_or("WaitingForQuota", assign::NoFitReason::as_str),
+            reason: a
+                .no_fit_reason
+                .map_or("WaitingForQuota", assign::NoFitReason::as_str),
             message,
-            requeue: if strict { Requeue::Immediately } else { Requeue::Inadmissible },
+            requeue: if strict {
+                Requeue::Immediately
+            } else {
+                Requeue::Inadmissible
+            },
         },
     }
 }

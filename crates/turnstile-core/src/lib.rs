@@ -17,10 +17,10 @@ pub mod cycle;
 pub mod model;
 pub mod preempt;
 pub mod quantity;
-pub mod snapshot;
 pub mod resources;
+pub mod snapshot;
 pub mod tree;
 
-pub use quantity::{Quantity, QuantityError};
 pub use cycle::{CycleConfig, CycleOutcome, Decision, Eviction, Requeue, schedule_cycle};
+pub use quantity::{Quantity, QuantityError};
 pub use snapshot::Snapshot;

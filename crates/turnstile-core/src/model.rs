@@ -128,7 +128,7 @@ pub struct Taint {
 }
 
 /// A pod toleration.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Toleration {
     /// Key; empty matches every key (with operator Exists).
     pub key: String,
@@ -164,7 +164,7 @@ pub struct Flavor {
 }
 
 /// One node-selector requirement of a required node-affinity term.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SelectorRequirement {
     /// Label key.
     pub key: String,
@@ -175,7 +175,7 @@ pub struct SelectorRequirement {
 }
 
 /// A group of identical pods.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PodSet {
     /// Name.
     pub name: String,
@@ -249,7 +249,10 @@ pub fn usage_of(assignment: &[PodSetAssignment]) -> FrAmounts {
     for ps in assignment {
         for (resource, amount) in &ps.usage {
             if let Some(flavor) = ps.flavors.get(resource) {
-                out.add(&crate::resources::FlavorResource::new(flavor, resource), *amount);
+                out.add(
+                    &crate::resources::FlavorResource::new(flavor, resource),
+                    *amount,
+                );
             }
         }
     }
@@ -258,5 +261,8 @@ pub fn usage_of(assignment: &[PodSetAssignment]) -> FrAmounts {
 
 /// Total requests of a pod set for `count` pods.
 pub fn total(per_pod: &Requests, count: i32) -> BTreeMap<String, Amount> {
-    per_pod.iter().map(|(r, v)| (r.clone(), v.saturating_mul(i64::from(count)))).collect()
+    per_pod
+        .iter()
+        .map(|(r, v)| (r.clone(), v.saturating_mul(i64::from(count))))
+        .collect()
 }

@@ -58,7 +58,9 @@ pub fn allows(policy: PreemptionPolicy, preemptor: &Workload, candidate: &Worklo
         PreemptionPolicy::Never => false,
         PreemptionPolicy::LowerPriority => candidate.priority < preemptor.priority,
         PreemptionPolicy::LowerOrNewerEqualPriority => {
-            candidate.priority < preemptor.priority || (candidate.priority == preemptor.priority && preemptor.timestamp < candidate.timestamp)
+            candidate.priority < preemptor.priority
+                || (candidate.priority == preemptor.priority
+                    && preemptor.timestamp < candidate.timestamp)
         }
         PreemptionPolicy::Any => true,
     }
@@ -78,11 +80,16 @@ struct Candidate {
 }
 
 fn uses_any(a: &Admitted, needs: &BTreeSet<FlavorResource>) -> bool {
-    a.usage().0.iter().any(|(fr, v)| *v > 0 && needs.contains(fr))
+    a.usage()
+        .0
+        .iter()
+        .any(|(fr, v)| *v > 0 && needs.contains(fr))
 }
 
 fn borrowing_on(snap: &Snapshot, queue: &str, needs: &BTreeSet<FlavorResource>) -> bool {
-    needs.iter().any(|fr| !snap.tree.within_nominal(NodeRef::Queue(queue), fr))
+    needs
+        .iter()
+        .any(|fr| !snap.tree.within_nominal(NodeRef::Queue(queue), fr))
 }
 
 fn order(c: &mut [Candidate]) {
@@ -101,18 +108,34 @@ fn fits(snap: &Snapshot, queue: &str, usage: &FrAmounts, allow_borrowing: bool) 
     usage.0.iter().all(|(fr, v)| {
         let q = NodeRef::Queue(queue);
         *v <= snap.available(queue, fr)
-            && (allow_borrowing || snap.tree.usage(q, fr).saturating_add(*v) <= snap.tree.quota(q, fr).nominal)
+            && (allow_borrowing
+                || snap.tree.usage(q, fr).saturating_add(*v) <= snap.tree.quota(q, fr).nominal)
     })
 }
 
 /// The workloads to evict so that `wl` (with `usage`) fits, considering only candidates using a
 /// flavor-resource in `needs`; empty when no set works. `snap` is restored before returning.
-pub fn targets(snap: &mut Snapshot, wl: &Workload, usage: &FrAmounts, needs: &BTreeSet<FlavorResource>) -> Vec<Target> {
-    let Some(cq) = snap.queues.get(&wl.cluster_queue).cloned() else { return Vec::new() };
+pub fn targets(
+    snap: &mut Snapshot,
+    wl: &Workload,
+    usage: &FrAmounts,
+    needs: &BTreeSet<FlavorResource>,
+) -> Vec<Target> {
+    let Some(cq) = snap.queues.get(&wl.cluster_queue).cloned() else {
+        return Vec::new();
+    };
     let policy = cq.preemption;
     let mut same = Vec::new();
-    for a in snap.admitted.get(&cq.name).into_iter().flat_map(|m| m.values()) {
-        if a.workload.key != wl.key && uses_any(a, needs) && allows(policy.within_cluster_queue, wl, &a.workload) {
+    for a in snap
+        .admitted
+        .get(&cq.name)
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        if a.workload.key != wl.key
+            && uses_any(a, needs)
+            && allows(policy.within_cluster_queue, wl, &a.workload)
+        {
             same.push(candidate(a, Reason::InClusterQueue, false));
         }
     }
@@ -124,14 +147,25 @@ pub fn targets(snap: &mut Snapshot, wl: &Workload, usage: &FrAmounts, needs: &BT
             if other == cq.name || !borrowing_on(snap, &other, needs) {
                 continue;
             }
-            for a in snap.admitted.get(&other).into_iter().flat_map(|m| m.values()) {
+            for a in snap
+                .admitted
+                .get(&other)
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
                 if !uses_any(a, needs) || !allows(policy.reclaim_within_cohort, wl, &a.workload) {
                     continue;
                 }
                 let bwc = policy.borrow_within_cohort;
                 let p = a.workload.priority;
-                let while_borrowing = bwc.lower_priority && p < wl.priority && bwc.max_priority_threshold.is_none_or(|t| p <= t);
-                let reason = if while_borrowing { Reason::InCohortReclaimWhileBorrowing } else { Reason::InCohortReclamation };
+                let while_borrowing = bwc.lower_priority
+                    && p < wl.priority
+                    && bwc.max_priority_threshold.is_none_or(|t| p <= t);
+                let reason = if while_borrowing {
+                    Reason::InCohortReclaimWhileBorrowing
+                } else {
+                    Reason::InCohortReclamation
+                };
                 cohort.push(candidate(a, reason, !while_borrowing));
             }
         }
@@ -221,7 +255,11 @@ fn attempt(
                 .iter()
                 .zip(&keep_removed)
                 .filter(|(_, k)| **k)
-                .map(|((c, _), _)| Target { key: c.key.clone(), cluster_queue: c.queue.clone(), reason: c.reason })
+                .map(|((c, _), _)| Target {
+                    key: c.key.clone(),
+                    cluster_queue: c.queue.clone(),
+                    reason: c.reason,
+                })
                 .collect(),
         );
         for ((_, a), k) in removed.into_iter().zip(keep_removed) {

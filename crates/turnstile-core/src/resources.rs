@@ -22,13 +22,20 @@ pub struct FlavorResource {
 impl FlavorResource {
     /// A key for `flavor` and `resource`.
     pub fn new(flavor: &str, resource: &str) -> Self {
-        Self { flavor: flavor.to_owned(), resource: resource.to_owned() }
+        Self {
+            flavor: flavor.to_owned(),
+            resource: resource.to_owned(),
+        }
     }
 }
 
 /// Converts a quantity of `resource` to scheduling units (cpu in milli-units, rounded up).
 pub fn amount_of(resource: &str, q: Quantity) -> Amount {
-    let v = if resource == "cpu" { q.millis_ceil() } else { q.units_ceil() };
+    let v = if resource == "cpu" {
+        q.millis_ceil()
+    } else {
+        q.units_ceil()
+    };
     i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
@@ -80,7 +87,13 @@ mod tests {
         assert_eq!(amount_of("cpu", Quantity::parse("1500m").unwrap()), 1500);
         assert_eq!(amount_of("cpu", Quantity::parse("1n").unwrap()), 1);
         assert_eq!(amount_of("memory", Quantity::parse("1Ki").unwrap()), 1024);
-        assert_eq!(amount_of("nvidia.com/gpu", Quantity::parse("500m").unwrap()), 1);
-        assert_eq!(amount_of("memory", Quantity::parse("7Ei").unwrap()), 7 * (1 << 60));
+        assert_eq!(
+            amount_of("nvidia.com/gpu", Quantity::parse("500m").unwrap()),
+            1
+        );
+        assert_eq!(
+            amount_of("memory", Quantity::parse("7Ei").unwrap()),
+            7 * (1 << 60)
+        );
     }
 }

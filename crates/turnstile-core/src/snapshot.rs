@@ -28,10 +28,16 @@ impl Snapshot {
         flavors: Vec<Flavor>,
         admitted: Vec<Admitted>,
     ) -> Self {
-        let quotas: BTreeMap<String, QueueQuotas> = queues.iter().map(|(q, qq)| (q.name.clone(), qq.clone())).collect();
+        let quotas: BTreeMap<String, QueueQuotas> = queues
+            .iter()
+            .map(|(q, qq)| (q.name.clone(), qq.clone()))
+            .collect();
         let mut snap = Snapshot {
             tree: QuotaTree::build(&quotas, cohorts),
-            queues: queues.into_iter().map(|(q, _)| (q.name.clone(), q)).collect(),
+            queues: queues
+                .into_iter()
+                .map(|(q, _)| (q.name.clone(), q))
+                .collect(),
             flavors: flavors.into_iter().map(|f| (f.name.clone(), f)).collect(),
             admitted: BTreeMap::new(),
         };
@@ -45,7 +51,10 @@ impl Snapshot {
     pub fn add(&mut self, a: Admitted) {
         let cq = a.workload.cluster_queue.clone();
         self.tree.add_usage(&cq, &a.usage());
-        self.admitted.entry(cq).or_default().insert(a.workload.key.clone(), a);
+        self.admitted
+            .entry(cq)
+            .or_default()
+            .insert(a.workload.key.clone(), a);
     }
 
     /// Releases a workload's quota; returns it.
@@ -62,7 +71,10 @@ impl Snapshot {
 
     /// Whether `usage` fits the ClusterQueue now.
     pub fn fits(&self, queue: &str, usage: &FrAmounts) -> bool {
-        usage.0.iter().all(|(fr, v)| *v <= self.available(queue, fr))
+        usage
+            .0
+            .iter()
+            .all(|(fr, v)| *v <= self.available(queue, fr))
     }
 
     /// Whether the ClusterQueue can admit at all.

@@ -67,10 +67,28 @@ pub struct CohortQuotas {
     pub quotas: BTreeMap<FlavorResource, Quota>,
 }
 
+/// Depth-first visit of cohorts, children before parents.
+fn visit(t: &QuotaTree, c: &str, done: &mut BTreeSet<String>, out: &mut Vec<String>) {
+    if !done.insert(c.to_owned()) {
+        return;
+    }
+    if let Some(n) = t.cohorts.get(c) {
+        for child in &n.child_cohorts {
+            if !t.cyclic.contains(child) {
+                visit(t, child, done, out);
+            }
+        }
+    }
+    out.push(c.to_owned());
+}
+
 impl QuotaTree {
     /// Builds the tree. Cohorts named by a ClusterQueue or a Cohort but not defined exist
     /// implicitly, without quota. Usage starts at zero.
-    pub fn build(queues: &BTreeMap<String, QueueQuotas>, cohorts: &BTreeMap<String, CohortQuotas>) -> Self {
+    pub fn build(
+        queues: &BTreeMap<String, QueueQuotas>,
+        cohorts: &BTreeMap<String, CohortQuotas>,
+    ) -> Self {
         let mut t = QuotaTree::default();
         for (name, c) in cohorts {
             let n = t.cohorts.entry(name.clone()).or_default();
@@ -78,18 +96,37 @@ impl QuotaTree {
             n.parent = c.parent.clone().filter(|p| !p.is_empty() && p != name);
         }
         // Implicit parents.
-        let parents: Vec<String> = t.cohorts.values().filter_map(|n| n.parent.clone()).collect();
+        let parents: Vec<String> = t
+            .cohorts
+            .values()
+            .filter_map(|n| n.parent.clone())
+            .collect();
         for p in parents {
             t.cohorts.entry(p).or_default();
         }
         for (name, q) in queues {
             let cohort = q.cohort.clone().filter(|c| !c.is_empty());
             if let Some(c) = &cohort {
-                t.cohorts.entry(c.clone()).or_default().child_queues.insert(name.clone());
+                t.cohorts
+                    .entry(c.clone())
+                    .or_default()
+                    .child_queues
+                    .insert(name.clone());
             }
-            t.queues.insert(name.clone(), Node { parent: cohort, quotas: q.quotas.clone(), ..Node::default() });
+            t.queues.insert(
+                name.clone(),
+                Node {
+                    parent: cohort,
+                    quotas: q.quotas.clone(),
+                    ..Node::default()
+                },
+            );
         }
-        let links: Vec<(String, String)> = t.cohorts.iter().filter_map(|(n, c)| c.parent.clone().map(|p| (p, n.clone()))).collect();
+        let links: Vec<(String, String)> = t
+            .cohorts
+            .iter()
+            .filter_map(|(n, c)| c.parent.clone().map(|p| (p, n.clone())))
+            .collect();
         for (p, child) in links {
             if let Some(parent) = t.cohorts.get_mut(&p) {
                 parent.child_cohorts.insert(child);
@@ -130,7 +167,10 @@ impl QuotaTree {
 
     /// Whether the ClusterQueue's cohort tree has a cycle (it must not admit anything).
     pub fn in_cycle(&self, queue: &str) -> bool {
-        self.queues.get(queue).and_then(|q| q.parent.as_ref()).is_some_and(|c| self.cyclic.contains(c))
+        self.queues
+            .get(queue)
+            .and_then(|q| q.parent.as_ref())
+            .is_some_and(|c| self.cyclic.contains(c))
     }
 
     /// Names of the ClusterQueues in the tree.
@@ -172,20 +212,38 @@ impl QuotaTree {
 
     fn parent(&self, n: NodeRef<'_>) -> Option<&str> {
         match n {
-            NodeRef::Queue(q) => self.queues.get(q).and_then(|x| x.parent.as_deref()).filter(|c| !self.cyclic.contains(*c)),
+            NodeRef::Queue(q) => self
+                .queues
+                .get(q)
+                .and_then(|x| x.parent.as_deref())
+                .filter(|c| !self.cyclic.contains(*c)),
             NodeRef::Cohort(c) => self.parent_of_cohort(c),
         }
     }
 
     fn recompute_subtree_quotas(&mut self) {
         for q in self.queues.values_mut() {
-            q.subtree_quota = FrAmounts(q.quotas.iter().map(|(fr, quota)| (fr.clone(), quota.nominal)).collect());
+            q.subtree_quota = FrAmounts(
+                q.quotas
+                    .iter()
+                    .map(|(fr, quota)| (fr.clone(), quota.nominal))
+                    .collect(),
+            );
         }
         // Cohorts bottom-up: process in an order where children come first.
         let order = self.cohorts_children_first();
         for name in order {
-            let mut total = FrAmounts(self.cohorts[&name].quotas.iter().map(|(fr, q)| (fr.clone(), q.nominal)).collect());
-            let (cqs, chs) = (self.cohorts[&name].child_queues.clone(), self.cohorts[&name].child_cohorts.clone());
+            let mut total = FrAmounts(
+                self.cohorts[&name]
+                    .quotas
+                    .iter()
+                    .map(|(fr, q)| (fr.clone(), q.nominal))
+                    .collect(),
+            );
+            let (cqs, chs) = (
+                self.cohorts[&name].child_queues.clone(),
+                self.cohorts[&name].child_cohorts.clone(),
+            );
             for q in &cqs {
                 total.add_all(&self.lent_up(NodeRef::Queue(q)));
             }
@@ -200,26 +258,21 @@ impl QuotaTree {
 
     /// What a node contributes to its parent's subtree quota: `subtree − local` per fr.
     fn lent_up(&self, n: NodeRef<'_>) -> FrAmounts {
-        let Some(node) = self.node(n) else { return FrAmounts::default() };
-        FrAmounts(node.subtree_quota.0.iter().map(|(fr, v)| (fr.clone(), v.saturating_sub(self.local_quota(n, fr)))).collect())
+        let Some(node) = self.node(n) else {
+            return FrAmounts::default();
+        };
+        FrAmounts(
+            node.subtree_quota
+                .0
+                .iter()
+                .map(|(fr, v)| (fr.clone(), v.saturating_sub(self.local_quota(n, fr))))
+                .collect(),
+        )
     }
 
     fn cohorts_children_first(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut done = BTreeSet::new();
-        fn visit(t: &QuotaTree, c: &str, done: &mut BTreeSet<String>, out: &mut Vec<String>) {
-            if !done.insert(c.to_owned()) {
-                return;
-            }
-            if let Some(n) = t.cohorts.get(c) {
-                for child in &n.child_cohorts {
-                    if !t.cyclic.contains(child) {
-                        visit(t, child, done, out);
-                    }
-                }
-            }
-            out.push(c.to_owned());
-        }
         for c in self.cohorts.keys().filter(|c| !self.cyclic.contains(*c)) {
             visit(self, c, &mut done, &mut out);
         }
@@ -247,11 +300,15 @@ impl QuotaTree {
 
     /// The quota definition of a node for `fr`.
     pub fn quota(&self, n: NodeRef<'_>, fr: &FlavorResource) -> Quota {
-        self.node(n).and_then(|x| x.quotas.get(fr).copied()).unwrap_or_default()
+        self.node(n)
+            .and_then(|x| x.quotas.get(fr).copied())
+            .unwrap_or_default()
     }
 
     fn local_available(&self, n: NodeRef<'_>, fr: &FlavorResource) -> Amount {
-        self.local_quota(n, fr).saturating_sub(self.usage(n, fr)).max(0)
+        self.local_quota(n, fr)
+            .saturating_sub(self.usage(n, fr))
+            .max(0)
     }
 
     /// What the node can still use of `fr` right now (may be negative when over-committed).
@@ -263,7 +320,11 @@ impl QuotaTree {
                 if let Some(limit) = self.quota(n, fr).borrowing_limit {
                     let lq = self.local_quota(n, fr);
                     let borrowed = self.usage(n, fr).saturating_sub(lq).max(0);
-                    let cap = self.subtree_quota(n, fr).saturating_sub(lq).saturating_sub(borrowed).saturating_add(limit);
+                    let cap = self
+                        .subtree_quota(n, fr)
+                        .saturating_sub(lq)
+                        .saturating_sub(borrowed)
+                        .saturating_add(limit);
                     from_parent = from_parent.min(cap);
                 }
                 self.local_available(n, fr).saturating_add(from_parent)
@@ -276,7 +337,9 @@ impl QuotaTree {
         match self.parent(n) {
             None => self.subtree_quota(n, fr),
             Some(p) => {
-                let mut v = self.local_quota(n, fr).saturating_add(self.potential_available(NodeRef::Cohort(p), fr));
+                let mut v = self
+                    .local_quota(n, fr)
+                    .saturating_add(self.potential_available(NodeRef::Cohort(p), fr));
                 if let Some(limit) = self.quota(n, fr).borrowing_limit {
                     v = v.min(self.subtree_quota(n, fr).saturating_add(limit));
                 }
@@ -317,7 +380,10 @@ impl QuotaTree {
         };
         let Some(node) = node else { return };
         node.usage.0.insert(fr.clone(), new);
-        let up = new.saturating_sub(lq).max(0).saturating_sub(old.saturating_sub(lq).max(0));
+        let up = new
+            .saturating_sub(lq)
+            .max(0)
+            .saturating_sub(old.saturating_sub(lq).max(0));
         if up != 0
             && let Some(p) = self.parent(n).map(str::to_owned)
         {
@@ -327,8 +393,16 @@ impl QuotaTree {
 
     /// Height of a cohort: 1 when it has only ClusterQueue children, else 1 + the highest child cohort.
     pub fn height(&self, cohort: &str) -> u32 {
-        let Some(c) = self.cohorts.get(cohort) else { return 0 };
-        1 + c.child_cohorts.iter().filter(|x| !self.cyclic.contains(*x)).map(|x| self.height(x)).max().unwrap_or(0)
+        let Some(c) = self.cohorts.get(cohort) else {
+            return 0;
+        };
+        1 + c
+            .child_cohorts
+            .iter()
+            .filter(|x| !self.cyclic.contains(*x))
+            .map(|x| self.height(x))
+            .max()
+            .unwrap_or(0)
     }
 
     /// How far up the tree a request of `value` for `fr` must borrow: 0 when it fits the queue's
@@ -339,7 +413,9 @@ impl QuotaTree {
         if self.usage(q, fr).saturating_add(value) <= self.quota(q, fr).nominal {
             return (0, false);
         }
-        let Some(mut cur) = self.parent(q).map(str::to_owned) else { return (0, false) };
+        let Some(mut cur) = self.parent(q).map(str::to_owned) else {
+            return (0, false);
+        };
         let mut rem = value.saturating_sub(self.local_available(q, fr));
         loop {
             let c = NodeRef::Cohort(&cur);

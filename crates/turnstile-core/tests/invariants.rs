@@ -12,9 +12,12 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use turnstile_core::model::{Admitted, ClusterQueue, Flavor, PodSet, Preemption, PreemptionPolicy, QueueingStrategy, ResourceGroup, Workload};
+use turnstile_core::model::{
+    Admitted, ClusterQueue, Flavor, PodSet, Preemption, PreemptionPolicy, QueueingStrategy,
+    ResourceGroup, Workload,
+};
 use turnstile_core::resources::FlavorResource;
-use turnstile_core::tree::{CohortQuotas, NodeRef, Quota, QueueQuotas};
+use turnstile_core::tree::{CohortQuotas, NodeRef, QueueQuotas, Quota};
 use turnstile_core::{CycleConfig, Decision, Snapshot, schedule_cycle};
 
 const FLAVORS: [&str; 2] = ["f0", "f1"];
@@ -30,11 +33,23 @@ struct QueueGen {
 fn queue_gen() -> impl Strategy<Value = QueueGen> {
     (
         prop::option::of(0usize..3),
-        prop::collection::vec((0i64..10, prop::option::of(0i64..6), prop::option::of(0i64..10)), 2),
+        prop::collection::vec(
+            (
+                0i64..10,
+                prop::option::of(0i64..6),
+                prop::option::of(0i64..10),
+            ),
+            2,
+        ),
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(cohort, quotas, strict, preempt)| QueueGen { cohort, quotas, strict, preempt })
+        .prop_map(|(cohort, quotas, strict, preempt)| QueueGen {
+            cohort,
+            quotas,
+            strict,
+            preempt,
+        })
 }
 
 #[derive(Clone, Debug)]
@@ -48,9 +63,22 @@ fn world_gen() -> impl Strategy<Value = World> {
     (
         prop::collection::vec(queue_gen(), 1..5),
         prop::collection::vec(prop::option::of(0usize..3), 3),
-        prop::collection::vec((0usize..5, -3i32..3, 1i64..6, 1i32..4, prop::option::of(1i32..3)), 0..25),
+        prop::collection::vec(
+            (
+                0usize..5,
+                -3i32..3,
+                1i64..6,
+                1i32..4,
+                prop::option::of(1i32..3),
+            ),
+            0..25,
+        ),
     )
-        .prop_map(|(queues, cohort_parents, pending)| World { queues, cohort_parents, pending })
+        .prop_map(|(queues, cohort_parents, pending)| World {
+            queues,
+            cohort_parents,
+            pending,
+        })
 }
 
 fn snapshot(w: &World, admitted: Vec<Admitted>) -> Snapshot {
@@ -61,10 +89,21 @@ fn snapshot(w: &World, admitted: Vec<Admitted>) -> Snapshot {
         .map(|(i, q)| {
             let spec = ClusterQueue {
                 name: format!("q{i}"),
-                strategy: if q.strict { QueueingStrategy::StrictFifo } else { QueueingStrategy::BestEffortFifo },
-                resource_groups: vec![ResourceGroup { covered: vec!["cpu".into()], flavors: FLAVORS.iter().map(|f| (*f).to_owned()).collect() }],
+                strategy: if q.strict {
+                    QueueingStrategy::StrictFifo
+                } else {
+                    QueueingStrategy::BestEffortFifo
+                },
+                resource_groups: vec![ResourceGroup {
+                    covered: vec!["cpu".into()],
+                    flavors: FLAVORS.iter().map(|f| (*f).to_owned()).collect(),
+                }],
                 preemption: if q.preempt {
-                    Preemption { within_cluster_queue: PreemptionPolicy::LowerPriority, reclaim_within_cohort: PreemptionPolicy::Any, ..Preemption::default() }
+                    Preemption {
+                        within_cluster_queue: PreemptionPolicy::LowerPriority,
+                        reclaim_within_cohort: PreemptionPolicy::Any,
+                        ..Preemption::default()
+                    }
                 } else {
                     Preemption::default()
                 },
@@ -78,8 +117,19 @@ fn snapshot(w: &World, admitted: Vec<Admitted>) -> Snapshot {
                     .zip(&q.quotas)
                     .map(|(f, (n, b, l))| {
                         let borrowing_limit = if q.cohort.is_some() { *b } else { None };
-                        let lending_limit = if q.cohort.is_some() { l.map(|l| l.min(*n)) } else { None };
-                        (FlavorResource::new(f, "cpu"), Quota { nominal: *n, borrowing_limit, lending_limit })
+                        let lending_limit = if q.cohort.is_some() {
+                            l.map(|l| l.min(*n))
+                        } else {
+                            None
+                        };
+                        (
+                            FlavorResource::new(f, "cpu"),
+                            Quota {
+                                nominal: *n,
+                                borrowing_limit,
+                                lending_limit,
+                            },
+                        )
                     })
                     .collect(),
             };
@@ -88,9 +138,30 @@ fn snapshot(w: &World, admitted: Vec<Admitted>) -> Snapshot {
         .collect();
     // Parents only point to higher-numbered cohorts: no cycles.
     let cohorts: BTreeMap<String, CohortQuotas> = (0..3)
-        .map(|i| (format!("c{i}"), CohortQuotas { parent: w.cohort_parents[i].filter(|p| *p > i).map(|p| format!("c{p}")), quotas: BTreeMap::new() }))
+        .map(|i| {
+            (
+                format!("c{i}"),
+                CohortQuotas {
+                    parent: w.cohort_parents[i]
+                        .filter(|p| *p > i)
+                        .map(|p| format!("c{p}")),
+                    quotas: BTreeMap::new(),
+                },
+            )
+        })
         .collect();
-    Snapshot::new(queues, &cohorts, FLAVORS.iter().map(|f| Flavor { name: (*f).to_owned(), ..Flavor::default() }).collect(), admitted)
+    Snapshot::new(
+        queues,
+        &cohorts,
+        FLAVORS
+            .iter()
+            .map(|f| Flavor {
+                name: (*f).to_owned(),
+                ..Flavor::default()
+            })
+            .collect(),
+        admitted,
+    )
 }
 
 fn pending(w: &World) -> BTreeMap<String, Vec<Workload>> {
@@ -103,26 +174,46 @@ fn pending(w: &World) -> BTreeMap<String, Vec<Workload>> {
             cluster_queue: format!("q{q}"),
             priority: *prio,
             timestamp: i64::try_from(i).unwrap(),
-            pod_sets: vec![PodSet { name: "main".into(), count: *count, min_count: min.filter(|m| m < count), per_pod: [("cpu".into(), *cpu)].into(), ..PodSet::default() }],
+            pod_sets: vec![PodSet {
+                name: "main".into(),
+                count: *count,
+                min_count: min.filter(|m| m < count),
+                per_pod: [("cpu".into(), *cpu)].into(),
+                ..PodSet::default()
+            }],
         });
     }
     out
 }
 
 fn admissions(w: &World, outcome: &turnstile_core::CycleOutcome) -> Vec<Admitted> {
-    let all: BTreeMap<String, Workload> = pending(w).into_values().flatten().map(|x| (x.key.clone(), x)).collect();
+    let all: BTreeMap<String, Workload> = pending(w)
+        .into_values()
+        .flatten()
+        .map(|x| (x.key.clone(), x))
+        .collect();
     outcome
         .decisions
         .iter()
         .filter_map(|d| match d {
-            Decision::Admit { key, assignment, .. } => Some(Admitted { workload: all[key].clone(), assignment: assignment.clone(), reserved_at: 0, evicted: false }),
+            Decision::Admit {
+                key, assignment, ..
+            } => Some(Admitted {
+                workload: all[key].clone(),
+                assignment: assignment.clone(),
+                reserved_at: 0,
+                evicted: false,
+            }),
             _ => None,
         })
         .collect()
 }
 
 fn frs() -> Vec<FlavorResource> {
-    FLAVORS.iter().map(|f| FlavorResource::new(f, "cpu")).collect()
+    FLAVORS
+        .iter()
+        .map(|f| FlavorResource::new(f, "cpu"))
+        .collect()
 }
 
 proptest! {

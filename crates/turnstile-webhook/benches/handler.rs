@@ -4,7 +4,13 @@
 //! `cargo bench -p turnstile-webhook --bench handler`
 
 // Benchmark code: a failure is a panic.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::semicolon_if_nothing_returned,
+    missing_docs
+)]
 
 use std::time::{Duration, Instant};
 

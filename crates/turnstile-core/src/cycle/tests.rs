@@ -4,9 +4,12 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::model::{ClusterQueue, Flavor, FungibilityPolicy, PodSet, Preemption, PreemptionPolicy, ResourceGroup, Taint, Toleration};
+use crate::model::{
+    ClusterQueue, Flavor, FungibilityPolicy, PodSet, Preemption, PreemptionPolicy, ResourceGroup,
+    Taint, Toleration,
+};
 use crate::resources::FlavorResource;
-use crate::tree::{CohortQuotas, Quota, QueueQuotas};
+use crate::tree::{CohortQuotas, QueueQuotas, Quota};
 
 /// A ClusterQueue under construction.
 struct Cq {
@@ -16,7 +19,11 @@ struct Cq {
 
 fn cq(name: &str) -> Cq {
     Cq {
-        spec: ClusterQueue { name: name.into(), active: true, ..ClusterQueue::default() },
+        spec: ClusterQueue {
+            name: name.into(),
+            active: true,
+            ..ClusterQueue::default()
+        },
         quotas: QueueQuotas::default(),
     }
 }
@@ -29,10 +36,20 @@ impl Cq {
     /// Adds `flavor` for `cpu` with `nominal` (and limits) to the first resource group.
     fn cpu(mut self, flavor: &str, nominal: i64, borrow: Option<i64>, lend: Option<i64>) -> Self {
         if self.spec.resource_groups.is_empty() {
-            self.spec.resource_groups.push(ResourceGroup { covered: vec!["cpu".into()], flavors: vec![] });
+            self.spec.resource_groups.push(ResourceGroup {
+                covered: vec!["cpu".into()],
+                flavors: vec![],
+            });
         }
         self.spec.resource_groups[0].flavors.push(flavor.into());
-        self.quotas.quotas.insert(FlavorResource::new(flavor, "cpu"), Quota { nominal, borrowing_limit: borrow, lending_limit: lend });
+        self.quotas.quotas.insert(
+            FlavorResource::new(flavor, "cpu"),
+            Quota {
+                nominal,
+                borrowing_limit: borrow,
+                lending_limit: lend,
+            },
+        );
         self
     }
     fn strict(mut self) -> Self {
@@ -40,7 +57,11 @@ impl Cq {
         self
     }
     fn preemption(mut self, within: PreemptionPolicy, reclaim: PreemptionPolicy) -> Self {
-        self.spec.preemption = Preemption { within_cluster_queue: within, reclaim_within_cohort: reclaim, ..Preemption::default() };
+        self.spec.preemption = Preemption {
+            within_cluster_queue: within,
+            reclaim_within_cohort: reclaim,
+            ..Preemption::default()
+        };
         self
     }
     fn borrow_lower_priority(mut self) -> Self {
@@ -58,7 +79,10 @@ impl Cq {
 }
 
 fn flavor(name: &str) -> Flavor {
-    Flavor { name: name.into(), ..Flavor::default() }
+    Flavor {
+        name: name.into(),
+        ..Flavor::default()
+    }
 }
 
 fn wl(key: &str, queue: &str, priority: i32, ts: i64, cpu_milli: i64) -> Workload {
@@ -68,7 +92,12 @@ fn wl(key: &str, queue: &str, priority: i32, ts: i64, cpu_milli: i64) -> Workloa
         cluster_queue: queue.into(),
         priority,
         timestamp: ts,
-        pod_sets: vec![PodSet { name: "main".into(), count: 1, per_pod: [("cpu".into(), cpu_milli)].into(), ..PodSet::default() }],
+        pod_sets: vec![PodSet {
+            name: "main".into(),
+            count: 1,
+            per_pod: [("cpu".into(), cpu_milli)].into(),
+            ..PodSet::default()
+        }],
     }
 }
 
@@ -77,10 +106,19 @@ fn admitted(w: Workload, flavor: &str, reserved_at: i64) -> Admitted {
     let assignment = vec![PodSetAssignment {
         name: ps.name.clone(),
         count: ps.count,
-        flavors: ps.per_pod.keys().map(|r| (r.clone(), flavor.to_owned())).collect(),
+        flavors: ps
+            .per_pod
+            .keys()
+            .map(|r| (r.clone(), flavor.to_owned()))
+            .collect(),
         usage: crate::model::total(&ps.per_pod, ps.count),
     }];
-    Admitted { workload: w, assignment, reserved_at, evicted: false }
+    Admitted {
+        workload: w,
+        assignment,
+        reserved_at,
+        evicted: false,
+    }
 }
 
 struct World {
@@ -91,13 +129,21 @@ struct World {
 }
 
 fn world(queues: Vec<Cq>) -> World {
-    World { queues, cohorts: BTreeMap::new(), flavors: vec![flavor("default"), flavor("spot"), flavor("on-demand")], admitted: vec![] }
+    World {
+        queues,
+        cohorts: BTreeMap::new(),
+        flavors: vec![flavor("default"), flavor("spot"), flavor("on-demand")],
+        admitted: vec![],
+    }
 }
 
 impl World {
     fn snapshot(&self) -> Snapshot {
         Snapshot::new(
-            self.queues.iter().map(|c| (c.spec.clone(), c.quotas.clone())).collect(),
+            self.queues
+                .iter()
+                .map(|c| (c.spec.clone(), c.quotas.clone()))
+                .collect(),
             &self.cohorts,
             self.flavors.clone(),
             self.admitted.clone(),
@@ -113,14 +159,23 @@ impl World {
 }
 
 fn admitted_keys(o: &CycleOutcome) -> Vec<&str> {
-    o.decisions.iter().filter(|d| matches!(d, Decision::Admit { .. })).map(Decision::key).collect()
+    o.decisions
+        .iter()
+        .filter(|d| matches!(d, Decision::Admit { .. }))
+        .map(Decision::key)
+        .collect()
 }
 
 fn pending_of<'a>(o: &'a CycleOutcome, key: &str) -> (&'a str, &'a str, Requeue) {
     o.decisions
         .iter()
         .find_map(|d| match d {
-            Decision::Pending { key: k, reason, message, requeue } if k == key => Some((*reason, message.as_str(), *requeue)),
+            Decision::Pending {
+                key: k,
+                reason,
+                message,
+                requeue,
+            } if k == key => Some((*reason, message.as_str(), *requeue)),
             _ => None,
         })
         .unwrap_or_else(|| panic!("{key} not pending in {o:#?}"))
@@ -130,7 +185,9 @@ fn flavor_of(o: &CycleOutcome, key: &str) -> String {
     o.decisions
         .iter()
         .find_map(|d| match d {
-            Decision::Admit { key: k, assignment, .. } if k == key => assignment[0].flavors.get("cpu").cloned(),
+            Decision::Admit {
+                key: k, assignment, ..
+            } if k == key => assignment[0].flavors.get("cpu").cloned(),
             _ => None,
         })
         .unwrap_or_else(|| panic!("{key} not admitted"))
@@ -139,27 +196,45 @@ fn flavor_of(o: &CycleOutcome, key: &str) -> String {
 #[test]
 fn higher_priority_first_and_quota_respected() {
     let w = world(vec![cq("a").cpu("default", 4000, None, None)]);
-    let o = w.run(vec![wl("ns/low", "a", 0, 1, 3000), wl("ns/high", "a", 10, 2, 3000)]);
+    let o = w.run(vec![
+        wl("ns/low", "a", 0, 1, 3000),
+        wl("ns/high", "a", 10, 2, 3000),
+    ]);
     assert_eq!(admitted_keys(&o), vec!["ns/high"]);
     let (reason, msg, requeue) = pending_of(&o, "ns/low");
     assert_eq!(reason, "WaitingForQuota");
-    assert_eq!(msg, "couldn't assign flavors to pod set main: insufficient unused quota for cpu in flavor default, 2000 more needed");
+    assert_eq!(
+        msg,
+        "couldn't assign flavors to pod set main: insufficient unused quota for cpu in flavor default, 2000 more needed"
+    );
     assert_eq!(requeue, Requeue::Inadmissible);
 }
 
 #[test]
 fn equal_priority_goes_by_queue_time_then_uid() {
     let w = world(vec![cq("a").cpu("default", 1000, None, None)]);
-    let o = w.run(vec![wl("ns/b", "a", 0, 5, 1000), wl("ns/a", "a", 0, 5, 1000), wl("ns/old", "a", 0, 1, 1000)]);
+    let o = w.run(vec![
+        wl("ns/b", "a", 0, 5, 1000),
+        wl("ns/a", "a", 0, 5, 1000),
+        wl("ns/old", "a", 0, 1, 1000),
+    ]);
     assert_eq!(admitted_keys(&o), vec!["ns/old"]);
-    let o = w.run(vec![wl("ns/b", "a", 0, 5, 1000), wl("ns/a", "a", 0, 5, 1000)]);
+    let o = w.run(vec![
+        wl("ns/b", "a", 0, 5, 1000),
+        wl("ns/a", "a", 0, 5, 1000),
+    ]);
     assert_eq!(admitted_keys(&o), vec!["ns/a"], "uid-ns/a < uid-ns/b");
 }
 
 #[test]
 fn admits_every_workload_that_fits_in_one_cycle() {
-    let w = world(vec![cq("a").cpu("default", 10_000, None, None), cq("b").cpu("default", 4000, None, None)]);
-    let mut pending: Vec<Workload> = (0..5).map(|i| wl(&format!("ns/a{i}"), "a", 0, i, 2000)).collect();
+    let w = world(vec![
+        cq("a").cpu("default", 10_000, None, None),
+        cq("b").cpu("default", 4000, None, None),
+    ]);
+    let mut pending: Vec<Workload> = (0..5)
+        .map(|i| wl(&format!("ns/a{i}"), "a", 0, i, 2000))
+        .collect();
     pending.extend((0..3).map(|i| wl(&format!("ns/b{i}"), "b", 0, i, 2000)));
     let o = w.run(pending);
     assert_eq!(admitted_keys(&o).len(), 7, "5 in a, 2 in b: {o:#?}");
@@ -168,27 +243,50 @@ fn admits_every_workload_that_fits_in_one_cycle() {
 
 #[test]
 fn cohort_capacity_is_shared_but_never_exceeded() {
-    let w = world(vec![cq("a").cohort("c").cpu("default", 4000, None, None), cq("b").cohort("c").cpu("default", 4000, None, None)]);
-    let o = w.run(vec![wl("ns/1", "a", 0, 1, 3000), wl("ns/2", "a", 0, 2, 3000), wl("ns/3", "a", 0, 3, 3000)]);
-    assert_eq!(admitted_keys(&o), vec!["ns/1", "ns/2"], "6 of 8 used; the third needs 3 more");
+    let w = world(vec![
+        cq("a").cohort("c").cpu("default", 4000, None, None),
+        cq("b").cohort("c").cpu("default", 4000, None, None),
+    ]);
+    let o = w.run(vec![
+        wl("ns/1", "a", 0, 1, 3000),
+        wl("ns/2", "a", 0, 2, 3000),
+        wl("ns/3", "a", 0, 3, 3000),
+    ]);
+    assert_eq!(
+        admitted_keys(&o),
+        vec!["ns/1", "ns/2"],
+        "6 of 8 used; the third needs 3 more"
+    );
     let (_, msg, _) = pending_of(&o, "ns/3");
     assert!(msg.contains("1000 more needed"), "{msg}");
 }
 
 #[test]
 fn borrowing_limit_and_lending_limit() {
-    let w = world(vec![cq("a").cohort("c").cpu("default", 2000, Some(1000), None), cq("b").cohort("c").cpu("default", 6000, None, Some(1000))]);
+    let w = world(vec![
+        cq("a").cohort("c").cpu("default", 2000, Some(1000), None),
+        cq("b").cohort("c").cpu("default", 6000, None, Some(1000)),
+    ]);
     // a may hold 2 + 1 borrowed; b lends only 1, so a's ceiling is min(2+1, 2+1) = 3.
-    let o = w.run(vec![wl("ns/a-big", "a", 0, 1, 4000), wl("ns/a-ok", "a", 0, 2, 3000)]);
+    let o = w.run(vec![
+        wl("ns/a-big", "a", 0, 1, 4000),
+        wl("ns/a-ok", "a", 0, 2, 3000),
+    ]);
     assert_eq!(admitted_keys(&o), vec!["ns/a-ok"]);
     assert_eq!(pending_of(&o, "ns/a-big").0, "ExceedsMaxQuota");
 }
 
 #[test]
 fn non_borrowing_entries_go_before_borrowing_ones() {
-    let w = world(vec![cq("a").cohort("c").cpu("default", 2000, None, None), cq("b").cohort("c").cpu("default", 4000, None, None)]);
+    let w = world(vec![
+        cq("a").cohort("c").cpu("default", 2000, None, None),
+        cq("b").cohort("c").cpu("default", 4000, None, None),
+    ]);
     // a's workload borrows (4 > 2) and has higher priority; b's does not borrow: b goes first.
-    let o = w.run(vec![wl("ns/a", "a", 100, 1, 4000), wl("ns/b", "b", -5, 2, 3000)]);
+    let o = w.run(vec![
+        wl("ns/a", "a", 100, 1, 4000),
+        wl("ns/b", "b", -5, 2, 3000),
+    ]);
     assert_eq!(admitted_keys(&o), vec!["ns/b"]);
     assert_eq!(pending_of(&o, "ns/a").0, "WaitingForQuota");
 }
@@ -201,21 +299,41 @@ fn strict_fifo_blocks_and_best_effort_does_not() {
             q = q.strict();
         }
         let mut w = world(vec![q]);
-        w.admitted.push(admitted(wl("ns/running", "a", 0, 0, 2000), "default", 0));
-        let o = w.run(vec![wl("ns/big", "a", 0, 1, 3000), wl("ns/small", "a", 0, 2, 1000)]);
+        w.admitted
+            .push(admitted(wl("ns/running", "a", 0, 0, 2000), "default", 0));
+        let o = w.run(vec![
+            wl("ns/big", "a", 0, 1, 3000),
+            wl("ns/small", "a", 0, 2, 1000),
+        ]);
         assert_eq!(admitted_keys(&o), want, "strict={strict}");
         let (_, _, requeue) = pending_of(&o, "ns/big");
-        assert_eq!(requeue, if strict { Requeue::Immediately } else { Requeue::Inadmissible });
+        assert_eq!(
+            requeue,
+            if strict {
+                Requeue::Immediately
+            } else {
+                Requeue::Inadmissible
+            }
+        );
         if strict {
-            assert!(o.decisions.contains(&Decision::Blocked { key: "ns/small".into() }));
+            assert!(o.decisions.contains(&Decision::Blocked {
+                key: "ns/small".into()
+            }));
         }
     }
 }
 
 #[test]
 fn flavors_are_tried_in_order() {
-    let w = world(vec![cq("a").cpu("on-demand", 2000, None, None).cpu("spot", 10_000, None, None)]);
-    let o = w.run(vec![wl("ns/w", "a", 0, 1, 4000), wl("ns/s", "a", 0, 2, 1000)]);
+    let w = world(vec![
+        cq("a")
+            .cpu("on-demand", 2000, None, None)
+            .cpu("spot", 10_000, None, None),
+    ]);
+    let o = w.run(vec![
+        wl("ns/w", "a", 0, 1, 4000),
+        wl("ns/s", "a", 0, 2, 1000),
+    ]);
     assert_eq!(flavor_of(&o, "ns/w"), "spot");
     assert_eq!(flavor_of(&o, "ns/s"), "on-demand");
 }
@@ -223,11 +341,17 @@ fn flavors_are_tried_in_order() {
 #[test]
 fn flavor_fungibility_when_can_borrow() {
     for (try_next, want) in [(false, "on-demand"), (true, "spot")] {
-        let mut a = cq("a").cohort("c").cpu("on-demand", 2000, None, None).cpu("spot", 10_000, None, None);
+        let mut a = cq("a")
+            .cohort("c")
+            .cpu("on-demand", 2000, None, None)
+            .cpu("spot", 10_000, None, None);
         if try_next {
             a = a.try_next_on_borrow();
         }
-        let w = world(vec![a, cq("b").cohort("c").cpu("on-demand", 8000, None, None)]);
+        let w = world(vec![
+            a,
+            cq("b").cohort("c").cpu("on-demand", 8000, None, None),
+        ]);
         let o = w.run(vec![wl("ns/w", "a", 0, 1, 4000)]);
         assert_eq!(flavor_of(&o, "ns/w"), want, "try_next={try_next}");
     }
@@ -235,24 +359,50 @@ fn flavor_fungibility_when_can_borrow() {
 
 #[test]
 fn taints_and_node_selectors_decide_eligibility() {
-    let mut w = world(vec![cq("a").cpu("spot", 10_000, None, None).cpu("on-demand", 10_000, None, None)]);
+    let mut w = world(vec![cq("a").cpu("spot", 10_000, None, None).cpu(
+        "on-demand",
+        10_000,
+        None,
+        None,
+    )]);
     w.flavors = vec![
-        Flavor { name: "spot".into(), node_taints: vec![Taint { key: "spot".into(), value: "true".into(), effect: "NoSchedule".into() }], ..flavor("spot") },
-        Flavor { name: "on-demand".into(), node_labels: [("instance-type".into(), "on-demand".into())].into(), ..flavor("on-demand") },
+        Flavor {
+            name: "spot".into(),
+            node_taints: vec![Taint {
+                key: "spot".into(),
+                value: "true".into(),
+                effect: "NoSchedule".into(),
+            }],
+            ..flavor("spot")
+        },
+        Flavor {
+            name: "on-demand".into(),
+            node_labels: [("instance-type".into(), "on-demand".into())].into(),
+            ..flavor("on-demand")
+        },
     ];
     let plain = wl("ns/plain", "a", 0, 1, 1000);
     let mut tolerant = wl("ns/tolerant", "a", 0, 2, 1000);
-    tolerant.pod_sets[0].tolerations.push(Toleration { key: "spot".into(), exists: true, ..Toleration::default() });
+    tolerant.pod_sets[0].tolerations.push(Toleration {
+        key: "spot".into(),
+        exists: true,
+        ..Toleration::default()
+    });
     let o = w.run(vec![plain.clone(), tolerant]);
     assert_eq!(flavor_of(&o, "ns/plain"), "on-demand");
     assert_eq!(flavor_of(&o, "ns/tolerant"), "spot");
     let mut picky = plain;
     picky.key = "ns/picky".into();
-    picky.pod_sets[0].node_selector.insert("instance-type".into(), "gpu".into());
+    picky.pod_sets[0]
+        .node_selector
+        .insert("instance-type".into(), "gpu".into());
     let o = w.run(vec![picky]);
     let (reason, msg, _) = pending_of(&o, "ns/picky");
     assert_eq!(reason, "NoMatchingFlavor");
-    assert_eq!(msg, "couldn't assign flavors to pod set main: flavor on-demand doesn't match node affinity, untolerated taint {spot true NoSchedule} in flavor spot");
+    assert_eq!(
+        msg,
+        "couldn't assign flavors to pod set main: flavor on-demand doesn't match node affinity, untolerated taint {spot true NoSchedule} in flavor spot"
+    );
 }
 
 #[test]
@@ -263,21 +413,39 @@ fn uncovered_resources_do_not_match() {
     let o = w.run(vec![gpu]);
     let (reason, msg, _) = pending_of(&o, "ns/gpu");
     assert_eq!(reason, "NoMatchingFlavor");
-    assert!(msg.contains("resource nvidia.com/gpu unavailable in ClusterQueue"), "{msg}");
+    assert!(
+        msg.contains("resource nvidia.com/gpu unavailable in ClusterQueue"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn preemption_within_the_cluster_queue_follows_policy() {
-    for (policy, want_victims) in [(PreemptionPolicy::Never, 0), (PreemptionPolicy::LowerPriority, 1), (PreemptionPolicy::LowerOrNewerEqualPriority, 1)] {
-        let mut w = world(vec![cq("a").cpu("default", 4000, None, None).preemption(policy, PreemptionPolicy::Never)]);
-        w.admitted.push(admitted(wl("ns/low", "a", 0, 0, 4000), "default", 10));
+    for (policy, want_victims) in [
+        (PreemptionPolicy::Never, 0),
+        (PreemptionPolicy::LowerPriority, 1),
+        (PreemptionPolicy::LowerOrNewerEqualPriority, 1),
+    ] {
+        let mut w = world(vec![
+            cq("a")
+                .cpu("default", 4000, None, None)
+                .preemption(policy, PreemptionPolicy::Never),
+        ]);
+        w.admitted
+            .push(admitted(wl("ns/low", "a", 0, 0, 4000), "default", 10));
         let o = w.run(vec![wl("ns/high", "a", 10, 1, 2000)]);
         assert_eq!(o.evictions.len(), want_victims, "{policy:?}");
         let (reason, msg, _) = pending_of(&o, "ns/high");
         if want_victims > 0 {
             assert_eq!(reason, "WaitingForPreemptedWorkloads");
-            assert!(msg.ends_with(". Pending the preemption of 1 workload(s)"), "{msg}");
-            assert_eq!(o.evictions[0].target.reason, preempt::Reason::InClusterQueue);
+            assert!(
+                msg.ends_with(". Pending the preemption of 1 workload(s)"),
+                "{msg}"
+            );
+            assert_eq!(
+                o.evictions[0].target.reason,
+                preempt::Reason::InClusterQueue
+            );
         } else {
             assert_eq!(reason, "WaitingForQuota");
         }
@@ -286,9 +454,17 @@ fn preemption_within_the_cluster_queue_follows_policy() {
 
 #[test]
 fn equal_priority_newer_workloads_only_under_lower_or_newer() {
-    for (policy, want) in [(PreemptionPolicy::LowerPriority, 0), (PreemptionPolicy::LowerOrNewerEqualPriority, 1)] {
-        let mut w = world(vec![cq("a").cpu("default", 2000, None, None).preemption(policy, PreemptionPolicy::Never)]);
-        w.admitted.push(admitted(wl("ns/newer", "a", 5, 50, 2000), "default", 60));
+    for (policy, want) in [
+        (PreemptionPolicy::LowerPriority, 0),
+        (PreemptionPolicy::LowerOrNewerEqualPriority, 1),
+    ] {
+        let mut w = world(vec![
+            cq("a")
+                .cpu("default", 2000, None, None)
+                .preemption(policy, PreemptionPolicy::Never),
+        ]);
+        w.admitted
+            .push(admitted(wl("ns/newer", "a", 5, 50, 2000), "default", 60));
         let o = w.run(vec![wl("ns/older", "a", 5, 10, 2000)]);
         assert_eq!(o.evictions.len(), want, "{policy:?}");
     }
@@ -296,10 +472,17 @@ fn equal_priority_newer_workloads_only_under_lower_or_newer() {
 
 #[test]
 fn minimal_victim_set_prefers_lowest_priority_then_most_recent() {
-    let mut w = world(vec![cq("a").cpu("default", 6000, None, None).preemption(PreemptionPolicy::LowerPriority, PreemptionPolicy::Never)]);
-    w.admitted.push(admitted(wl("ns/p1-old", "a", 1, 0, 2000), "default", 1));
-    w.admitted.push(admitted(wl("ns/p1-new", "a", 1, 0, 2000), "default", 5));
-    w.admitted.push(admitted(wl("ns/p3", "a", 3, 0, 2000), "default", 9));
+    let mut w =
+        world(vec![cq("a").cpu("default", 6000, None, None).preemption(
+            PreemptionPolicy::LowerPriority,
+            PreemptionPolicy::Never,
+        )]);
+    w.admitted
+        .push(admitted(wl("ns/p1-old", "a", 1, 0, 2000), "default", 1));
+    w.admitted
+        .push(admitted(wl("ns/p1-new", "a", 1, 0, 2000), "default", 5));
+    w.admitted
+        .push(admitted(wl("ns/p3", "a", 3, 0, 2000), "default", 9));
     let o = w.run(vec![wl("ns/hi", "a", 10, 1, 2000)]);
     let victims: Vec<&str> = o.evictions.iter().map(|e| e.target.key.as_str()).collect();
     assert_eq!(victims, vec!["ns/p1-new"]);
@@ -312,42 +495,76 @@ fn minimal_victim_set_prefers_lowest_priority_then_most_recent() {
 #[test]
 fn reclaim_within_cohort_evicts_the_borrower() {
     let mut w = world(vec![
-        cq("a").cohort("c").cpu("default", 4000, None, None).preemption(PreemptionPolicy::Never, PreemptionPolicy::Any),
+        cq("a")
+            .cohort("c")
+            .cpu("default", 4000, None, None)
+            .preemption(PreemptionPolicy::Never, PreemptionPolicy::Any),
         cq("b").cohort("c").cpu("default", 4000, None, None),
     ]);
-    w.admitted.push(admitted(wl("ns/b1", "b", 100, 0, 4000), "default", 1));
-    w.admitted.push(admitted(wl("ns/b2", "b", 100, 0, 4000), "default", 2));
+    w.admitted
+        .push(admitted(wl("ns/b1", "b", 100, 0, 4000), "default", 1));
+    w.admitted
+        .push(admitted(wl("ns/b2", "b", 100, 0, 4000), "default", 2));
     let o = w.run(vec![wl("ns/a", "a", 0, 1, 4000)]);
     assert_eq!(o.evictions.len(), 1, "{o:#?}");
-    assert_eq!(o.evictions[0].target.key, "ns/b2", "the most recently reserved goes first");
-    assert_eq!(o.evictions[0].target.reason, preempt::Reason::InCohortReclamation);
+    assert_eq!(
+        o.evictions[0].target.key, "ns/b2",
+        "the most recently reserved goes first"
+    );
+    assert_eq!(
+        o.evictions[0].target.reason,
+        preempt::Reason::InCohortReclamation
+    );
     // reclaimWithinCohort LowerPriority does not touch higher-priority borrowers.
     let mut w2 = world(vec![
-        cq("a").cohort("c").cpu("default", 4000, None, None).preemption(PreemptionPolicy::Never, PreemptionPolicy::LowerPriority),
+        cq("a")
+            .cohort("c")
+            .cpu("default", 4000, None, None)
+            .preemption(PreemptionPolicy::Never, PreemptionPolicy::LowerPriority),
         cq("b").cohort("c").cpu("default", 4000, None, None),
     ]);
     w2.admitted = w.admitted.clone();
-    assert!(w2.run(vec![wl("ns/a", "a", 0, 1, 4000)]).evictions.is_empty());
+    assert!(
+        w2.run(vec![wl("ns/a", "a", 0, 1, 4000)])
+            .evictions
+            .is_empty()
+    );
 }
 
 #[test]
 fn borrow_within_cohort_preempts_lower_priority_while_borrowing() {
     let mut w = world(vec![
-        cq("a").cohort("c").cpu("default", 2000, None, None).preemption(PreemptionPolicy::Never, PreemptionPolicy::LowerPriority).borrow_lower_priority(),
+        cq("a")
+            .cohort("c")
+            .cpu("default", 2000, None, None)
+            .preemption(PreemptionPolicy::Never, PreemptionPolicy::LowerPriority)
+            .borrow_lower_priority(),
         cq("b").cohort("c").cpu("default", 2000, None, None),
     ]);
     // b uses 4 (borrowing 2 from a); a wants 4 (would borrow 2): b's lower-priority workload goes.
-    w.admitted.push(admitted(wl("ns/b-low", "b", 0, 0, 4000), "default", 1));
+    w.admitted
+        .push(admitted(wl("ns/b-low", "b", 0, 0, 4000), "default", 1));
     let o = w.run(vec![wl("ns/a-high", "a", 10, 1, 4000)]);
     assert_eq!(o.evictions.len(), 1, "{o:#?}");
-    assert_eq!(o.evictions[0].target.reason, preempt::Reason::InCohortReclaimWhileBorrowing);
+    assert_eq!(
+        o.evictions[0].target.reason,
+        preempt::Reason::InCohortReclaimWhileBorrowing
+    );
 }
 
 #[test]
 fn a_victim_is_claimed_by_one_preemptor_only() {
-    let mut w = world(vec![cq("a").cpu("default", 4000, None, None).preemption(PreemptionPolicy::LowerPriority, PreemptionPolicy::Never)]);
-    w.admitted.push(admitted(wl("ns/low", "a", 0, 0, 4000), "default", 1));
-    let o = w.run(vec![wl("ns/h1", "a", 10, 1, 4000), wl("ns/h2", "a", 9, 2, 4000)]);
+    let mut w =
+        world(vec![cq("a").cpu("default", 4000, None, None).preemption(
+            PreemptionPolicy::LowerPriority,
+            PreemptionPolicy::Never,
+        )]);
+    w.admitted
+        .push(admitted(wl("ns/low", "a", 0, 0, 4000), "default", 1));
+    let o = w.run(vec![
+        wl("ns/h1", "a", 10, 1, 4000),
+        wl("ns/h2", "a", 9, 2, 4000),
+    ]);
     assert_eq!(o.evictions.len(), 1);
     assert_eq!(o.evictions[0].preemptor, "ns/h1");
     assert_eq!(pending_of(&o, "ns/h2").0, "WaitingForQuota");
@@ -360,7 +577,9 @@ fn partial_admission_takes_the_largest_count_that_fits() {
     p.pod_sets[0].count = 6;
     p.pod_sets[0].min_count = Some(2);
     let o = w.run(vec![p.clone()]);
-    let Some(Decision::Admit { assignment, .. }) = o.decisions.first() else { panic!("{o:#?}") };
+    let Some(Decision::Admit { assignment, .. }) = o.decisions.first() else {
+        panic!("{o:#?}")
+    };
     assert_eq!(assignment[0].count, 4);
     assert_eq!(assignment[0].usage.get("cpu"), Some(&4000));
     let mut too_big = p;
@@ -371,17 +590,51 @@ fn partial_admission_takes_the_largest_count_that_fits() {
 #[test]
 fn inactive_queues_admit_nothing_and_cohort_cycles_stop_admission() {
     let w = world(vec![cq("a").cpu("default", 4000, None, None).inactive()]);
-    assert!(w.run(vec![wl("ns/w", "a", 0, 1, 1000)]).decisions.is_empty());
+    assert!(
+        w.run(vec![wl("ns/w", "a", 0, 1, 1000)])
+            .decisions
+            .is_empty()
+    );
     let mut w = world(vec![cq("a").cohort("p").cpu("default", 4000, None, None)]);
-    w.cohorts.insert("p".into(), CohortQuotas { parent: Some("q".into()), quotas: BTreeMap::new() });
-    w.cohorts.insert("q".into(), CohortQuotas { parent: Some("p".into()), quotas: BTreeMap::new() });
-    assert!(w.run(vec![wl("ns/w", "a", 0, 1, 1000)]).decisions.is_empty());
+    w.cohorts.insert(
+        "p".into(),
+        CohortQuotas {
+            parent: Some("q".into()),
+            quotas: BTreeMap::new(),
+        },
+    );
+    w.cohorts.insert(
+        "q".into(),
+        CohortQuotas {
+            parent: Some("p".into()),
+            quotas: BTreeMap::new(),
+        },
+    );
+    assert!(
+        w.run(vec![wl("ns/w", "a", 0, 1, 1000)])
+            .decisions
+            .is_empty()
+    );
 }
 
 #[test]
 fn evaluation_budget_limits_work_per_cycle() {
     let w = world(vec![cq("a").cpu("default", 100_000, None, None)]);
-    let pending: BTreeMap<String, Vec<Workload>> = [("a".to_owned(), (0..10).map(|i| wl(&format!("ns/{i}"), "a", 0, i, 1000)).collect())].into();
-    let o = schedule_cycle(&w.snapshot(), &pending, 0, &CycleConfig { max_evaluations: 3, partial_admission: true });
+    let pending: BTreeMap<String, Vec<Workload>> = [(
+        "a".to_owned(),
+        (0..10)
+            .map(|i| wl(&format!("ns/{i}"), "a", 0, i, 1000))
+            .collect(),
+    )]
+    .into();
+    let o = schedule_cycle(
+        &w.snapshot(),
+        &pending,
+        0,
+        &CycleConfig {
+            max_evaluations: 3,
+            partial_admission: true,
+        },
+    );
     assert_eq!(admitted_keys(&o), vec!["ns/0", "ns/1", "ns/2"]);
 }
