@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::StreamExt;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::{
-    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::batch::v1::Job;
@@ -161,51 +161,58 @@ async fn inject_ca_bundle(
     let bundle = ByteString(bundle.to_vec());
     let mutating: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
     for name in &cfg.mutating_configurations {
-        let Some(mut conf) = mutating
-            .get_opt(name)
-            .await
-            .map_err(Error::kube("reading a MutatingWebhookConfiguration"))?
-        else {
-            continue;
-        };
-        let mut changed = false;
-        for w in conf.webhooks.iter_mut().flatten() {
-            if w.client_config.ca_bundle.as_ref() != Some(&bundle) {
-                w.client_config.ca_bundle = Some(bundle.clone());
-                changed = true;
-            }
-        }
-        if changed {
-            mutating
-                .replace(name, &PostParams::default(), &conf)
-                .await
-                .map_err(Error::kube("injecting caBundle"))?;
-            tracing::info!(configuration = %name, "caBundle injected");
-        }
+        inject_into(&mutating, name, &bundle, |c| {
+            c.webhooks
+                .iter_mut()
+                .flatten()
+                .map(|w| &mut w.client_config)
+                .collect()
+        })
+        .await?;
     }
     let validating: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
     for name in &cfg.validating_configurations {
-        let Some(mut conf) = validating
-            .get_opt(name)
+        inject_into(&validating, name, &bundle, |c| {
+            c.webhooks
+                .iter_mut()
+                .flatten()
+                .map(|w| &mut w.client_config)
+                .collect()
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sets `caBundle` on every webhook of one configuration, writing only when something changed.
+async fn inject_into<K>(
+    api: &Api<K>,
+    name: &str,
+    bundle: &ByteString,
+    configs: impl Fn(&mut K) -> Vec<&mut WebhookClientConfig>,
+) -> Result<(), Error>
+where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize,
+{
+    let Some(mut conf) = api
+        .get_opt(name)
+        .await
+        .map_err(Error::kube("reading a webhook configuration"))?
+    else {
+        return Ok(());
+    };
+    let mut changed = false;
+    for cc in configs(&mut conf) {
+        if cc.ca_bundle.as_ref() != Some(bundle) {
+            cc.ca_bundle = Some(bundle.clone());
+            changed = true;
+        }
+    }
+    if changed {
+        api.replace(name, &PostParams::default(), &conf)
             .await
-            .map_err(Error::kube("reading a ValidatingWebhookConfiguration"))?
-        else {
-            continue;
-        };
-        let mut changed = false;
-        for w in conf.webhooks.iter_mut().flatten() {
-            if w.client_config.ca_bundle.as_ref() != Some(&bundle) {
-                w.client_config.ca_bundle = Some(bundle.clone());
-                changed = true;
-            }
-        }
-        if changed {
-            validating
-                .replace(name, &PostParams::default(), &conf)
-                .await
-                .map_err(Error::kube("injecting caBundle"))?;
-            tracing::info!(configuration = %name, "caBundle injected");
-        }
+            .map_err(Error::kube("injecting caBundle"))?;
+        tracing::info!(configuration = %name, "caBundle injected");
     }
     Ok(())
 }
