@@ -17,6 +17,7 @@ pub mod cycle;
 pub mod model;
 pub mod preempt;
 pub mod quantity;
+pub mod queue;
 pub mod resources;
 pub mod snapshot;
 pub mod tree;

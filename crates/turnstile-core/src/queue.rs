@@ -1,0 +1,208 @@
+//! Pending queues per ClusterQueue: the order Kueue uses (higher priority, then earlier queue
+//! time, then UID), an *active* part the cycle draws from and an *inadmissible* part for workloads
+//! that did not fit and wait for a relevant change, plus backoff (`not before`).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cycle::{CycleOutcome, Decision, Requeue};
+use crate::model::Workload;
+
+type OrderKey = (Reverse<i32>, i64, String, String);
+
+fn order_key(w: &Workload) -> OrderKey {
+    (Reverse(w.priority), w.timestamp, w.uid.clone(), w.key.clone())
+}
+
+#[derive(Clone, Debug)]
+struct Item {
+    workload: Workload,
+    not_before: i64,
+    inadmissible: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Queue {
+    active: BTreeSet<OrderKey>,
+    items: BTreeMap<String, Item>,
+}
+
+/// The pending workloads of every ClusterQueue.
+#[derive(Clone, Debug, Default)]
+pub struct PendingQueues {
+    queues: BTreeMap<String, Queue>,
+    /// Workload key → ClusterQueue.
+    location: BTreeMap<String, String>,
+}
+
+impl PendingQueues {
+    /// Adds a pending workload, or updates it. An update that changes what the scheduler looks at
+    /// (priority, queue time, pod sets, ClusterQueue) makes a set-aside workload active again.
+    /// `not_before` is the end of its backoff (0 for none).
+    pub fn upsert(&mut self, workload: Workload, not_before: i64) {
+        let key = workload.key.clone();
+        let mut inadmissible = false;
+        if let Some(old_cq) = self.location.get(&key).cloned() {
+            if let Some(old) = self.queues.get(&old_cq).and_then(|q| q.items.get(&key)) {
+                let same = old.workload == workload && old.not_before == not_before;
+                inadmissible = old.inadmissible && same;
+            }
+            self.remove(&key);
+        }
+        let q = self.queues.entry(workload.cluster_queue.clone()).or_default();
+        if !inadmissible {
+            q.active.insert(order_key(&workload));
+        }
+        self.location.insert(key.clone(), workload.cluster_queue.clone());
+        q.items.insert(key, Item { workload, not_before, inadmissible });
+    }
+
+    /// Removes a workload (admitted elsewhere, finished, deleted, no longer admissible).
+    pub fn remove(&mut self, key: &str) -> Option<Workload> {
+        let cq = self.location.remove(key)?;
+        let q = self.queues.get_mut(&cq)?;
+        let item = q.items.remove(key)?;
+        q.active.remove(&order_key(&item.workload));
+        Some(item.workload)
+    }
+
+    /// The active workloads of each ClusterQueue whose backoff has ended at `now`, in order.
+    pub fn heads(&self, now: i64) -> BTreeMap<String, Vec<Workload>> {
+        let mut out = BTreeMap::new();
+        for (name, q) in &self.queues {
+            let list: Vec<Workload> = q
+                .active
+                .iter()
+                .filter_map(|k| q.items.get(&k.3))
+                .filter(|i| i.not_before <= now)
+                .map(|i| i.workload.clone())
+                .collect();
+            if !list.is_empty() {
+                out.insert(name.clone(), list);
+            }
+        }
+        out
+    }
+
+    /// Applies a cycle's decisions: admitted workloads leave; the ones set aside become inadmissible.
+    pub fn apply(&mut self, outcome: &CycleOutcome) {
+        for d in &outcome.decisions {
+            match d {
+                Decision::Admit { key, .. } => {
+                    self.remove(key);
+                }
+                Decision::Pending { key, requeue: Requeue::Inadmissible, .. } => self.set_aside(key),
+                Decision::Pending { .. } | Decision::Blocked { .. } => {}
+            }
+        }
+    }
+
+    fn set_aside(&mut self, key: &str) {
+        let Some(cq) = self.location.get(key) else { return };
+        let Some(q) = self.queues.get_mut(cq) else { return };
+        if let Some(item) = q.items.get_mut(key) {
+            item.inadmissible = true;
+            q.active.remove(&order_key(&item.workload));
+        }
+    }
+
+    /// Makes every set-aside workload of these ClusterQueues active again (something changed that
+    /// may let them fit: quota freed, a quota or flavor edit, a new namespace label...).
+    pub fn requeue_inadmissible<'a>(&mut self, queues: impl IntoIterator<Item = &'a str>) {
+        for name in queues {
+            if let Some(q) = self.queues.get_mut(name) {
+                for item in q.items.values_mut().filter(|i| i.inadmissible) {
+                    item.inadmissible = false;
+                    q.active.insert(order_key(&item.workload));
+                }
+            }
+        }
+    }
+
+    /// Pending workloads of a ClusterQueue (active and set aside).
+    pub fn pending_count(&self, queue: &str) -> usize {
+        self.queues.get(queue).map_or(0, |q| q.items.len())
+    }
+
+    /// Whether a workload is pending, and whether it is set aside.
+    pub fn state(&self, key: &str) -> Option<bool> {
+        let cq = self.location.get(key)?;
+        self.queues.get(cq)?.items.get(key).map(|i| i.inadmissible)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PodSet;
+
+    fn wl(key: &str, q: &str, priority: i32, ts: i64) -> Workload {
+        Workload {
+            key: key.into(),
+            uid: format!("u-{key}"),
+            cluster_queue: q.into(),
+            priority,
+            timestamp: ts,
+            pod_sets: vec![PodSet { name: "main".into(), count: 1, ..PodSet::default() }],
+        }
+    }
+
+    fn keys(h: &BTreeMap<String, Vec<Workload>>, q: &str) -> Vec<String> {
+        h.get(q).map(|l| l.iter().map(|w| w.key.clone()).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn order_is_priority_then_time_then_uid() {
+        let mut p = PendingQueues::default();
+        p.upsert(wl("c", "q", 0, 5), 0);
+        p.upsert(wl("b", "q", 0, 5), 0);
+        p.upsert(wl("a", "q", 1, 9), 0);
+        p.upsert(wl("d", "q", 0, 1), 0);
+        assert_eq!(keys(&p.heads(0), "q"), vec!["a", "d", "b", "c"]);
+    }
+
+    #[test]
+    fn set_aside_until_requeued_and_updates_bring_back() {
+        let mut p = PendingQueues::default();
+        p.upsert(wl("a", "q", 0, 1), 0);
+        p.upsert(wl("b", "q", 0, 2), 0);
+        let outcome = CycleOutcome {
+            decisions: vec![
+                Decision::Pending { key: "a".into(), reason: "WaitingForQuota", message: String::new(), requeue: Requeue::Inadmissible },
+                Decision::Admit { key: "b".into(), cluster_queue: "q".into(), assignment: vec![] },
+            ],
+            evictions: vec![],
+        };
+        p.apply(&outcome);
+        assert!(p.heads(0).is_empty());
+        assert_eq!(p.state("a"), Some(true));
+        assert_eq!(p.state("b"), None, "admitted workloads leave the queue");
+        assert_eq!(p.pending_count("q"), 1);
+        // An unchanged update keeps it aside; a priority change brings it back.
+        p.upsert(wl("a", "q", 0, 1), 0);
+        assert_eq!(p.state("a"), Some(true));
+        p.upsert(wl("a", "q", 5, 1), 0);
+        assert_eq!(keys(&p.heads(0), "q"), vec!["a"]);
+        p.apply(&CycleOutcome {
+            decisions: vec![Decision::Pending { key: "a".into(), reason: "WaitingForQuota", message: String::new(), requeue: Requeue::Inadmissible }],
+            evictions: vec![],
+        });
+        p.requeue_inadmissible(["other"]);
+        assert!(p.heads(0).is_empty());
+        p.requeue_inadmissible(["q"]);
+        assert_eq!(keys(&p.heads(0), "q"), vec!["a"]);
+    }
+
+    #[test]
+    fn backoff_hides_until_its_end_and_queues_can_change() {
+        let mut p = PendingQueues::default();
+        p.upsert(wl("a", "q1", 0, 1), 100);
+        assert!(p.heads(99).is_empty());
+        assert_eq!(keys(&p.heads(100), "q1"), vec!["a"]);
+        p.upsert(wl("a", "q2", 0, 1), 0);
+        assert!(keys(&p.heads(100), "q1").is_empty());
+        assert_eq!(keys(&p.heads(100), "q2"), vec!["a"]);
+        assert_eq!(p.remove("a").map(|w| w.cluster_queue), Some("q2".into()));
+        assert_eq!(p.remove("a"), None);
+    }
+}
