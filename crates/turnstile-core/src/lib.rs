@@ -14,6 +14,7 @@
 
 pub mod assign;
 pub mod cycle;
+pub mod fair;
 pub mod model;
 pub mod preempt;
 pub mod quantity;

@@ -11,7 +11,12 @@ use crate::model::Workload;
 type OrderKey = (Reverse<i32>, i64, String, String);
 
 fn order_key(w: &Workload) -> OrderKey {
-    (Reverse(w.priority), w.timestamp, w.uid.clone(), w.key.clone())
+    (
+        Reverse(w.priority),
+        w.timestamp,
+        w.uid.clone(),
+        w.key.clone(),
+    )
 }
 
 #[derive(Clone, Debug)]
@@ -49,12 +54,23 @@ impl PendingQueues {
             }
             self.remove(&key);
         }
-        let q = self.queues.entry(workload.cluster_queue.clone()).or_default();
+        let q = self
+            .queues
+            .entry(workload.cluster_queue.clone())
+            .or_default();
         if !inadmissible {
             q.active.insert(order_key(&workload));
         }
-        self.location.insert(key.clone(), workload.cluster_queue.clone());
-        q.items.insert(key, Item { workload, not_before, inadmissible });
+        self.location
+            .insert(key.clone(), workload.cluster_queue.clone());
+        q.items.insert(
+            key,
+            Item {
+                workload,
+                not_before,
+                inadmissible,
+            },
+        );
     }
 
     /// Removes a workload (admitted elsewhere, finished, deleted, no longer admissible).
@@ -91,15 +107,23 @@ impl PendingQueues {
                 Decision::Admit { key, .. } => {
                     self.remove(key);
                 }
-                Decision::Pending { key, requeue: Requeue::Inadmissible, .. } => self.set_aside(key),
+                Decision::Pending {
+                    key,
+                    requeue: Requeue::Inadmissible,
+                    ..
+                } => self.set_aside(key),
                 Decision::Pending { .. } | Decision::Blocked { .. } => {}
             }
         }
     }
 
     fn set_aside(&mut self, key: &str) {
-        let Some(cq) = self.location.get(key) else { return };
-        let Some(q) = self.queues.get_mut(cq) else { return };
+        let Some(cq) = self.location.get(key) else {
+            return;
+        };
+        let Some(q) = self.queues.get_mut(cq) else {
+            return;
+        };
         if let Some(item) = q.items.get_mut(key) {
             item.inadmissible = true;
             q.active.remove(&order_key(&item.workload));
@@ -143,12 +167,18 @@ mod tests {
             cluster_queue: q.into(),
             priority,
             timestamp: ts,
-            pod_sets: vec![PodSet { name: "main".into(), count: 1, ..PodSet::default() }],
+            pod_sets: vec![PodSet {
+                name: "main".into(),
+                count: 1,
+                ..PodSet::default()
+            }],
         }
     }
 
     fn keys(h: &BTreeMap<String, Vec<Workload>>, q: &str) -> Vec<String> {
-        h.get(q).map(|l| l.iter().map(|w| w.key.clone()).collect()).unwrap_or_default()
+        h.get(q)
+            .map(|l| l.iter().map(|w| w.key.clone()).collect())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -168,8 +198,17 @@ mod tests {
         p.upsert(wl("b", "q", 0, 2), 0);
         let outcome = CycleOutcome {
             decisions: vec![
-                Decision::Pending { key: "a".into(), reason: "WaitingForQuota", message: String::new(), requeue: Requeue::Inadmissible },
-                Decision::Admit { key: "b".into(), cluster_queue: "q".into(), assignment: vec![] },
+                Decision::Pending {
+                    key: "a".into(),
+                    reason: "WaitingForQuota",
+                    message: String::new(),
+                    requeue: Requeue::Inadmissible,
+                },
+                Decision::Admit {
+                    key: "b".into(),
+                    cluster_queue: "q".into(),
+                    assignment: vec![],
+                },
             ],
             evictions: vec![],
         };
@@ -184,7 +223,12 @@ mod tests {
         p.upsert(wl("a", "q", 5, 1), 0);
         assert_eq!(keys(&p.heads(0), "q"), vec!["a"]);
         p.apply(&CycleOutcome {
-            decisions: vec![Decision::Pending { key: "a".into(), reason: "WaitingForQuota", message: String::new(), requeue: Requeue::Inadmissible }],
+            decisions: vec![Decision::Pending {
+                key: "a".into(),
+                reason: "WaitingForQuota",
+                message: String::new(),
+                requeue: Requeue::Inadmissible,
+            }],
             evictions: vec![],
         });
         p.requeue_inadmissible(["other"]);

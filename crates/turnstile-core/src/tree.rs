@@ -445,6 +445,15 @@ impl QuotaTree {
         out
     }
 
+    /// Every flavor-resource that has quota somewhere in the tree (sorted).
+    pub fn flavor_resources(&self) -> Vec<FlavorResource> {
+        let mut all: BTreeSet<FlavorResource> = BTreeSet::new();
+        for n in self.queues.values().chain(self.cohorts.values()) {
+            all.extend(n.quotas.keys().cloned());
+        }
+        all.into_iter().collect()
+    }
+
     /// Ancestors of a ClusterQueue, nearest first.
     pub fn ancestors(&self, queue: &str) -> Vec<String> {
         let mut out = Vec::new();
