@@ -221,9 +221,10 @@ mod tests {
             std::cmp::Ordering::Less,
             "among infinite shares, the unweighted ratio decides"
         );
+        let not_borrowing = share(&t, NodeRef::Queue("a"), Some(&usage(-2, 0)), 0.0);
         assert_eq!(
-            share(&t, NodeRef::Queue("a"), Some(&usage(-2, 0)), 0.0).weighted,
-            0.0,
+            (not_borrowing.ratio, not_borrowing.status_value()),
+            (0, 0),
             "weight 0 without borrowing is 0"
         );
     }
