@@ -1,8 +1,8 @@
 //! Turnstile's cache: API objects turned into core types, kept in one authoritative index.
 //!
-//! Responsibility (filled in by the queue-controller work): `apply`/`delete`/`reset` of
-//! ClusterQueues, Cohorts, LocalQueues, ResourceFlavors, WorkloadPriorityClasses and Workloads;
-//! the pending queues; snapshots for the core; desired statuses as values.
+//! Responsibility: convert ClusterQueues, Cohorts, ResourceFlavors and Workloads into the
+//! scheduling core's values (`convert`), and (with the queue-controller work) hold the index the
+//! controller feeds with `apply`/`delete`/`reset` and the scheduler snapshots.
 //!
 //! It must not talk to the API server or hold an async runtime: the controller feeds it.
 //!
@@ -10,3 +10,5 @@
 //!   watch events ──> apply/delete/reset ──> index ──> snapshot ──> turnstile-core
 //!                                              └──> desired statuses ──> controller writes
 //! ```
+
+pub mod convert;
