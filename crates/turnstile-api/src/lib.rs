@@ -15,6 +15,7 @@
 pub mod crds;
 pub mod keys;
 pub mod manifest;
+pub mod selector;
 pub mod v1beta2;
 
 pub use v1beta2::*;

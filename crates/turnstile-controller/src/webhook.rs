@@ -358,7 +358,7 @@ impl ClusterView {
             .get(&ObjectRef::new(ns))
             .and_then(|n| n.metadata.labels.clone())
             .unwrap_or_default();
-        !turnstile_webhook::selector::matches(selector, &labels)
+        !turnstile_api::selector::matches(selector, &labels)
     }
 
     fn workload_admitted(&self, ns: &str, job: &Job) -> bool {

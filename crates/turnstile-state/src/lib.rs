@@ -12,3 +12,4 @@
 //! ```
 
 pub mod convert;
+pub mod index;

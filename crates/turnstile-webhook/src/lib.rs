@@ -21,5 +21,5 @@ pub mod objects;
 pub mod queues;
 pub mod registration;
 pub mod review;
-pub mod selector;
+
 pub mod server;

@@ -1,0 +1,232 @@
+// Scenario tests over the cache and the scheduling core together.
+#![allow(clippy::too_many_lines)]
+
+use serde_json::{Value, json};
+use turnstile_core::{CycleConfig, schedule_cycle};
+
+use super::*;
+
+fn obj<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
+fn cq(nominal: &str, extra: Value) -> api::ClusterQueue {
+    let mut v = json!({"metadata": {"name": "cq"}, "spec": {"namespaceSelector": {}, "resourceGroups": [
+        {"coveredResources": ["cpu"], "flavors": [{"name": "default", "resources": [{"name": "cpu", "nominalQuota": nominal}]}]}]}});
+    if let Value::Object(m) = extra {
+        for (k, x) in m {
+            v["spec"][k] = x;
+        }
+    }
+    obj(v)
+}
+
+fn wl(name: &str, cpu: &str, created: &str) -> api::Workload {
+    obj(
+        json!({"metadata": {"name": name, "namespace": "ns", "uid": format!("uid-{name}"), "creationTimestamp": created},
+        "spec": {"queueName": "lq", "podSets": [{"name": "main", "count": 1, "template": {"spec": {"containers": [
+            {"name": "c", "image": "i", "resources": {"requests": {"cpu": cpu}}}]}}}]}}),
+    )
+}
+
+fn setup(nominal: &str) -> Index {
+    let mut ix = Index::default();
+    ix.apply_flavor(obj(json!({"metadata": {"name": "default"}})));
+    ix.apply_cluster_queue(cq(nominal, json!({})));
+    ix.apply_namespace("ns", BTreeMap::new());
+    ix.apply_local_queue(obj(
+        json!({"metadata": {"name": "lq", "namespace": "ns"}, "spec": {"clusterQueue": "cq"}}),
+    ));
+    ix
+}
+
+fn cycle(ix: &mut Index) -> CycleOutcome {
+    let out = schedule_cycle(
+        &ix.snapshot(),
+        &ix.heads(i64::MAX),
+        0,
+        &CycleConfig::default(),
+    );
+    ix.apply_outcome(&out);
+    out
+}
+
+fn admitted(out: &CycleOutcome) -> Vec<&str> {
+    out.decisions
+        .iter()
+        .filter(|d| matches!(d, Decision::Admit { .. }))
+        .map(Decision::key)
+        .collect()
+}
+
+#[test]
+fn pending_admitted_assumed_and_forgotten() {
+    let mut ix = setup("2");
+    ix.apply_workload(wl("a", "1", "2026-11-25T00:00:01Z"));
+    ix.apply_workload(wl("b", "1", "2026-11-25T00:00:02Z"));
+    ix.apply_workload(wl("c", "1", "2026-11-25T00:00:03Z"));
+    assert_eq!(
+        ix.standing("ns/a"),
+        Some(Standing::Pending {
+            cluster_queue: "cq".into()
+        })
+    );
+    assert_eq!(ix.pending_count("cq"), 3);
+    let out = cycle(&mut ix);
+    assert_eq!(
+        admitted(&out),
+        vec!["ns/a", "ns/b"],
+        "both fit in one cycle; c waits"
+    );
+    assert_eq!(
+        ix.standing("ns/a"),
+        Some(Standing::Reserving {
+            cluster_queue: "cq".into()
+        }),
+        "assumed at once"
+    );
+    // The next cycle already sees the assumed usage: nothing more fits.
+    assert!(admitted(&cycle(&mut ix)).is_empty());
+    // A failed write: forgetting b makes it pending again.
+    ix.forget("ns/b");
+    assert_eq!(
+        ix.standing("ns/b"),
+        Some(Standing::Pending {
+            cluster_queue: "cq".into()
+        })
+    );
+}
+
+#[test]
+fn finishing_frees_quota_and_requeues_the_set_aside() {
+    let mut ix = setup("1");
+    ix.apply_workload(wl("a", "1", "2026-11-25T00:00:01Z"));
+    ix.apply_workload(wl("b", "1", "2026-11-25T00:00:02Z"));
+    assert_eq!(admitted(&cycle(&mut ix)), vec!["ns/a"]);
+    assert!(
+        ix.heads(i64::MAX).is_empty(),
+        "b is set aside, not retried every cycle"
+    );
+    // a's admission comes back from the API, then a finishes.
+    let mut a = wl("a", "1", "2026-11-25T00:00:01Z");
+    a.status = Some(obj(json!({"conditions": [
+        {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"}],
+        "admission": {"clusterQueue": "cq", "podSetAssignments": [{"name": "main", "flavors": {"cpu": "default"}, "resourceUsage": {"cpu": "1"}, "count": 1}]}})));
+    ix.apply_workload(a.clone());
+    assert_eq!(
+        ix.standing("ns/a"),
+        Some(Standing::Reserving {
+            cluster_queue: "cq".into()
+        })
+    );
+    let status = a.status.as_mut().unwrap();
+    status.conditions.push(obj(json!({"type": "Finished", "status": "True", "reason": "Succeeded", "message": "", "lastTransitionTime": "2026-11-25T00:02:00Z"})));
+    ix.apply_workload(a);
+    assert_eq!(ix.standing("ns/a"), Some(Standing::Done));
+    assert_eq!(admitted(&cycle(&mut ix)), vec!["ns/b"]);
+}
+
+#[test]
+fn raising_quota_admits_more_and_lowering_evicts_nothing() {
+    let mut ix = setup("1");
+    for (i, n) in ["a", "b", "c"].iter().enumerate() {
+        ix.apply_workload(wl(n, "1", &format!("2026-11-25T00:00:0{i}Z")));
+    }
+    assert_eq!(admitted(&cycle(&mut ix)).len(), 1);
+    ix.apply_cluster_queue(cq("3", json!({})));
+    assert_eq!(
+        admitted(&cycle(&mut ix)).len(),
+        2,
+        "the raise admits both waiting workloads at once"
+    );
+    ix.apply_cluster_queue(cq("1", json!({})));
+    let out = cycle(&mut ix);
+    assert!(
+        out.evictions.is_empty() && admitted(&out).is_empty(),
+        "lowering quota never evicts"
+    );
+    for n in ["ns/a", "ns/b", "ns/c"] {
+        assert!(matches!(ix.standing(n), Some(Standing::Reserving { .. })));
+    }
+}
+
+#[test]
+fn blocked_workloads_say_why() {
+    let mut ix = setup("1");
+    let mut orphan = wl("o", "1", "2026-11-25T00:00:01Z");
+    orphan.spec.queue_name = Some("nope".into());
+    ix.apply_workload(orphan);
+    assert_eq!(
+        ix.standing("ns/o"),
+        Some(Standing::Blocked {
+            reason: "Misconfigured",
+            message: "LocalQueue nope doesn't exist".into()
+        })
+    );
+
+    ix.apply_cluster_queue(cq("1", json!({"stopPolicy": "Hold"})));
+    ix.apply_workload(wl("w", "1", "2026-11-25T00:00:01Z"));
+    assert_eq!(
+        ix.standing("ns/w"),
+        Some(Standing::Blocked {
+            reason: "Suspended",
+            message: "ClusterQueue cq is inactive".into()
+        })
+    );
+    assert_eq!(
+        ix.inactive("cq").unwrap().message,
+        "Can't admit new workloads: is stopped."
+    );
+
+    let mut missing = cq("1", json!({}));
+    missing.spec.resource_groups[0].flavors[0].name = "spot".into();
+    ix.apply_cluster_queue(missing);
+    let why = ix.inactive("cq").unwrap();
+    assert_eq!(
+        (why.reason, why.message.as_str()),
+        (
+            "FlavorNotFound",
+            "Can't admit new workloads: references missing ResourceFlavor(s): spot."
+        )
+    );
+
+    ix.apply_cluster_queue(cq(
+        "1",
+        json!({"namespaceSelector": {"matchLabels": {"team": "a"}}}),
+    ));
+    assert_eq!(
+        ix.standing("ns/w"),
+        Some(Standing::Blocked {
+            reason: "Misconfigured",
+            message: "workload namespace doesn't match ClusterQueue selector".into()
+        })
+    );
+    ix.apply_namespace("ns", [("team".to_owned(), "a".to_owned())].into());
+    assert_eq!(
+        ix.standing("ns/w"),
+        Some(Standing::Pending {
+            cluster_queue: "cq".into()
+        }),
+        "a namespace label change lets it in"
+    );
+
+    let mut off = wl("off", "1", "2026-11-25T00:00:01Z");
+    off.spec.active = Some(false);
+    ix.apply_workload(off);
+    assert_eq!(ix.standing("ns/off"), Some(Standing::Done));
+}
+
+#[test]
+fn unparsable_quota_makes_the_queue_inactive_not_a_crash() {
+    let mut ix = setup("1");
+    ix.apply_cluster_queue(cq("1e40", json!({})));
+    let why = ix.inactive("cq").unwrap();
+    assert!(
+        why.message.contains(
+            "invalid quantity at spec.resourceGroups[0].flavors[0].resources[0].nominalQuota"
+        ),
+        "{why:?}"
+    );
+    ix.apply_workload(wl("w", "1", "2026-11-25T00:00:01Z"));
+    assert!(admitted(&cycle(&mut ix)).is_empty());
+}
