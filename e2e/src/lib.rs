@@ -436,3 +436,109 @@ where
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// A `turnstile manager` process started by a test, stopped on drop; objects listed in `cleanup`
+/// (`kind/name` for kubectl) are deleted then too, and the manager's log tail is printed if the
+/// test is failing.
+pub struct ManagerProcess {
+    child: std::process::Child,
+    kubectl: PathBuf,
+    kubeconfig: PathBuf,
+    log: PathBuf,
+    /// kubectl object references to delete when the manager stops.
+    pub cleanup: Vec<String>,
+    /// Address of the health endpoints.
+    pub health: std::net::SocketAddr,
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(0, |a| a.port())
+}
+
+impl ManagerProcess {
+    /// Starts `target/debug/turnstile manager <args>` against the plane, with health on a free
+    /// port, and waits until `/readyz` answers.
+    ///
+    /// # Panics
+    /// When the binary is missing or does not become ready within a minute.
+    pub async fn start(h: &Harness, args: &[String], cleanup: Vec<String>) -> ManagerProcess {
+        let bin = e2e_dir().join("../target/debug/turnstile");
+        assert!(
+            bin.is_file(),
+            "{} missing: build it with `cargo build -p turnstile`",
+            bin.display()
+        );
+        let health = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let log = std::env::temp_dir().join(format!(
+            "turnstile-manager-e2e-{}-{}.log",
+            std::process::id(),
+            health.port()
+        ));
+        let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let child = std::process::Command::new(bin)
+            .args([
+                "--log-format",
+                "plain",
+                "manager",
+                "--health-addr",
+                &health.to_string(),
+            ])
+            .args(args)
+            .env("KUBECONFIG", &h.kubeconfig)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the manager: {e}"));
+        let m = ManagerProcess {
+            child,
+            kubectl: h.bin.join("kubectl"),
+            kubeconfig: h.kubeconfig.clone(),
+            log,
+            cleanup,
+            health,
+        };
+        let url = format!("http://{health}/readyz");
+        wait_for(Duration::from_mins(1), "manager /readyz", || {
+            let url = url.clone();
+            async move {
+                let out = std::process::Command::new("curl")
+                    .args(["-sf", &url])
+                    .output()
+                    .ok()?;
+                out.status.success().then_some(())
+            }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        m
+    }
+}
+
+impl Drop for ManagerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for obj in &self.cleanup {
+            let _ = std::process::Command::new(&self.kubectl)
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .args(["delete", "--ignore-not-found", "--wait=false", obj])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        if std::thread::panicking()
+            && let Ok(log) = std::fs::read_to_string(&self.log)
+        {
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!(
+                "==== manager log (last lines) ====\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+}

@@ -15,8 +15,6 @@
     clippy::too_many_arguments
 )]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::Job;
@@ -24,7 +22,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use turnstile_e2e::{Harness, TestNs, wait_for};
+use turnstile_e2e::{Harness, ManagerProcess, TestNs, free_port};
 use turnstile_webhook::registration::{self, Options, Target};
 
 const USER: &str = "e2e-webhook-user";
@@ -32,68 +30,10 @@ const MUTATING: &str = "e2e-turnstile-mutating";
 const VALIDATING: &str = "e2e-turnstile-validating";
 const OPT_IN: (&str, &str) = ("e2e.turnstile.dev/webhook", "on");
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn turnstile_bin() -> std::path::PathBuf {
-    let bin = turnstile_e2e::e2e_dir().join("../target/debug/turnstile");
-    assert!(
-        bin.is_file(),
-        "{} missing: build it with `cargo build -p turnstile`",
-        bin.display()
-    );
-    bin
-}
-
-/// The manager process and the cluster objects registered for it; removed on drop.
-struct Manager {
-    child: Child,
-    kubectl: std::path::PathBuf,
-    kubeconfig: std::path::PathBuf,
-    namespace: String,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Manager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for obj in [
-            format!("mutatingwebhookconfiguration/{MUTATING}"),
-            format!("validatingwebhookconfiguration/{VALIDATING}"),
-            format!("namespace/{}", self.namespace),
-            format!("clusterrolebinding/{USER}"),
-        ] {
-            let _ = Command::new(&self.kubectl)
-                .args(["--kubeconfig"])
-                .arg(&self.kubeconfig)
-                .args(["delete", "--ignore-not-found", "--wait=false", &obj])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-        if std::thread::panicking()
-            && let Ok(log) = std::fs::read_to_string(&self.log)
-        {
-            let tail: Vec<&str> = log.lines().rev().take(60).collect();
-            eprintln!(
-                "==== manager log (last lines) ====\n{}",
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
-    }
-}
-
-async fn start_manager(h: &Harness) -> Manager {
+async fn start_manager(h: &Harness) -> (ManagerProcess, String) {
     let client = h.client.clone();
     let namespace = format!("e2e-turnstile-system-{}", std::process::id());
     let port = free_port();
-    let health = free_port();
     let apply = |v: Value| {
         let client = client.clone();
         async move {
@@ -155,63 +95,38 @@ async fn start_manager(h: &Harness) -> Manager {
     v["kind"] = "ValidatingWebhookConfiguration".into();
     apply(v).await;
 
-    let log =
-        std::env::temp_dir().join(format!("turnstile-webhook-e2e-{}.log", std::process::id()));
-    let child = Command::new(turnstile_bin())
-        .args([
-            "--log-format",
-            "plain",
-            "manager",
-            "--namespace",
-            &namespace,
-        ])
-        .args([
-            "--webhook-addr",
-            &format!("127.0.0.1:{port}"),
-            "--health-addr",
-            &format!("127.0.0.1:{health}"),
-        ])
-        .args([
-            "--cert-ip",
-            "127.0.0.1",
-            "--mutating-webhook-configuration",
-            MUTATING,
-            "--validating-webhook-configuration",
-            VALIDATING,
-        ])
+    let port_s = port.to_string();
+    let args: Vec<String> = [
+        "--namespace",
+        &namespace,
+        "--webhook-addr",
+        &format!("127.0.0.1:{port_s}"),
+        "--no-scheduler",
+        "--cert-ip",
+        "127.0.0.1",
+        "--mutating-webhook-configuration",
+        MUTATING,
+        "--validating-webhook-configuration",
+        VALIDATING,
         // Renew the serving certificate every ~6 s and the CA every ~24 s, so every request below
         // runs while certificates rotate.
-        .args([
-            "--cert-validity-seconds",
-            "12",
-            "--cert-renew-before-seconds",
-            "6",
-            "--ca-validity-seconds",
-            "30",
-        ])
-        .env("KUBECONFIG", &h.kubeconfig)
-        .env("RUST_LOG", "info,turnstile_webhook=debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("manager starts");
-    let manager = Manager {
-        child,
-        kubectl: h.bin.join("kubectl"),
-        kubeconfig: h.kubeconfig.clone(),
-        namespace,
-        log,
-    };
-    // Ready: /readyz answers 200 and both configurations carry the CA.
-    wait_for(Duration::from_mins(1), "manager /readyz", || async move {
-        let out = Command::new("curl")
-            .args(["-sf", &format!("http://127.0.0.1:{health}/readyz")])
-            .output()
-            .ok()?;
-        out.status.success().then_some(())
-    })
-    .await
-    .unwrap();
+        "--cert-validity-seconds",
+        "12",
+        "--cert-renew-before-seconds",
+        "6",
+        "--ca-validity-seconds",
+        "30",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let cleanup = vec![
+        format!("mutatingwebhookconfiguration/{MUTATING}"),
+        format!("validatingwebhookconfiguration/{VALIDATING}"),
+        format!("namespace/{namespace}"),
+        format!("clusterrolebinding/{USER}"),
+    ];
+    let manager = ManagerProcess::start(h, &args, cleanup).await;
     let out = h
         .kubectl(&[
             "get",
@@ -222,7 +137,7 @@ async fn start_manager(h: &Harness) -> Manager {
         ])
         .unwrap();
     assert!(!out.trim().is_empty(), "caBundle not injected");
-    manager
+    (manager, namespace)
 }
 
 fn queued_job(name: &str, queue: Option<&str>, suspend: Option<bool>) -> Job {
@@ -502,7 +417,7 @@ async fn latency_figures(with: TestNs, without: TestNs) {
 #[tokio::test]
 async fn webhook_called_by_the_apiserver_over_tls() {
     let h = Harness::get().await.expect("control plane");
-    let manager = start_manager(&h).await;
+    let (manager, manager_ns) = start_manager(&h).await;
     let user = h.client_as(USER).await.unwrap();
     let labels = json!({OPT_IN.0: OPT_IN.1});
     {
@@ -512,7 +427,7 @@ async fn webhook_called_by_the_apiserver_over_tls() {
         })
         .await;
     }
-    excluded_namespace_is_untouched(&h, &manager.namespace).await;
+    excluded_namespace_is_untouched(&h, &manager_ns).await;
     {
         let user = user.clone();
         h.run_labelled("wh-kueue", labels.clone(), |ns| {
@@ -528,7 +443,7 @@ async fn webhook_called_by_the_apiserver_over_tls() {
         })
         .await;
     }
-    let (h2, mns) = (h.clone(), manager.namespace.clone());
+    let (h2, mns) = (h.clone(), manager_ns.clone());
     h.run_labelled("wh-rotate", labels, move |ns| async move {
         rotation_loses_no_request(ns, &h2, &mns).await;
     })

@@ -10,6 +10,7 @@
 //! ```
 
 pub mod health;
+pub mod scheduler;
 pub mod webhook;
 
 /// Errors of the controllers.

@@ -89,6 +89,10 @@ pub struct Eviction {
     pub target: Target,
     /// The workload it makes room for.
     pub preemptor: String,
+    /// The preemptor's UID.
+    pub preemptor_uid: String,
+    /// The preemptor's ClusterQueue.
+    pub preemptor_queue: String,
 }
 
 /// Everything a cycle decided.
@@ -374,6 +378,8 @@ fn decide(
                 evictions.push(Eviction {
                     target: t.clone(),
                     preemptor: wl.key.clone(),
+                    preemptor_uid: wl.uid.clone(),
+                    preemptor_queue: wl.cluster_queue.clone(),
                 });
             }
             // Reserve the preemptor's usage so later entries cannot take the capacity it waits for.

@@ -420,6 +420,42 @@ impl Index {
         self.pending.heads(now_ms)
     }
 
+    /// Workloads that cannot be queued, with the QuotaReserved=False reason and message they
+    /// should show, when they do not show it yet.
+    pub fn blocked_to_report(&self) -> Vec<(String, &'static str, String)> {
+        let mut out = Vec::new();
+        for (key, wl) in &self.workloads {
+            if let Some(Standing::Blocked { reason, message }) = self.standing(key) {
+                let shown = wl.status.as_ref().is_some_and(|s| {
+                    s.conditions.iter().any(|c| {
+                        c.type_ == conditions::QUOTA_RESERVED
+                            && c.status == "False"
+                            && c.reason == reason
+                            && c.message == message
+                    })
+                });
+                if !shown {
+                    out.push((key.clone(), reason, message));
+                }
+            }
+        }
+        out
+    }
+
+    /// A workload as last seen.
+    pub fn workload(&self, key: &str) -> Option<&api::Workload> {
+        self.workloads.get(key)
+    }
+
+    /// `/<root>/…/<cohort>/<cq>`: where a ClusterQueue sits in its cohort tree.
+    pub fn queue_path(&self, cq: &str) -> String {
+        let snap_tree = self.snapshot().tree;
+        let mut parts: Vec<String> = snap_tree.ancestors(cq);
+        parts.reverse();
+        parts.push(cq.to_owned());
+        format!("/{}", parts.join("/"))
+    }
+
     /// Pending workloads of a ClusterQueue.
     pub fn pending_count(&self, cq: &str) -> usize {
         self.pending.pending_count(cq)

@@ -85,6 +85,12 @@ pub struct ManagerArgs {
     /// Namespaces whose Jobs are managed, as a JSON label selector (Kueue's managedJobsNamespaceSelector).
     #[arg(long)]
     pub managed_jobs_namespace_selector: Option<String>,
+    /// Do not run the scheduler (serve only the webhook).
+    #[arg(long)]
+    pub no_scheduler: bool,
+    /// Most pending workloads evaluated per scheduling cycle.
+    #[arg(long, default_value_t = 1024)]
+    pub max_evaluations_per_cycle: usize,
 }
 
 struct Ready {
@@ -169,6 +175,19 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
                 Ok(()) => synced.store(true, std::sync::atomic::Ordering::Relaxed),
                 Err(e) => tracing::error!(error = %e, "caches never synced"),
             }
+        });
+    }
+    if !args.no_scheduler {
+        let shared = turnstile_controller::scheduler::Shared::default();
+        let client = client.clone();
+        let config = turnstile_core::CycleConfig {
+            max_evaluations: args.max_evaluations_per_cycle,
+            partial_admission: true,
+        };
+        tokio::spawn(async move {
+            turnstile_controller::scheduler::start_watches(&client, &shared).await;
+            tracing::info!("scheduler caches synced; scheduling");
+            turnstile_controller::scheduler::run(client, shared, config).await;
         });
     }
     let ready = Arc::new(Ready {

@@ -1,0 +1,509 @@
+//! The scheduler loop: watches feed the [`Index`]; each cycle takes a snapshot, runs the pure
+//! core, assumes its admissions at once, then writes one Workload status per decision that changed
+//! something (server-side apply, field manager `turnstile-scheduler`). A failed admission write is
+//! forgotten and the workload requeued. Workloads without an owner have no Job to stop, so their
+//! eviction completes at once (quota released, `Requeued=True`).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Client, Resource};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use turnstile_api::keys::{conditions, reasons};
+use turnstile_api::{ClusterQueue, Cohort, LocalQueue, ResourceFlavor, Workload};
+use turnstile_core::model::PodSetAssignment;
+use turnstile_core::{CycleConfig, Decision, Eviction, schedule_cycle};
+use turnstile_state::index::Index;
+
+use crate::Error;
+
+/// Field manager of the scheduler's status writes.
+pub const FIELD_MANAGER: &str = "turnstile-scheduler";
+/// Condition types the scheduler owns on a Workload.
+const OWNED: &[&str] = &[
+    conditions::QUOTA_RESERVED,
+    conditions::ADMITTED,
+    conditions::EVICTED,
+    conditions::PREEMPTED,
+    conditions::REQUEUED,
+];
+
+/// The shared cache and its wake-up signal.
+#[derive(Clone, Default)]
+pub struct Shared {
+    /// The cache.
+    pub index: Arc<Mutex<Index>>,
+    /// Signalled when something changed that may let a workload in.
+    pub wake: Arc<Notify>,
+    /// Set once every watch has listed.
+    pub synced: Arc<AtomicBool>,
+}
+
+fn now() -> (i64, String) {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let ts = k8s_openapi::jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default();
+    (ms, ts)
+}
+
+type Apply<K> = fn(&mut Index, K);
+type Delete = fn(&mut Index, &str);
+
+fn key<K: Resource>(o: &K) -> String {
+    match o.meta().namespace.as_deref() {
+        Some(ns) => format!("{ns}/{}", o.meta().name.as_deref().unwrap_or_default()),
+        None => o.meta().name.clone().unwrap_or_default(),
+    }
+}
+
+fn spawn_watch<K>(
+    api: Api<K>,
+    shared: Shared,
+    apply: Apply<K>,
+    delete: Delete,
+    ready: Arc<AtomicBool>,
+) where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Default,
+{
+    tokio::spawn(async move {
+        let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+        let mut stream = std::pin::pin!(stream);
+        let mut listing: Vec<String> = Vec::new();
+        let mut known: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        while let Some(ev) = stream.next().await {
+            let ev = match ev {
+                Ok(ev) => ev,
+                Err(e) => {
+                    tracing::warn!(kind = %K::kind(&Default::default()), error = %e, "watch error (retrying)");
+                    continue;
+                }
+            };
+            let Ok(mut ix) = shared.index.lock() else {
+                return;
+            };
+            match ev {
+                Event::Apply(o) | Event::InitApply(o) => {
+                    let k = key(&o);
+                    listing.push(k.clone());
+                    known.insert(k);
+                    apply(&mut ix, o);
+                }
+                Event::Delete(o) => {
+                    let k = key(&o);
+                    known.remove(&k);
+                    delete(&mut ix, &k);
+                }
+                Event::Init => listing.clear(),
+                Event::InitDone => {
+                    // A re-list: forget what was not listed again.
+                    let listed: std::collections::BTreeSet<String> = listing.drain(..).collect();
+                    for gone in known.difference(&listed).cloned().collect::<Vec<_>>() {
+                        delete(&mut ix, &gone);
+                    }
+                    known = listed;
+                    ready.store(true, Ordering::Relaxed);
+                    tracing::debug!(kind = %K::kind(&Default::default()), objects = known.len(), "listed");
+                }
+            }
+            drop(ix);
+            shared.wake.notify_one();
+        }
+    });
+}
+
+/// Starts the watches that feed the cache; returns when every one has listed once.
+pub async fn start_watches(client: &Client, shared: &Shared) {
+    let flags: Vec<Arc<AtomicBool>> = (0..6).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    spawn_watch(
+        Api::<ResourceFlavor>::all(client.clone()),
+        shared.clone(),
+        Index::apply_flavor,
+        Index::delete_flavor,
+        flags[0].clone(),
+    );
+    spawn_watch(
+        Api::<Cohort>::all(client.clone()),
+        shared.clone(),
+        Index::apply_cohort,
+        Index::delete_cohort,
+        flags[1].clone(),
+    );
+    spawn_watch(
+        Api::<ClusterQueue>::all(client.clone()),
+        shared.clone(),
+        Index::apply_cluster_queue,
+        Index::delete_cluster_queue,
+        flags[2].clone(),
+    );
+    spawn_watch(
+        Api::<LocalQueue>::all(client.clone()),
+        shared.clone(),
+        Index::apply_local_queue,
+        Index::delete_local_queue,
+        flags[3].clone(),
+    );
+    spawn_watch(
+        Api::<Namespace>::all(client.clone()),
+        shared.clone(),
+        |ix, o| {
+            ix.apply_namespace(
+                o.metadata.name.as_deref().unwrap_or_default(),
+                o.metadata.labels.clone().unwrap_or_default(),
+            );
+        },
+        |ix, k| ix.apply_namespace(k, BTreeMap::new()),
+        flags[4].clone(),
+    );
+    spawn_watch(
+        Api::<Workload>::all(client.clone()),
+        shared.clone(),
+        Index::apply_workload,
+        Index::delete_workload,
+        flags[5].clone(),
+    );
+    while !flags.iter().all(|f| f.load(Ordering::Relaxed)) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shared.synced.store(true, Ordering::Relaxed);
+}
+
+/// Runs scheduling cycles until the process ends. Wakes on cache changes, and every second for
+/// backoff expiries.
+pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
+    loop {
+        let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
+        if let Err(e) = cycle(&client, &shared, &config).await {
+            tracing::warn!(error = %e, "scheduling cycle failed");
+        }
+    }
+}
+
+fn quantity(resource: &str, amount: i64) -> String {
+    if resource == "cpu" {
+        if amount % 1000 == 0 {
+            (amount / 1000).to_string()
+        } else {
+            format!("{amount}m")
+        }
+    } else {
+        amount.to_string()
+    }
+}
+
+fn admission_json(cq: &str, assignment: &[PodSetAssignment]) -> Value {
+    json!({
+        "clusterQueue": cq,
+        "podSetAssignments": assignment.iter().map(|ps| json!({
+            "name": ps.name,
+            "flavors": ps.flavors,
+            "resourceUsage": ps.usage.iter().map(|(r, a)| (r.clone(), Value::from(quantity(r, *a)))).collect::<serde_json::Map<_, _>>(),
+            "count": ps.count,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The conditions we own, as they are now, with `set` applied (keeping lastTransitionTime when
+/// the status does not change).
+fn owned_conditions(wl: &Workload, set: &[(&str, &str, &str, &str)], now: &str) -> Vec<Value> {
+    let existing = wl
+        .status
+        .as_ref()
+        .map(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let generation = wl.metadata.generation.unwrap_or(0);
+    let mut out = Vec::new();
+    for t in OWNED {
+        let old = existing.iter().find(|c| c.type_ == *t);
+        if let Some((_, status, reason, message)) = set.iter().find(|(ty, ..)| ty == t) {
+            let ltt = match old {
+                Some(o) if o.status == *status => {
+                    serde_json::to_value(&o.last_transition_time).unwrap_or_default()
+                }
+                _ => Value::from(now),
+            };
+            out.push(json!({"type": t, "status": status, "reason": reason, "message": message, "lastTransitionTime": ltt, "observedGeneration": generation}));
+        } else if let Some(o) = old {
+            out.push(serde_json::to_value(o).unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn unchanged(wl: &Workload, set: &[(&str, &str, &str, &str)]) -> bool {
+    let existing = wl
+        .status
+        .as_ref()
+        .map(|s| s.conditions.clone())
+        .unwrap_or_default();
+    set.iter().all(|(t, status, reason, message)| {
+        existing.iter().any(|c| {
+            c.type_ == *t && c.status == *status && c.reason == *reason && c.message == *message
+        })
+    })
+}
+
+async fn write_status(client: &Client, wl: &Workload, status: Value) -> Result<(), kube::Error> {
+    let ns = wl.metadata.namespace.clone().unwrap_or_default();
+    let name = wl.metadata.name.clone().unwrap_or_default();
+    let api: Api<Workload> = Api::namespaced(client.clone(), &ns);
+    let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload", "metadata": {"name": name, "namespace": ns}, "status": status});
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Tells workloads that cannot be queued why (missing or stopped LocalQueue or ClusterQueue...).
+async fn report_blocked(client: &Client, shared: &Shared, now: &str) {
+    let todo: Vec<(Workload, &'static str, String)> = {
+        let Ok(ix) = shared.index.lock() else { return };
+        ix.blocked_to_report()
+            .into_iter()
+            .filter_map(|(k, r, m)| ix.workload(&k).cloned().map(|w| (w, r, m)))
+            .collect()
+    };
+    for (wl, reason, message) in todo {
+        let set = [
+            (
+                conditions::QUOTA_RESERVED,
+                "False",
+                reason,
+                message.as_str(),
+            ),
+            (
+                conditions::ADMITTED,
+                "False",
+                reasons::NO_RESERVATION,
+                "The workload has no reservation",
+            ),
+        ];
+        if let Err(e) = write_status(
+            client,
+            &wl,
+            json!({"conditions": owned_conditions(&wl, &set, now)}),
+        )
+        .await
+        {
+            tracing::debug!(workload = ?wl.metadata.name, error = %e, "status write failed");
+        }
+    }
+}
+
+async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result<(), Error> {
+    let (now_ms, now) = now();
+    report_blocked(client, shared, &now).await;
+    let (outcome, workloads, paths) = {
+        let Ok(mut ix) = shared.index.lock() else {
+            return Err(Error::Serve("cache lock poisoned".into()));
+        };
+        let heads = ix.heads(now_ms);
+        if heads.is_empty() {
+            return Ok(());
+        }
+        let out = schedule_cycle(&ix.snapshot(), &heads, now_ms, config);
+        ix.apply_outcome(&out);
+        let mut wls = BTreeMap::new();
+        let mut paths = BTreeMap::new();
+        for d in &out.decisions {
+            if let Some(w) = ix.workload(d.key()) {
+                wls.insert(d.key().to_owned(), w.clone());
+            }
+        }
+        for e in &out.evictions {
+            if let Some(w) = ix.workload(&e.target.key) {
+                wls.insert(e.target.key.clone(), w.clone());
+            }
+            for cq in [&e.target.cluster_queue, &e.preemptor_queue] {
+                paths.entry(cq.clone()).or_insert_with(|| ix.queue_path(cq));
+            }
+        }
+        (out, wls, paths)
+    };
+    for d in &outcome.decisions {
+        if let Some(wl) = workloads.get(d.key()) {
+            write_decision(client, shared, wl, d, &now).await;
+        }
+    }
+    for e in &outcome.evictions {
+        let Some(victim) = workloads.get(&e.target.key) else {
+            continue;
+        };
+        if let Err(err) = evict(client, victim, e, &paths, &now).await {
+            tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
+        }
+    }
+    Ok(())
+}
+
+/// Writes what a decision changed on the Workload (nothing for an unchanged pending status).
+async fn write_decision(client: &Client, shared: &Shared, wl: &Workload, d: &Decision, now: &str) {
+    match d {
+        Decision::Admit {
+            key,
+            cluster_queue,
+            assignment,
+        } => {
+            let conds = owned_conditions(
+                wl,
+                &[
+                    (
+                        conditions::QUOTA_RESERVED,
+                        "True",
+                        reasons::QUOTA_RESERVED,
+                        &format!("Quota reserved in ClusterQueue {cluster_queue}"),
+                    ),
+                    (
+                        conditions::ADMITTED,
+                        "True",
+                        reasons::ADMITTED,
+                        "The workload is admitted",
+                    ),
+                ],
+                now,
+            );
+            let status = json!({"conditions": conds, "admission": admission_json(cluster_queue, assignment)});
+            if let Err(e) = write_status(client, wl, status).await {
+                tracing::info!(workload = %key, error = %e, "admission write failed; requeued");
+                if let Ok(mut ix) = shared.index.lock() {
+                    ix.forget(key);
+                }
+                shared.wake.notify_one();
+            } else {
+                tracing::info!(workload = %key, cluster_queue = %cluster_queue, "admitted");
+            }
+        }
+        Decision::Pending {
+            key,
+            reason,
+            message,
+            ..
+        } => {
+            let set = [
+                (
+                    conditions::QUOTA_RESERVED,
+                    "False",
+                    *reason,
+                    message.as_str(),
+                ),
+                (
+                    conditions::ADMITTED,
+                    "False",
+                    reasons::NO_RESERVATION,
+                    "The workload has no reservation",
+                ),
+            ];
+            if unchanged(wl, &set) {
+                return;
+            }
+            let status = json!({"conditions": owned_conditions(wl, &set, now)});
+            if let Err(e) = write_status(client, wl, status).await {
+                tracing::debug!(workload = %key, error = %e, "pending status write failed");
+            }
+        }
+        Decision::Blocked { .. } => {}
+    }
+}
+
+async fn evict(
+    client: &Client,
+    victim: &Workload,
+    e: &Eviction,
+    paths: &BTreeMap<String, String>,
+    now: &str,
+) -> Result<(), kube::Error> {
+    let preemptor_cq = e.preemptor_queue.clone();
+    let message = format!(
+        "Preempted to accommodate a workload (UID: {}, JobUID: UNKNOWN) due to {}; preemptor path: {}; preemptee path: {}",
+        e.preemptor_uid,
+        e.target.reason.human(),
+        paths.get(&preemptor_cq).cloned().unwrap_or_default(),
+        paths
+            .get(&e.target.cluster_queue)
+            .cloned()
+            .unwrap_or_default()
+    );
+    let admission = victim.status.as_ref().and_then(|s| s.admission.clone());
+    let set = [
+        (
+            conditions::EVICTED,
+            "True",
+            reasons::PREEMPTED,
+            message.as_str(),
+        ),
+        (
+            conditions::PREEMPTED,
+            "True",
+            e.target.reason.as_str(),
+            message.as_str(),
+        ),
+    ];
+    let mut status = json!({"conditions": owned_conditions(victim, &set, now)});
+    if let Some(a) = admission {
+        status["admission"] = serde_json::to_value(a).unwrap_or_default();
+    }
+    write_status(client, victim, status).await?;
+    tracing::info!(workload = %e.target.key, preemptor = %e.preemptor, reason = e.target.reason.as_str(), "preempted");
+    if victim
+        .metadata
+        .owner_references
+        .as_ref()
+        .is_none_or(Vec::is_empty)
+    {
+        // Nothing to stop: release the quota now.
+        let set = [
+            (
+                conditions::EVICTED,
+                "True",
+                reasons::PREEMPTED,
+                message.as_str(),
+            ),
+            (
+                conditions::PREEMPTED,
+                "True",
+                e.target.reason.as_str(),
+                message.as_str(),
+            ),
+            (
+                conditions::QUOTA_RESERVED,
+                "False",
+                reasons::PENDING_EVALUATION,
+                message.as_str(),
+            ),
+            (
+                conditions::ADMITTED,
+                "False",
+                reasons::NO_RESERVATION,
+                "The workload has no reservation",
+            ),
+            (
+                conditions::REQUEUED,
+                "True",
+                reasons::PREEMPTED,
+                message.as_str(),
+            ),
+        ];
+        write_status(
+            client,
+            victim,
+            json!({"conditions": owned_conditions(victim, &set, now)}),
+        )
+        .await?;
+    }
+    Ok(())
+}

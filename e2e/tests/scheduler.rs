@@ -1,0 +1,203 @@
+//! The scheduler on the real plane, with Workloads created directly: priority order, quota
+//! respected, Hold, a quota raise admitting more, finishing freeing quota, preemption of lower
+//! priority, and a manager restart without double admission.
+
+// Test code: failures are panics.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+use turnstile_api::Workload;
+use turnstile_e2e::{Harness, ManagerProcess, TestNs, free_port, wait_for};
+
+fn cq(name: &str, flavor: &str, selector: &str, nominal: &str, stop: &str) -> Value {
+    json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name},
+        "spec": {"namespaceSelector": {"matchLabels": {"e2e.turnstile.dev/sched": selector}}, "stopPolicy": stop,
+            "preemption": {"withinClusterQueue": "LowerPriority"},
+            "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [{"name": flavor, "resources": [{"name": "cpu", "nominalQuota": nominal}]}]}]}})
+}
+
+fn workload(name: &str, priority: i32, cpu: &str) -> Value {
+    json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload", "metadata": {"name": name},
+        "spec": {"queueName": "lq", "priority": priority, "podSets": [{"name": "main", "count": 1, "template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": cpu}}}]}}}]}})
+}
+
+async fn workloads(ns: &TestNs) -> BTreeMap<String, Workload> {
+    let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
+    api.list(&kube::api::ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|w| (w.metadata.name.clone().unwrap_or_default(), w))
+        .collect()
+}
+
+fn cond<'a>(
+    w: &'a Workload,
+    t: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    w.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
+}
+
+fn reserved(w: &Workload) -> bool {
+    cond(w, "QuotaReserved").is_some_and(|c| c.status == "True")
+        && cond(w, "Finished").is_none_or(|c| c.status != "True")
+}
+
+/// Sum of the cpu (milli) held by reserving workloads.
+fn held(all: &BTreeMap<String, Workload>) -> i64 {
+    all.values()
+        .filter(|w| reserved(w))
+        .flat_map(|w| {
+            w.status
+                .as_ref()
+                .and_then(|s| s.admission.clone())
+                .map(|a| a.pod_set_assignments)
+                .unwrap_or_default()
+        })
+        .map(|psa| {
+            psa.resource_usage.get("cpu").map_or(0, |q| {
+                turnstile_core::Quantity::parse(q.as_str())
+                    .unwrap()
+                    .millis_ceil()
+            })
+        })
+        .map(|v| i64::try_from(v).unwrap())
+        .sum()
+}
+
+async fn until(
+    ns: &TestNs,
+    what: &str,
+    f: impl Fn(&BTreeMap<String, Workload>) -> bool,
+) -> BTreeMap<String, Workload> {
+    let ns2 = ns.clone();
+    wait_for(Duration::from_secs(45), what, || {
+        let ns = ns2.clone();
+        let f = &f;
+        async move {
+            let all = workloads(&ns).await;
+            f(&all).then_some(all)
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn names(all: &BTreeMap<String, Workload>) -> Vec<String> {
+    all.iter()
+        .filter(|(_, w)| reserved(w))
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+async fn start(h: &Harness, extra_cleanup: Vec<String>) -> ManagerProcess {
+    let args: Vec<String> = vec![
+        "--namespace".into(),
+        format!("e2e-sched-system-{}", std::process::id()),
+        "--webhook-addr".into(),
+        format!("127.0.0.1:{}", free_port()),
+        "--cert-ip".into(),
+        "127.0.0.1".into(),
+        "--mutating-webhook-configuration".into(),
+        "none".into(),
+        "--validating-webhook-configuration".into(),
+        "none".into(),
+    ];
+    ManagerProcess::start(h, &args, extra_cleanup).await
+}
+
+#[tokio::test]
+async fn scheduler_admits_by_priority_within_quota() {
+    let h = Harness::get().await.expect("control plane");
+    let sel = format!("s{}", std::process::id());
+    let (cq_name, rf_name) = (format!("e2e-sched-{sel}"), format!("e2e-sched-{sel}"));
+    // The manager's own namespace must exist for its certificate Secret.
+    let sys = format!("e2e-sched-system-{}", std::process::id());
+    h.kubectl(&["create", "namespace", &sys]).unwrap();
+    let cleanup = vec![
+        format!("namespace/{sys}"),
+        format!("clusterqueue/{cq_name}"),
+        format!("resourceflavor/{rf_name}"),
+    ];
+    let manager = start(&h, vec![]).await;
+    let h2 = h.clone();
+    h.run_labelled("sched", json!({"e2e.turnstile.dev/sched": sel.clone()}), move |ns| async move {
+        ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": rf_name}})).await.unwrap();
+        // Held while the workloads arrive, so that they are ordered together.
+        ns.apply_doc(&cq(&cq_name, &rf_name, &sel, "2", "Hold")).await.unwrap();
+        ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": "lq"}, "spec": {"clusterQueue": cq_name}})).await.unwrap();
+        for (n, p) in [("low", 0), ("mid", 5), ("high", 10)] {
+            ns.apply_doc(&workload(n, p, "1")).await.unwrap();
+        }
+        let all = until(&ns, "pending workloads told the queue is held", |all| {
+            all.values().all(|w| cond(w, "QuotaReserved").is_some_and(|c| c.reason == "Suspended"))
+        })
+        .await;
+        assert_eq!(names(&all), Vec::<String>::new(), "Hold admits nothing");
+
+        // Priority order within quota.
+        ns.apply_doc(&cq(&cq_name, &rf_name, &sel, "2", "None")).await.unwrap();
+        let all = until(&ns, "two admitted and low waiting", |all| {
+            names(all).len() == 2 && all.get("low").and_then(|w| cond(w, "QuotaReserved")).is_some_and(|c| c.reason == "WaitingForQuota")
+        })
+        .await;
+        assert_eq!(names(&all), vec!["high".to_owned(), "mid".to_owned()]);
+        assert_eq!(held(&all), 2000);
+        let low = cond(&all["low"], "QuotaReserved").unwrap();
+        assert!(low.message.contains("insufficient unused quota for cpu in flavor"), "{}", low.message);
+        let adm = all["high"].status.as_ref().unwrap().admission.as_ref().unwrap();
+        assert_eq!(adm.cluster_queue.as_str(), cq_name);
+        assert_eq!(adm.pod_set_assignments[0].flavors.get("cpu").map(turnstile_api::ResourceFlavorReference::as_str), Some(rf_name.as_str()));
+        assert_eq!(cond(&all["high"], "Admitted").map(|c| c.reason.as_str()), Some("Admitted"));
+
+        // Raising the quota admits the waiting workload at once.
+        ns.apply_doc(&cq(&cq_name, &rf_name, &sel, "3", "None")).await.unwrap();
+        let all = until(&ns, "low admitted after the raise", |all| names(all).len() == 3).await;
+        assert_eq!(held(&all), 3000);
+
+        // Finishing frees quota for the next.
+        let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
+        let finished = json!({"status": {"conditions": [{"type": "Finished", "status": "True", "reason": "Succeeded", "message": "done", "lastTransitionTime": "2026-11-25T00:00:00Z"}]}});
+        api.patch_status("high", &PatchParams::apply("e2e-job-controller"), &Patch::Merge(&finished)).await.unwrap();
+        ns.apply_doc(&workload("next", 0, "1")).await.unwrap();
+        let all = until(&ns, "next admitted after high finished", |all| all.get("next").is_some_and(reserved)).await;
+        assert!(held(&all) <= 3000);
+
+        // Preemption: an urgent workload evicts the lowest-priority ones it needs.
+        ns.apply_doc(&workload("urgent", 100, "2")).await.unwrap();
+        let all = until(&ns, "urgent admitted by preemption", |all| all.get("urgent").is_some_and(reserved)).await;
+        assert!(held(&all) <= 3000, "never over quota: {}", held(&all));
+        let victims: Vec<&String> = all.iter().filter(|(_, w)| cond(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n).collect();
+        assert_eq!(victims.len(), 2, "{victims:?}");
+        for v in &victims {
+            let w = &all[*v];
+            assert_eq!(cond(w, "Preempted").unwrap().reason, "InClusterQueue");
+            assert_eq!(cond(w, "Evicted").unwrap().reason, "Preempted");
+            assert!(cond(w, "Evicted").unwrap().message.starts_with("Preempted to accommodate a workload (UID: "));
+            assert_eq!(cond(w, "Requeued").map(|c| c.status.as_str()), Some("True"));
+            assert!(!reserved(w));
+        }
+        assert!(all.get("mid").is_some_and(reserved), "mid (priority 5) outranks the victims");
+
+        // Restart: the new manager rebuilds everything from the API and admits nothing twice.
+        let before = names(&all);
+        drop(manager);
+        let _restarted = start(&h2, cleanup).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let all = workloads(&ns).await;
+        assert_eq!(names(&all), before, "the same workloads hold quota after the restart");
+        assert!(held(&all) <= 3000, "never over quota after the restart: {}", held(&all));
+    })
+    .await;
+}
