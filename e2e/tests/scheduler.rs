@@ -190,6 +190,33 @@ async fn scheduler_admits_by_priority_within_quota() {
         }
         assert!(all.get("mid").is_some_and(reserved), "mid (priority 5) outranks the victims");
 
+        // Queue statuses follow, and are not rewritten when nothing changes.
+        let cqs: Api<turnstile_api::ClusterQueue> = Api::all(ns.client());
+        let lqs: Api<turnstile_api::LocalQueue> = Api::namespaced(ns.client(), &ns.name);
+        let reserved_now = i32::try_from(names(&all).len()).unwrap();
+        let pending_now = i32::try_from(all.values().filter(|w| !reserved(w) && cond(w, "Finished").is_none()).count()).unwrap();
+        let cq_now = wait_for(Duration::from_secs(20), "ClusterQueue status", || {
+            let cqs = cqs.clone();
+            let name = cq_name.clone();
+            async move {
+                let cq = cqs.get(&name).await.ok()?;
+                let st = cq.status.clone()?;
+                (st.admitted_workloads == reserved_now && st.reserving_workloads == reserved_now && st.pending_workloads == pending_now).then_some(cq)
+            }
+        })
+        .await
+        .unwrap();
+        let st = cq_now.status.clone().unwrap();
+        assert_eq!((st.conditions[0].type_.as_str(), st.conditions[0].status.as_str(), st.conditions[0].reason.as_str()), ("Active", "True", "Ready"));
+        assert_eq!(st.flavors_reservation[0].resources[0].total.as_ref().map(turnstile_api::Quantity::as_str), Some("3"));
+        let lq = lqs.get("lq").await.unwrap().status.unwrap();
+        assert_eq!((lq.admitted_workloads, lq.pending_workloads), (reserved_now, pending_now));
+        assert_eq!(lq.conditions[0].reason, "Ready");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(cqs.get(&cq_name).await.unwrap().metadata.resource_version, cq_now.metadata.resource_version, "unchanged status not rewritten");
+        let out = ns.harness.kubectl(&["get", "cq", &cq_name, "-o", "wide"]).unwrap();
+        assert!(out.contains(&format!("{pending_now}")), "{out}");
+
         // Restart: the new manager rebuilds everything from the API and admits nothing twice.
         let before = names(&all);
         drop(manager);

@@ -188,18 +188,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
-    }
-}
-
-fn quantity(resource: &str, amount: i64) -> String {
-    if resource == "cpu" {
-        if amount % 1000 == 0 {
-            (amount / 1000).to_string()
-        } else {
-            format!("{amount}m")
-        }
-    } else {
-        amount.to_string()
+        write_queue_statuses(&client, &shared, now().0).await;
     }
 }
 
@@ -209,7 +198,7 @@ fn admission_json(cq: &str, assignment: &[PodSetAssignment]) -> Value {
         "podSetAssignments": assignment.iter().map(|ps| json!({
             "name": ps.name,
             "flavors": ps.flavors,
-            "resourceUsage": ps.usage.iter().map(|(r, a)| (r.clone(), Value::from(quantity(r, *a)))).collect::<serde_json::Map<_, _>>(),
+            "resourceUsage": ps.usage.iter().map(|(r, a)| (r.clone(), Value::from(turnstile_state::convert::quantity_string(r, *a)))).collect::<serde_json::Map<_, _>>(),
             "count": ps.count,
         })).collect::<Vec<_>>(),
     })
@@ -267,6 +256,78 @@ async fn write_status(client: &Client, wl: &Workload, status: Value) -> Result<(
     )
     .await
     .map(|_| ())
+}
+
+/// Keeps the stored lastTransitionTime of a condition whose status did not change.
+fn keep_times(
+    desired: &mut [k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    stored: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    now_ms: i64,
+) {
+    for c in desired {
+        match stored
+            .iter()
+            .find(|s| s.type_ == c.type_ && s.status == c.status)
+        {
+            Some(s) => c.last_transition_time = s.last_transition_time.clone(),
+            None => {
+                c.last_transition_time = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::from_millisecond(now_ms - now_ms % 1000)
+                        .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+                );
+            }
+        }
+    }
+}
+
+/// Writes ClusterQueue and LocalQueue statuses that differ from what is stored.
+async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64) {
+    let (cqs, lqs) = {
+        let Ok(ix) = shared.index.lock() else { return };
+        let (cq_names, lq_keys) = ix.queue_names();
+        let mut cqs = Vec::new();
+        for n in cq_names {
+            let (Some(mut desired), Some(stored)) =
+                (ix.cluster_queue_status(&n), ix.cluster_queue(&n))
+            else {
+                continue;
+            };
+            let current = stored.status.clone().unwrap_or_default();
+            keep_times(&mut desired.conditions, &current.conditions, now_ms);
+            if desired != current {
+                cqs.push((n, desired));
+            }
+        }
+        let mut lqs = Vec::new();
+        for k in lq_keys {
+            let (Some(mut desired), Some(stored)) = (ix.local_queue_status(&k), ix.local_queue(&k))
+            else {
+                continue;
+            };
+            let current = stored.status.clone().unwrap_or_default();
+            keep_times(&mut desired.conditions, &current.conditions, now_ms);
+            if desired != current {
+                lqs.push((k, desired));
+            }
+        }
+        (cqs, lqs)
+    };
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    for (name, status) in cqs {
+        let api: Api<ClusterQueue> = Api::all(client.clone());
+        let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name}, "status": status});
+        if let Err(e) = api.patch_status(&name, &pp, &Patch::Apply(&body)).await {
+            tracing::debug!(cluster_queue = %name, error = %e, "status write failed");
+        }
+    }
+    for (key, status) in lqs {
+        let (ns, name) = key.split_once('/').unwrap_or_default();
+        let api: Api<LocalQueue> = Api::namespaced(client.clone(), ns);
+        let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": name, "namespace": ns}, "status": status});
+        if let Err(e) = api.patch_status(name, &pp, &Patch::Apply(&body)).await {
+            tracing::debug!(local_queue = %key, error = %e, "status write failed");
+        }
+    }
 }
 
 /// Tells workloads that cannot be queued why (missing or stopped LocalQueue or ClusterQueue...).

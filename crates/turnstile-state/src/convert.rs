@@ -151,6 +151,17 @@ pub fn cluster_queue(
     Ok((model_cq, q))
 }
 
+/// A scheduling amount back as a quantity string (cpu amounts are milli-units).
+pub fn quantity_string(resource: &str, amount: i64) -> String {
+    if resource == "cpu" && amount % 1000 != 0 {
+        format!("{amount}m")
+    } else if resource == "cpu" {
+        (amount / 1000).to_string()
+    } else {
+        amount.to_string()
+    }
+}
+
 /// A Cohort's quotas.
 pub fn cohort(c: &api::Cohort) -> Result<CohortQuotas, ConvertError> {
     Ok(CohortQuotas {

@@ -47,6 +47,14 @@ pub struct Inactive {
     pub message: String,
 }
 
+/// Usage per (flavor, resource) of reserving and of admitted workloads, and their counts.
+type QueueUsage = (
+    BTreeMap<(String, String), i64>,
+    BTreeMap<(String, String), i64>,
+    i32,
+    i32,
+);
+
 /// The cache.
 #[derive(Clone, Debug, Default)]
 pub struct Index {
@@ -203,10 +211,38 @@ impl Index {
             .requeue_inadmissible(names.iter().map(String::as_str));
     }
 
+    /// Cohorts from a ClusterQueue up to its root (stops at a cycle).
+    fn cohort_chain(&self, cq: &str) -> Vec<String> {
+        let mut chain: Vec<String> = Vec::new();
+        let mut cur = self
+            .cluster_queues
+            .get(cq)
+            .and_then(|q| q.spec.cohort_name.as_ref())
+            .map(ToString::to_string)
+            .filter(|c| !c.is_empty());
+        while let Some(c) = cur {
+            if chain.contains(&c) {
+                break;
+            }
+            cur = self
+                .cohorts
+                .get(&c)
+                .and_then(|x| x.spec.parent_name.as_ref())
+                .map(ToString::to_string)
+                .filter(|p| !p.is_empty());
+            chain.push(c);
+        }
+        chain
+    }
+
     fn requeue_tree_of(&mut self, cq: &str) {
-        let snap = self.snapshot();
-        let names = match snap.tree.root_of(cq) {
-            Some(root) => snap.tree.queues_under(root),
+        let names: Vec<String> = match self.cohort_chain(cq).last().cloned() {
+            Some(root) => self
+                .cluster_queues
+                .keys()
+                .filter(|q| self.cohort_chain(q).last() == Some(&root))
+                .cloned()
+                .collect(),
             None => vec![cq.to_owned()],
         };
         self.pending
@@ -442,6 +478,229 @@ impl Index {
         out
     }
 
+    /// Usage per (flavor, resource) of the workloads reserving in `cq`: (all reserving, admitted only),
+    /// plus the reserving and admitted counts; `filter` restricts to some workloads (e.g. one LocalQueue).
+    fn usage_of(&self, cq: &str, filter: impl Fn(&api::Workload) -> bool) -> QueueUsage {
+        let (mut reserving, mut admitted) = (BTreeMap::new(), BTreeMap::new());
+        let (mut n_res, mut n_adm) = (0, 0);
+        for (key, wl) in &self.workloads {
+            if !matches!(self.standing(key), Some(Standing::Reserving { cluster_queue }) if cluster_queue == cq)
+                || !filter(wl)
+            {
+                continue;
+            }
+            let assignment = match self.assumed.get(key) {
+                Some((_, a)) => a.clone(),
+                None => convert::admission(wl)
+                    .ok()
+                    .flatten()
+                    .map(|(_, a)| a)
+                    .unwrap_or_default(),
+            };
+            let is_admitted =
+                self.assumed.contains_key(key) || condition_true(wl, conditions::ADMITTED);
+            n_res += 1;
+            if is_admitted {
+                n_adm += 1;
+            }
+            for ps in &assignment {
+                for (r, amount) in &ps.usage {
+                    let Some(f) = ps.flavors.get(r) else { continue };
+                    *reserving.entry((f.clone(), r.clone())).or_insert(0) += amount;
+                    if is_admitted {
+                        *admitted.entry((f.clone(), r.clone())).or_insert(0) += amount;
+                    }
+                }
+            }
+        }
+        (reserving, admitted, n_res, n_adm)
+    }
+
+    /// The status a ClusterQueue should show (conditions without times: the writer keeps or sets
+    /// them). `None` for an unknown queue.
+    pub fn cluster_queue_status(&self, name: &str) -> Option<api::ClusterQueueStatus> {
+        let cq = self.cluster_queues.get(name)?;
+        let (reserving, admitted, n_res, n_adm) = self.usage_of(name, |_| true);
+        let in_cohort = cq.spec.cohort_name.as_ref().is_some_and(|c| !c.is_empty());
+        let quotas = convert::cluster_queue(cq, true)
+            .map(|(_, q)| q.quotas)
+            .unwrap_or_default();
+        let flavors_usage = |usage: &BTreeMap<(String, String), i64>| -> Vec<api::FlavorUsage> {
+            let mut out = Vec::new();
+            for g in &cq.spec.resource_groups {
+                for f in &g.flavors {
+                    let mut resources: Vec<api::ResourceUsage> = g
+                        .covered_resources
+                        .iter()
+                        .map(|r| {
+                            let total = usage
+                                .get(&(f.name.to_string(), r.clone()))
+                                .copied()
+                                .unwrap_or(0);
+                            let nominal = quotas
+                                .get(&turnstile_core::resources::FlavorResource::new(
+                                    f.name.as_str(),
+                                    r,
+                                ))
+                                .map_or(0, |q| q.nominal);
+                            api::ResourceUsage {
+                                name: r.clone(),
+                                total: Some(convert::quantity_string(r, total).as_str().into()),
+                                borrowed: in_cohort.then(|| {
+                                    convert::quantity_string(r, (total - nominal).max(0))
+                                        .as_str()
+                                        .into()
+                                }),
+                            }
+                        })
+                        .collect();
+                    resources.sort_by(|a, b| a.name.cmp(&b.name));
+                    out.push(api::FlavorUsage {
+                        name: f.name.clone(),
+                        resources,
+                    });
+                }
+            }
+            out
+        };
+        let (status, reason, message) = match self.inactive(name) {
+            None => ("True", reasons::READY, "Can admit new workloads".to_owned()),
+            Some(i) => ("False", i.reason, i.message),
+        };
+        let condition = k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+            type_: conditions::ACTIVE.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message,
+            observed_generation: cq.metadata.generation,
+            last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            ),
+        };
+        Some(api::ClusterQueueStatus {
+            conditions: vec![condition],
+            flavors_reservation: flavors_usage(&reserving),
+            flavors_usage: flavors_usage(&admitted),
+            pending_workloads: i32::try_from(self.pending_count(name)).unwrap_or(i32::MAX),
+            reserving_workloads: n_res,
+            admitted_workloads: n_adm,
+            fair_sharing: None,
+        })
+    }
+
+    /// The status a LocalQueue should show. `None` for an unknown queue.
+    pub fn local_queue_status(&self, key: &str) -> Option<api::LocalQueueStatus> {
+        let lq = self.local_queues.get(key)?;
+        let (ns, name) = key.split_once('/').unwrap_or_default();
+        let cq_name = lq
+            .spec
+            .cluster_queue
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let stopped = lq.spec.stop_policy.unwrap_or_default() != api::StopPolicy::None;
+        let (status, reason, message) = if stopped {
+            ("False", reasons::STOPPED, "LocalQueue is stopped")
+        } else if !self.cluster_queues.contains_key(&cq_name) {
+            (
+                "False",
+                reasons::CLUSTER_QUEUE_DOES_NOT_EXIST,
+                "Can't submit new workloads to clusterQueue",
+            )
+        } else if self.inactive(&cq_name).is_none() {
+            (
+                "True",
+                reasons::READY,
+                "Can submit new workloads to localQueue",
+            )
+        } else {
+            (
+                "False",
+                reasons::CLUSTER_QUEUE_IS_INACTIVE,
+                "Can't submit new workloads to clusterQueue",
+            )
+        };
+        let mine = |w: &api::Workload| {
+            w.metadata.namespace.as_deref() == Some(ns)
+                && w.spec
+                    .queue_name
+                    .as_ref()
+                    .is_some_and(|q| q.as_str() == name)
+        };
+        let (reserving, admitted, n_res, n_adm) = if self.cluster_queues.contains_key(&cq_name) {
+            self.usage_of(&cq_name, mine)
+        } else {
+            Default::default()
+        };
+        let pending = if stopped {
+            0
+        } else {
+            self.workloads
+                .iter()
+                .filter(|(k, w)| {
+                    mine(w) && matches!(self.standing(k), Some(Standing::Pending { .. }))
+                })
+                .count()
+        };
+        let lq_usage =
+            |usage: &BTreeMap<(String, String), i64>| -> Vec<api::LocalQueueFlavorUsage> {
+                let mut by_flavor: BTreeMap<String, Vec<api::LocalQueueResourceUsage>> =
+                    BTreeMap::new();
+                for ((f, r), v) in usage {
+                    by_flavor
+                        .entry(f.clone())
+                        .or_default()
+                        .push(api::LocalQueueResourceUsage {
+                            name: r.clone(),
+                            total: Some(convert::quantity_string(r, *v).as_str().into()),
+                        });
+                }
+                by_flavor
+                    .into_iter()
+                    .map(|(f, resources)| api::LocalQueueFlavorUsage {
+                        name: f.as_str().into(),
+                        resources,
+                    })
+                    .collect()
+            };
+        Some(api::LocalQueueStatus {
+            conditions: vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                type_: conditions::ACTIVE.into(),
+                status: status.into(),
+                reason: reason.into(),
+                message: message.into(),
+                observed_generation: lq.metadata.generation,
+                last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+                ),
+            }],
+            pending_workloads: i32::try_from(pending).unwrap_or(i32::MAX),
+            reserving_workloads: n_res,
+            admitted_workloads: n_adm,
+            flavors_reservation: lq_usage(&reserving),
+            flavors_usage: lq_usage(&admitted),
+            fair_sharing: None,
+        })
+    }
+
+    /// Names of the ClusterQueues and keys of the LocalQueues known.
+    pub fn queue_names(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.cluster_queues.keys().cloned().collect(),
+            self.local_queues.keys().cloned().collect(),
+        )
+    }
+
+    /// The stored status of a ClusterQueue.
+    pub fn cluster_queue(&self, name: &str) -> Option<&api::ClusterQueue> {
+        self.cluster_queues.get(name)
+    }
+
+    /// The stored LocalQueue.
+    pub fn local_queue(&self, key: &str) -> Option<&api::LocalQueue> {
+        self.local_queues.get(key)
+    }
+
     /// A workload as last seen.
     pub fn workload(&self, key: &str) -> Option<&api::Workload> {
         self.workloads.get(key)
@@ -449,8 +708,7 @@ impl Index {
 
     /// `/<root>/…/<cohort>/<cq>`: where a ClusterQueue sits in its cohort tree.
     pub fn queue_path(&self, cq: &str) -> String {
-        let snap_tree = self.snapshot().tree;
-        let mut parts: Vec<String> = snap_tree.ancestors(cq);
+        let mut parts: Vec<String> = self.cohort_chain(cq);
         parts.reverse();
         parts.push(cq.to_owned());
         format!("/{}", parts.join("/"))

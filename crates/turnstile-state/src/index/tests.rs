@@ -230,3 +230,71 @@ fn unparsable_quota_makes_the_queue_inactive_not_a_crash() {
     ix.apply_workload(wl("w", "1", "2026-11-25T00:00:01Z"));
     assert!(admitted(&cycle(&mut ix)).is_empty());
 }
+
+#[test]
+fn queue_statuses_count_and_sum_usage() {
+    let mut ix = setup("2");
+    for (i, n) in ["a", "b", "c"].iter().enumerate() {
+        ix.apply_workload(wl(n, "1", &format!("2026-11-25T00:00:0{i}Z")));
+    }
+    cycle(&mut ix);
+    let st = ix.cluster_queue_status("cq").unwrap();
+    assert_eq!(
+        (
+            st.pending_workloads,
+            st.reserving_workloads,
+            st.admitted_workloads
+        ),
+        (1, 2, 2)
+    );
+    assert_eq!(st.flavors_reservation[0].name.as_str(), "default");
+    let cpu = &st.flavors_reservation[0].resources[0];
+    assert_eq!(
+        (
+            cpu.name.as_str(),
+            cpu.total.as_ref().map(turnstile_api::Quantity::as_str)
+        ),
+        ("cpu", Some("2"))
+    );
+    assert!(
+        cpu.borrowed.is_none(),
+        "borrowed is reported only in a cohort"
+    );
+    assert_eq!(
+        (
+            st.conditions[0].status.as_str(),
+            st.conditions[0].reason.as_str()
+        ),
+        ("True", "Ready")
+    );
+    let lq = ix.local_queue_status("ns/lq").unwrap();
+    assert_eq!(
+        (
+            lq.pending_workloads,
+            lq.reserving_workloads,
+            lq.admitted_workloads
+        ),
+        (1, 2, 2)
+    );
+    assert_eq!(lq.conditions[0].reason, "Ready");
+    ix.apply_cluster_queue(cq("2", json!({"cohortName": "team", "stopPolicy": "Hold"})));
+    let st = ix.cluster_queue_status("cq").unwrap();
+    assert_eq!(
+        st.flavors_usage[0].resources[0]
+            .borrowed
+            .as_ref()
+            .map(turnstile_api::Quantity::as_str),
+        Some("0")
+    );
+    assert_eq!(
+        (
+            st.conditions[0].status.as_str(),
+            st.conditions[0].reason.as_str()
+        ),
+        ("False", "Stopped")
+    );
+    assert_eq!(
+        ix.local_queue_status("ns/lq").unwrap().conditions[0].reason,
+        "ClusterQueueIsInactive"
+    );
+}
