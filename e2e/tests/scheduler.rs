@@ -101,8 +101,12 @@ fn names(all: &BTreeMap<String, Workload>) -> Vec<String> {
         .collect()
 }
 
-async fn start(h: &Harness, extra_cleanup: Vec<String>) -> ManagerProcess {
+async fn start(h: &Harness, identity: &str, extra_cleanup: Vec<String>) -> ManagerProcess {
     let args: Vec<String> = vec![
+        "--identity".into(),
+        identity.into(),
+        "--lease-duration-seconds".into(),
+        "6".into(),
         "--namespace".into(),
         format!("e2e-sched-system-{}", std::process::id()),
         "--webhook-addr".into(),
@@ -115,6 +119,19 @@ async fn start(h: &Harness, extra_cleanup: Vec<String>) -> ManagerProcess {
         "none".into(),
     ];
     ManagerProcess::start(h, &args, extra_cleanup).await
+}
+
+/// Deletes cluster-scoped leftovers when the test ends, passing or not.
+struct Cleanup(Harness, Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for obj in &self.1 {
+            let _ = self
+                .0
+                .kubectl(&["delete", "--ignore-not-found", "--wait=false", obj]);
+        }
+    }
 }
 
 #[tokio::test]
@@ -130,8 +147,12 @@ async fn scheduler_admits_by_priority_within_quota() {
         format!("clusterqueue/{cq_name}"),
         format!("resourceflavor/{rf_name}"),
     ];
-    let manager = start(&h, vec![]).await;
+    let _cleanup = Cleanup(h.clone(), cleanup);
+    // Two replicas: only the Lease holder schedules.
+    let a = start(&h, "e2e-a", vec![]).await;
+    let b = start(&h, "e2e-b", vec![]).await;
     let h2 = h.clone();
+    let sys2 = sys.clone();
     h.run_labelled("sched", json!({"e2e.turnstile.dev/sched": sel.clone()}), move |ns| async move {
         ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": rf_name}})).await.unwrap();
         // Held while the workloads arrive, so that they are ordered together.
@@ -178,10 +199,10 @@ async fn scheduler_admits_by_priority_within_quota() {
         ns.apply_doc(&workload("urgent", 100, "2")).await.unwrap();
         let all = until(&ns, "urgent admitted by preemption", |all| all.get("urgent").is_some_and(reserved)).await;
         assert!(held(&all) <= 3000, "never over quota: {}", held(&all));
-        let victims: Vec<&String> = all.iter().filter(|(_, w)| cond(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n).collect();
+        let victims: Vec<String> = all.iter().filter(|(_, w)| cond(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n.clone()).collect();
         assert_eq!(victims.len(), 2, "{victims:?}");
         for v in &victims {
-            let w = &all[*v];
+            let w = &all[v];
             assert_eq!(cond(w, "Preempted").unwrap().reason, "InClusterQueue");
             assert_eq!(cond(w, "Evicted").unwrap().reason, "Preempted");
             assert!(cond(w, "Evicted").unwrap().message.starts_with("Preempted to accommodate a workload (UID: "));
@@ -217,14 +238,34 @@ async fn scheduler_admits_by_priority_within_quota() {
         let out = ns.harness.kubectl(&["get", "cq", &cq_name, "-o", "wide"]).unwrap();
         assert!(out.contains(&format!("{pending_now}")), "{out}");
 
-        // Restart: the new manager rebuilds everything from the API and admits nothing twice.
+        // Fail-over: stop the leader; the other replica takes the Lease, rebuilt its view from the
+        // API, admits nothing twice, and goes on scheduling.
+        let leases: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(ns.client(), &sys2);
+        let holder = leases.get("turnstile-manager").await.unwrap().spec.unwrap().holder_identity.unwrap();
         let before = names(&all);
-        drop(manager);
-        let _restarted = start(&h2, cleanup).await;
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        let (survivor, _standby) = if holder == "e2e-a" {
+            drop(a);
+            ("e2e-b", b)
+        } else {
+            drop(b);
+            ("e2e-a", a)
+        };
+        let leases2 = leases.clone();
+        wait_for(Duration::from_secs(30), "the standby to take the Lease", || {
+            let leases = leases2.clone();
+            async move {
+                let l = leases.get("turnstile-manager").await.ok()?;
+                (l.spec?.holder_identity.as_deref() == Some(survivor)).then_some(())
+            }
+        })
+        .await
+        .unwrap();
         let all = workloads(&ns).await;
-        assert_eq!(names(&all), before, "the same workloads hold quota after the restart");
-        assert!(held(&all) <= 3000, "never over quota after the restart: {}", held(&all));
+        assert_eq!(names(&all), before, "the same workloads hold quota after the fail-over");
+        assert!(held(&all) <= 3000, "never over quota after the fail-over: {}", held(&all));
+        api.patch_status("urgent", &PatchParams::apply("e2e-job-controller"), &Patch::Merge(&finished)).await.unwrap();
+        let all = until(&ns, "the new leader admits the preempted workloads", |all| victims.iter().all(|v| all.get(v).is_some_and(reserved))).await;
+        assert!(held(&all) <= 3000);
     })
     .await;
 }

@@ -10,6 +10,7 @@
 //! ```
 
 pub mod health;
+pub mod lease;
 pub mod scheduler;
 pub mod webhook;
 

@@ -45,6 +45,8 @@ pub struct Shared {
     pub wake: Arc<Notify>,
     /// Set once every watch has listed.
     pub synced: Arc<AtomicBool>,
+    /// True while this replica holds the leader Lease; only then does it schedule and write.
+    pub leader: Arc<AtomicBool>,
 }
 
 fn now() -> (i64, String) {
@@ -185,6 +187,9 @@ pub async fn start_watches(client: &Client, shared: &Shared) {
 pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
+        if !shared.leader.load(Ordering::SeqCst) {
+            continue;
+        }
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }

@@ -88,6 +88,15 @@ pub struct ManagerArgs {
     /// Do not run the scheduler (serve only the webhook).
     #[arg(long)]
     pub no_scheduler: bool,
+    /// This replica's identity for leader election (default: hostname and process id).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Name of the leader-election Lease (in --namespace).
+    #[arg(long, default_value = "turnstile-manager")]
+    pub leader_election_lease: String,
+    /// Lease duration in seconds; a new leader may take over this long after the old one stopped renewing.
+    #[arg(long, default_value_t = 15)]
+    pub lease_duration_seconds: u64,
     /// Most pending workloads evaluated per scheduling cycle.
     #[arg(long, default_value_t = 1024)]
     pub max_evaluations_per_cycle: usize,
@@ -179,6 +188,26 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     }
     if !args.no_scheduler {
         let shared = turnstile_controller::scheduler::Shared::default();
+        let identity = args.identity.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "turnstile".into());
+            format!("{host}-{}", std::process::id())
+        });
+        let duration = Duration::from_secs(args.lease_duration_seconds.max(3));
+        let lease = turnstile_controller::lease::LeaseConfig {
+            namespace: args.namespace.clone(),
+            name: args.leader_election_lease.clone(),
+            identity,
+            duration,
+            renew_deadline: duration * 2 / 3,
+            retry: duration / 6,
+        };
+        tokio::spawn(turnstile_controller::lease::run(
+            client.clone(),
+            lease,
+            shared.leader.clone(),
+        ));
         let client = client.clone();
         let config = turnstile_core::CycleConfig {
             max_evaluations: args.max_evaluations_per_cycle,
