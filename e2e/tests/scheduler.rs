@@ -151,7 +151,6 @@ async fn scheduler_admits_by_priority_within_quota() {
     // Two replicas: only the Lease holder schedules.
     let a = start(&h, "e2e-a", vec![]).await;
     let b = start(&h, "e2e-b", vec![]).await;
-    let h2 = h.clone();
     let sys2 = sys.clone();
     h.run_labelled("sched", json!({"e2e.turnstile.dev/sched": sel.clone()}), move |ns| async move {
         ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": rf_name}})).await.unwrap();
