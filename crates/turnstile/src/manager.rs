@@ -187,37 +187,7 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         });
     }
     if !args.no_scheduler {
-        let shared = turnstile_controller::scheduler::Shared::default();
-        let identity = args.identity.clone().unwrap_or_else(|| {
-            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_owned())
-                .unwrap_or_else(|_| "turnstile".into());
-            format!("{host}-{}", std::process::id())
-        });
-        let duration = Duration::from_secs(args.lease_duration_seconds.max(3));
-        let lease = turnstile_controller::lease::LeaseConfig {
-            namespace: args.namespace.clone(),
-            name: args.leader_election_lease.clone(),
-            identity,
-            duration,
-            renew_deadline: duration * 2 / 3,
-            retry: duration / 6,
-        };
-        tokio::spawn(turnstile_controller::lease::run(
-            client.clone(),
-            lease,
-            shared.leader.clone(),
-        ));
-        let client = client.clone();
-        let config = turnstile_core::CycleConfig {
-            max_evaluations: args.max_evaluations_per_cycle,
-            partial_admission: true,
-        };
-        tokio::spawn(async move {
-            turnstile_controller::scheduler::start_watches(&client, &shared).await;
-            tracing::info!("scheduler caches synced; scheduling");
-            turnstile_controller::scheduler::run(client, shared, config).await;
-        });
+        start_scheduler(&client, &args);
     }
     let ready = Arc::new(Ready {
         certs: certs.clone(),
@@ -242,6 +212,41 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Starts leader election and, behind it, the scheduler (its watches run on every replica so that
+/// a new leader starts with a warm cache).
+fn start_scheduler(client: &kube::Client, args: &ManagerArgs) {
+    let shared = turnstile_controller::scheduler::Shared::default();
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map_or_else(|_| "turnstile".into(), |h| h.trim().to_owned());
+        format!("{host}-{}", std::process::id())
+    });
+    let duration = Duration::from_secs(args.lease_duration_seconds.max(3));
+    let lease = turnstile_controller::lease::LeaseConfig {
+        namespace: args.namespace.clone(),
+        name: args.leader_election_lease.clone(),
+        identity,
+        duration,
+        renew_deadline: duration * 2 / 3,
+        retry: duration / 6,
+    };
+    tokio::spawn(turnstile_controller::lease::run(
+        client.clone(),
+        lease,
+        shared.leader.clone(),
+    ));
+    let client = client.clone();
+    let config = turnstile_core::CycleConfig {
+        max_evaluations: args.max_evaluations_per_cycle,
+        partial_admission: true,
+    };
+    tokio::spawn(async move {
+        turnstile_controller::scheduler::start_watches(&client, &shared).await;
+        tracing::info!("scheduler caches synced; scheduling");
+        turnstile_controller::scheduler::run(client, shared, config).await;
+    });
 }
 
 async fn shutdown_signal() {
