@@ -190,6 +190,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         if !shared.leader.load(Ordering::SeqCst) {
             continue;
         }
+        upkeep(&client, &shared, &now().1).await;
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
@@ -425,24 +426,37 @@ async fn write_decision(client: &Client, shared: &Shared, wl: &Workload, d: &Dec
             cluster_queue,
             assignment,
         } => {
-            let conds = owned_conditions(
-                wl,
-                &[
-                    (
-                        conditions::QUOTA_RESERVED,
-                        "True",
-                        reasons::QUOTA_RESERVED,
-                        &format!("Quota reserved in ClusterQueue {cluster_queue}"),
-                    ),
-                    (
-                        conditions::ADMITTED,
-                        "True",
-                        reasons::ADMITTED,
-                        "The workload is admitted",
-                    ),
-                ],
-                now,
-            );
+            let quota_msg = format!("Quota reserved in ClusterQueue {cluster_queue}");
+            // A new reservation resets an earlier eviction or preemption.
+            let previously: Vec<(&str, String)> = [conditions::EVICTED, conditions::PREEMPTED]
+                .into_iter()
+                .filter_map(|t| {
+                    wl.status
+                        .as_ref()?
+                        .conditions
+                        .iter()
+                        .find(|c| c.type_ == t && c.status == "True")
+                        .map(|c| (t, format!("Previously: {}", c.message)))
+                })
+                .collect();
+            let mut set: Vec<(&str, &str, &str, &str)> = vec![
+                (
+                    conditions::QUOTA_RESERVED,
+                    "True",
+                    reasons::QUOTA_RESERVED,
+                    &quota_msg,
+                ),
+                (
+                    conditions::ADMITTED,
+                    "True",
+                    reasons::ADMITTED,
+                    "The workload is admitted",
+                ),
+            ];
+            for (t, m) in &previously {
+                set.push((t, "False", reasons::QUOTA_RESERVED, m));
+            }
+            let conds = owned_conditions(wl, &set, now);
             let status = json!({"conditions": conds, "admission": admission_json(cluster_queue, assignment)});
             if let Err(e) = write_status(client, wl, status).await {
                 tracing::info!(workload = %key, error = %e, "admission write failed; requeued");
@@ -483,6 +497,108 @@ async fn write_decision(client: &Client, shared: &Shared, wl: &Workload, d: &Dec
             }
         }
         Decision::Blocked { .. } => {}
+    }
+}
+
+/// Completes the eviction of a workload that has no Job to stop: quota released (admission
+/// cleared), `Requeued` True (preemption) or False with the eviction reason (stopped queue,
+/// deactivation; the workload then waits until its queue runs again or it is reactivated).
+async fn release(
+    client: &Client,
+    wl: &Workload,
+    reason: &str,
+    message: &str,
+    requeued: bool,
+    extra: &[(&str, &str, &str, &str)],
+    now: &str,
+) -> Result<(), kube::Error> {
+    let (quota_reason, quota_message) = if reason == reasons::DEACTIVATED {
+        (reasons::DEACTIVATED, "The workload is deactivated")
+    } else {
+        (reasons::PENDING_EVALUATION, message)
+    };
+    let mut set = vec![
+        (conditions::EVICTED, "True", reason, message),
+        (
+            conditions::QUOTA_RESERVED,
+            "False",
+            quota_reason,
+            quota_message,
+        ),
+        (
+            conditions::ADMITTED,
+            "False",
+            reasons::NO_RESERVATION,
+            "The workload has no reservation",
+        ),
+        (
+            conditions::REQUEUED,
+            if requeued { "True" } else { "False" },
+            reason,
+            message,
+        ),
+    ];
+    set.extend_from_slice(extra);
+    write_status(
+        client,
+        wl,
+        json!({"conditions": owned_conditions(wl, &set, now)}),
+    )
+    .await
+}
+
+/// Carries out what the workload lifecycle calls for (evictions of drained or deactivated
+/// workloads, letting parked workloads back).
+async fn upkeep(client: &Client, shared: &Shared, now: &str) {
+    use turnstile_state::index::Upkeep;
+    let todo: Vec<(Upkeep, Workload)> = {
+        let Ok(ix) = shared.index.lock() else { return };
+        ix.upkeep()
+            .into_iter()
+            .filter_map(|u| {
+                let key = match &u {
+                    Upkeep::Evict { key, .. } | Upkeep::Requeue { key, .. } => key.clone(),
+                };
+                ix.workload(&key).cloned().map(|w| (u, w))
+            })
+            .collect()
+    };
+    for (u, wl) in todo {
+        let result = match u {
+            Upkeep::Evict {
+                key,
+                reason,
+                message,
+            } => {
+                tracing::info!(workload = %key, reason, "evicting");
+                if wl
+                    .metadata
+                    .owner_references
+                    .as_ref()
+                    .is_none_or(Vec::is_empty)
+                {
+                    release(client, &wl, reason, message, false, &[], now).await
+                } else {
+                    let admission = wl.status.as_ref().and_then(|s| s.admission.clone());
+                    let mut status = json!({"conditions": owned_conditions(&wl, &[(conditions::EVICTED, "True", reason, message)], now)});
+                    if let Some(a) = admission {
+                        status["admission"] = serde_json::to_value(a).unwrap_or_default();
+                    }
+                    write_status(client, &wl, status).await
+                }
+            }
+            Upkeep::Requeue {
+                key,
+                reason,
+                message,
+            } => {
+                tracing::info!(workload = %key, reason, "requeued");
+                write_status(client, &wl, json!({"conditions": owned_conditions(&wl, &[(conditions::REQUEUED, "True", reason, message)], now)})).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "upkeep write failed");
+        }
     }
 }
 
@@ -531,43 +647,21 @@ async fn evict(
         .as_ref()
         .is_none_or(Vec::is_empty)
     {
-        // Nothing to stop: release the quota now.
-        let set = [
-            (
-                conditions::EVICTED,
-                "True",
-                reasons::PREEMPTED,
-                message.as_str(),
-            ),
-            (
-                conditions::PREEMPTED,
-                "True",
-                e.target.reason.as_str(),
-                message.as_str(),
-            ),
-            (
-                conditions::QUOTA_RESERVED,
-                "False",
-                reasons::PENDING_EVALUATION,
-                message.as_str(),
-            ),
-            (
-                conditions::ADMITTED,
-                "False",
-                reasons::NO_RESERVATION,
-                "The workload has no reservation",
-            ),
-            (
-                conditions::REQUEUED,
-                "True",
-                reasons::PREEMPTED,
-                message.as_str(),
-            ),
-        ];
-        write_status(
+        // Nothing to stop: release the quota now; a preempted workload may come back at once.
+        let extra = [(
+            conditions::PREEMPTED,
+            "True",
+            e.target.reason.as_str(),
+            message.as_str(),
+        )];
+        release(
             client,
             victim,
-            json!({"conditions": owned_conditions(victim, &set, now)}),
+            reasons::PREEMPTED,
+            &message,
+            true,
+            &extra,
+            now,
         )
         .await?;
     }

@@ -34,8 +34,40 @@ pub enum Standing {
         /// Condition message.
         message: String,
     },
+    /// Evicted and released, waiting to be allowed back (`Requeued=False`): in no queue.
+    Parked,
     /// Finished or deactivated: holds nothing, waits for nothing.
     Done,
+}
+
+/// Something the workload lifecycle requires beyond scheduling (Kueue's workload controller).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Upkeep {
+    /// Evict an admitted workload (`Evicted=True` with this reason and message).
+    Evict {
+        /// Workload key.
+        key: String,
+        /// Eviction reason.
+        reason: &'static str,
+        /// Eviction message.
+        message: &'static str,
+    },
+    /// Let a parked workload back into its queue (`Requeued=True`).
+    Requeue {
+        /// Workload key.
+        key: String,
+        /// Requeued reason.
+        reason: &'static str,
+        /// Requeued message.
+        message: &'static str,
+    },
+}
+
+fn condition<'a>(
+    wl: &'a api::Workload,
+    t: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    wl.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
 }
 
 /// Why a ClusterQueue is not active (the `Active` condition), or `None` when it is.
@@ -299,6 +331,9 @@ impl Index {
             return Some(Standing::Reserving {
                 cluster_queue: adm.cluster_queue.to_string(),
             });
+        }
+        if condition(wl, conditions::REQUEUED).is_some_and(|c| c.status == "False") {
+            return Some(Standing::Parked);
         }
         let ns = wl.metadata.namespace.clone().unwrap_or_default();
         let lq_name = wl
@@ -699,6 +734,96 @@ impl Index {
     /// The stored LocalQueue.
     pub fn local_queue(&self, key: &str) -> Option<&api::LocalQueue> {
         self.local_queues.get(key)
+    }
+
+    /// Evictions and requeues the lifecycle calls for now: admitted workloads of a HoldAndDrain
+    /// ClusterQueue or LocalQueue, or deactivated (`spec.active=false`), are evicted; parked ones
+    /// are let back when their queue runs again or they are reactivated.
+    pub fn upkeep(&self) -> Vec<Upkeep> {
+        let mut out = Vec::new();
+        for (key, wl) in &self.workloads {
+            if condition_true(wl, conditions::FINISHED) {
+                continue;
+            }
+            let ns = wl.metadata.namespace.as_deref().unwrap_or_default();
+            let lq = wl
+                .spec
+                .queue_name
+                .as_ref()
+                .and_then(|q| self.local_queues.get(&format!("{ns}/{q}")));
+            let lq_policy = lq.and_then(|l| l.spec.stop_policy).unwrap_or_default();
+            let cq_name = wl
+                .status
+                .as_ref()
+                .and_then(|s| s.admission.as_ref())
+                .map(|a| a.cluster_queue.to_string())
+                .or_else(|| {
+                    lq.and_then(|l| l.spec.cluster_queue.as_ref())
+                        .map(ToString::to_string)
+                })
+                .unwrap_or_default();
+            let cq_policy = self
+                .cluster_queues
+                .get(&cq_name)
+                .and_then(|c| c.spec.stop_policy)
+                .unwrap_or_default();
+            let admitted = condition_true(wl, conditions::QUOTA_RESERVED)
+                && wl.status.as_ref().is_some_and(|s| s.admission.is_some());
+            if admitted && !condition_true(wl, conditions::EVICTED) {
+                let evict = |reason, message| Upkeep::Evict {
+                    key: key.clone(),
+                    reason,
+                    message,
+                };
+                if !wl.spec.is_active() {
+                    out.push(evict(reasons::DEACTIVATED, "The workload is deactivated"));
+                } else if cq_policy == api::StopPolicy::HoldAndDrain
+                    && condition_true(wl, conditions::ADMITTED)
+                {
+                    out.push(evict(
+                        reasons::CLUSTER_QUEUE_STOPPED,
+                        "The ClusterQueue is stopped",
+                    ));
+                } else if lq_policy == api::StopPolicy::HoldAndDrain
+                    && condition_true(wl, conditions::ADMITTED)
+                {
+                    out.push(evict(
+                        reasons::LOCAL_QUEUE_STOPPED,
+                        "The LocalQueue is stopped",
+                    ));
+                }
+                continue;
+            }
+            let Some(requeued) =
+                condition(wl, conditions::REQUEUED).filter(|c| c.status == "False")
+            else {
+                continue;
+            };
+            let back = |reason, message| Upkeep::Requeue {
+                key: key.clone(),
+                reason,
+                message,
+            };
+            match requeued.reason.as_str() {
+                r if r == reasons::CLUSTER_QUEUE_STOPPED && cq_policy == api::StopPolicy::None => {
+                    out.push(back(
+                        reasons::CLUSTER_QUEUE_RESTARTED,
+                        "The ClusterQueue was restarted after being stopped",
+                    ));
+                }
+                r if r == reasons::LOCAL_QUEUE_STOPPED && lq_policy == api::StopPolicy::None => {
+                    out.push(back(
+                        reasons::LOCAL_QUEUE_RESTARTED,
+                        "The LocalQueue was restarted after being stopped",
+                    ));
+                }
+                r if r == reasons::DEACTIVATED && wl.spec.is_active() => {
+                    out.push(back(reasons::REACTIVATED, "The workload was reactivated"));
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// A workload as last seen.

@@ -298,3 +298,60 @@ fn queue_statuses_count_and_sum_usage() {
         "ClusterQueueIsInactive"
     );
 }
+
+fn admitted_wl(name: &str, extra_conditions: Value) -> api::Workload {
+    let mut w = wl(name, "1", "2026-11-25T00:00:01Z");
+    let mut conds = vec![
+        json!({"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"}),
+        json!({"type": "Admitted", "status": "True", "reason": "Admitted", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"}),
+    ];
+    if let Value::Array(extra) = extra_conditions {
+        conds.extend(extra);
+    }
+    w.status = Some(obj(json!({"conditions": conds,
+        "admission": {"clusterQueue": "cq", "podSetAssignments": [{"name": "main", "flavors": {"cpu": "default"}, "resourceUsage": {"cpu": "1"}, "count": 1}]}})));
+    w
+}
+
+#[test]
+fn upkeep_drains_deactivates_and_lets_back() {
+    let mut ix = setup("2");
+    ix.apply_workload(admitted_wl("a", json!([])));
+    assert!(ix.upkeep().is_empty());
+    ix.apply_cluster_queue(cq("2", json!({"stopPolicy": "HoldAndDrain"})));
+    assert_eq!(
+        ix.upkeep(),
+        vec![Upkeep::Evict {
+            key: "ns/a".into(),
+            reason: "ClusterQueueStopped",
+            message: "The ClusterQueue is stopped"
+        }]
+    );
+    ix.apply_cluster_queue(cq("2", json!({"stopPolicy": "Hold"})));
+    assert!(ix.upkeep().is_empty(), "Hold lets admitted workloads run");
+    let mut off = admitted_wl("b", json!([]));
+    off.spec.active = Some(false);
+    ix.apply_workload(off);
+    assert!(ix.upkeep().contains(&Upkeep::Evict {
+        key: "ns/b".into(),
+        reason: "Deactivated",
+        message: "The workload is deactivated"
+    }));
+    // A parked workload comes back only when its queue runs again.
+    let mut parked = wl("p", "1", "2026-11-25T00:00:01Z");
+    parked.status = Some(obj(json!({"conditions": [
+        {"type": "Requeued", "status": "False", "reason": "ClusterQueueStopped", "message": "The ClusterQueue is stopped", "lastTransitionTime": "2026-11-25T00:01:00Z"}]})));
+    ix.apply_workload(parked);
+    assert_eq!(ix.standing("ns/p"), Some(Standing::Parked));
+    assert!(
+        !ix.upkeep()
+            .iter()
+            .any(|u| matches!(u, Upkeep::Requeue { .. }))
+    );
+    ix.apply_cluster_queue(cq("2", json!({})));
+    assert!(ix.upkeep().contains(&Upkeep::Requeue {
+        key: "ns/p".into(),
+        reason: "ClusterQueueRestarted",
+        message: "The ClusterQueue was restarted after being stopped"
+    }));
+}

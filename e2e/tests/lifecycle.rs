@@ -1,0 +1,170 @@
+//! Workload lifecycle on the real plane: a ClusterQueue or LocalQueue stopped with HoldAndDrain
+//! evicts its admitted workloads, which come back when the policy returns to None; a deactivated
+//! workload (`spec.active=false`) is evicted and comes back when reactivated.
+
+// Test code: failures are panics.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+use turnstile_api::Workload;
+use turnstile_e2e::{Harness, ManagerProcess, TestNs, free_port, wait_for};
+
+fn cond<'a>(
+    w: &'a Workload,
+    t: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    w.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
+}
+
+fn reserved(w: &Workload) -> bool {
+    cond(w, "QuotaReserved").is_some_and(|c| c.status == "True")
+}
+
+async fn until(
+    ns: &TestNs,
+    what: &str,
+    f: impl Fn(&BTreeMap<String, Workload>) -> bool,
+) -> BTreeMap<String, Workload> {
+    let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
+    wait_for(Duration::from_secs(45), what, || {
+        let api = api.clone();
+        let f = &f;
+        async move {
+            let all: BTreeMap<String, Workload> = api
+                .list(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .into_iter()
+                .map(|w| (w.metadata.name.clone().unwrap_or_default(), w))
+                .collect();
+            f(&all).then_some(all)
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn workload(name: &str) -> Value {
+    json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload", "metadata": {"name": name},
+        "spec": {"queueName": "lq", "podSets": [{"name": "main", "count": 1, "template": {"spec": {
+            "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "1"}}}]}}}]}})
+}
+
+struct Cleanup(Harness, Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for obj in &self.1 {
+            let _ = self
+                .0
+                .kubectl(&["delete", "--ignore-not-found", "--wait=false", obj]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn hold_and_drain_and_deactivation() {
+    let h = Harness::get().await.expect("control plane");
+    let id = std::process::id();
+    let (cq_name, rf_name, sys, sel) = (
+        format!("e2e-life-{id}"),
+        format!("e2e-life-{id}"),
+        format!("e2e-life-system-{id}"),
+        format!("l{id}"),
+    );
+    h.kubectl(&["create", "namespace", &sys]).unwrap();
+    let _cleanup = Cleanup(
+        h.clone(),
+        vec![
+            format!("namespace/{sys}"),
+            format!("clusterqueue/{cq_name}"),
+            format!("resourceflavor/{rf_name}"),
+        ],
+    );
+    let args: Vec<String> = [
+        "--namespace",
+        &sys,
+        "--webhook-addr",
+        &format!("127.0.0.1:{}", free_port()),
+        "--identity",
+        "e2e-life",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .chain(
+        [
+            "--mutating-webhook-configuration",
+            "none",
+            "--validating-webhook-configuration",
+            "none",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    )
+    .collect();
+    let _manager = ManagerProcess::start(&h, &args, vec![]).await;
+    h.run_labelled("life", json!({"e2e.turnstile.dev/life": sel.clone()}), move |ns| async move {
+        let cq = |stop: &str| {
+            json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": cq_name},
+                "spec": {"namespaceSelector": {"matchLabels": {"e2e.turnstile.dev/life": sel}}, "stopPolicy": stop,
+                    "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [{"name": rf_name, "resources": [{"name": "cpu", "nominalQuota": "2"}]}]}]}})
+        };
+        let lq = |stop: &str| json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": "lq"}, "spec": {"clusterQueue": cq_name, "stopPolicy": stop}});
+        ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": rf_name}})).await.unwrap();
+        ns.apply_doc(&cq("None")).await.unwrap();
+        ns.apply_doc(&lq("None")).await.unwrap();
+        ns.apply_doc(&workload("w1")).await.unwrap();
+        ns.apply_doc(&workload("w2")).await.unwrap();
+        until(&ns, "both admitted", |all| all.len() == 2 && all.values().all(reserved)).await;
+
+        // ClusterQueue HoldAndDrain evicts; None brings them back.
+        ns.apply_doc(&cq("HoldAndDrain")).await.unwrap();
+        let all = until(&ns, "both drained", |all| all.values().all(|w| !reserved(w) && cond(w, "Requeued").is_some_and(|c| c.status == "False"))).await;
+        for w in all.values() {
+            let ev = cond(w, "Evicted").unwrap();
+            assert_eq!((ev.status.as_str(), ev.reason.as_str(), ev.message.as_str()), ("True", "ClusterQueueStopped", "The ClusterQueue is stopped"));
+            assert_eq!(cond(w, "Requeued").unwrap().reason, "ClusterQueueStopped");
+            assert!(w.status.as_ref().unwrap().admission.is_none(), "quota released");
+        }
+        ns.apply_doc(&cq("None")).await.unwrap();
+        let all = until(&ns, "both back after the restart", |all| all.values().all(reserved)).await;
+        for w in all.values() {
+            assert_eq!(cond(w, "Requeued").map(|c| c.reason.as_str()), Some("ClusterQueueRestarted"));
+            let ev = cond(w, "Evicted").unwrap();
+            assert_eq!((ev.status.as_str(), ev.reason.as_str()), ("False", "QuotaReserved"), "a new reservation resets Evicted");
+        }
+
+        // LocalQueue HoldAndDrain likewise.
+        ns.apply_doc(&lq("HoldAndDrain")).await.unwrap();
+        until(&ns, "drained by the LocalQueue", |all| {
+            all.values().all(|w| !reserved(w) && cond(w, "Evicted").is_some_and(|c| c.status == "True" && c.reason == "LocalQueueStopped"))
+        })
+        .await;
+        ns.apply_doc(&lq("None")).await.unwrap();
+        let all = until(&ns, "back after the LocalQueue restarts", |all| all.values().all(reserved)).await;
+        assert!(all.values().all(|w| cond(w, "Requeued").is_some_and(|c| c.reason == "LocalQueueRestarted")));
+
+        // Deactivation evicts; reactivation requeues.
+        let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
+        api.patch("w1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"active": false}}))).await.unwrap();
+        let all = until(&ns, "w1 deactivated", |all| all.get("w1").is_some_and(|w| cond(w, "QuotaReserved").is_some_and(|c| c.reason == "Deactivated"))).await;
+        let w1 = &all["w1"];
+        assert_eq!(cond(w1, "Evicted").map(|c| c.reason.as_str()), Some("Deactivated"));
+        assert_eq!(cond(w1, "QuotaReserved").unwrap().message, "The workload is deactivated");
+        assert!(reserved(&all["w2"]), "w2 untouched");
+        api.patch("w1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"active": true}}))).await.unwrap();
+        let all = until(&ns, "w1 reactivated and admitted", |all| all.get("w1").is_some_and(reserved)).await;
+        assert_eq!(cond(&all["w1"], "Requeued").map(|c| c.reason.as_str()), Some("Reactivated"));
+    })
+    .await;
+}
