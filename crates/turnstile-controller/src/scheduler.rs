@@ -379,7 +379,7 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
         let Ok(mut ix) = shared.index.lock() else {
             return Err(Error::Serve("cache lock poisoned".into()));
         };
-        let heads = ix.heads(now_ms);
+        let heads = ix.heads_limited(now_ms, config.max_evaluations);
         if heads.is_empty() {
             return Ok(());
         }

@@ -82,8 +82,9 @@ impl PendingQueues {
         Some(item.workload)
     }
 
-    /// The active workloads of each ClusterQueue whose backoff has ended at `now`, in order.
-    pub fn heads(&self, now: i64) -> BTreeMap<String, Vec<Workload>> {
+    /// The first `limit` active workloads of each ClusterQueue whose backoff has ended at `now`,
+    /// in order.
+    pub fn heads(&self, now: i64, limit: usize) -> BTreeMap<String, Vec<Workload>> {
         let mut out = BTreeMap::new();
         for (name, q) in &self.queues {
             let list: Vec<Workload> = q
@@ -91,6 +92,7 @@ impl PendingQueues {
                 .iter()
                 .filter_map(|k| q.items.get(&k.3))
                 .filter(|i| i.not_before <= now)
+                .take(limit)
                 .map(|i| i.workload.clone())
                 .collect();
             if !list.is_empty() {
@@ -188,7 +190,7 @@ mod tests {
         p.upsert(wl("b", "q", 0, 5), 0);
         p.upsert(wl("a", "q", 1, 9), 0);
         p.upsert(wl("d", "q", 0, 1), 0);
-        assert_eq!(keys(&p.heads(0), "q"), vec!["a", "d", "b", "c"]);
+        assert_eq!(keys(&p.heads(0, usize::MAX), "q"), vec!["a", "d", "b", "c"]);
     }
 
     #[test]
@@ -213,7 +215,7 @@ mod tests {
             evictions: vec![],
         };
         p.apply(&outcome);
-        assert!(p.heads(0).is_empty());
+        assert!(p.heads(0, usize::MAX).is_empty());
         assert_eq!(p.state("a"), Some(true));
         assert_eq!(p.state("b"), None, "admitted workloads leave the queue");
         assert_eq!(p.pending_count("q"), 1);
@@ -221,7 +223,7 @@ mod tests {
         p.upsert(wl("a", "q", 0, 1), 0);
         assert_eq!(p.state("a"), Some(true));
         p.upsert(wl("a", "q", 5, 1), 0);
-        assert_eq!(keys(&p.heads(0), "q"), vec!["a"]);
+        assert_eq!(keys(&p.heads(0, usize::MAX), "q"), vec!["a"]);
         p.apply(&CycleOutcome {
             decisions: vec![Decision::Pending {
                 key: "a".into(),
@@ -232,20 +234,20 @@ mod tests {
             evictions: vec![],
         });
         p.requeue_inadmissible(["other"]);
-        assert!(p.heads(0).is_empty());
+        assert!(p.heads(0, usize::MAX).is_empty());
         p.requeue_inadmissible(["q"]);
-        assert_eq!(keys(&p.heads(0), "q"), vec!["a"]);
+        assert_eq!(keys(&p.heads(0, usize::MAX), "q"), vec!["a"]);
     }
 
     #[test]
     fn backoff_hides_until_its_end_and_queues_can_change() {
         let mut p = PendingQueues::default();
         p.upsert(wl("a", "q1", 0, 1), 100);
-        assert!(p.heads(99).is_empty());
-        assert_eq!(keys(&p.heads(100), "q1"), vec!["a"]);
+        assert!(p.heads(99, usize::MAX).is_empty());
+        assert_eq!(keys(&p.heads(100, usize::MAX), "q1"), vec!["a"]);
         p.upsert(wl("a", "q2", 0, 1), 0);
-        assert!(keys(&p.heads(100), "q1").is_empty());
-        assert_eq!(keys(&p.heads(100), "q2"), vec!["a"]);
+        assert!(keys(&p.heads(100, usize::MAX), "q1").is_empty());
+        assert_eq!(keys(&p.heads(100, usize::MAX), "q2"), vec!["a"]);
         assert_eq!(p.remove("a").map(|w| w.cluster_queue), Some("q2".into()));
         assert_eq!(p.remove("a"), None);
     }

@@ -95,7 +95,12 @@ pub struct Index {
     flavors: BTreeMap<String, api::ResourceFlavor>,
     local_queues: BTreeMap<String, api::LocalQueue>,
     namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// Workloads as last seen, without their pod sets (they live on, converted, in `models`) and
+    /// managed fields: the cache holds what it decides from, not every container field.
     workloads: BTreeMap<String, api::Workload>,
+    /// Each workload converted for the scheduler once, when it changes (its ClusterQueue is set
+    /// when it is queued); an error when a quantity in it does not parse.
+    models: BTreeMap<String, Result<Workload, convert::ConvertError>>,
     pending: PendingQueues,
     /// Admissions decided but not yet seen back from the API (assumed).
     assumed: BTreeMap<String, (String, Vec<turnstile_core::model::PodSetAssignment>)>,
@@ -193,6 +198,12 @@ impl Index {
         {
             self.assumed.remove(&key);
         }
+        let mut wl = wl;
+        let model = convert::workload(&wl, "", millis(wl.metadata.creation_timestamp.as_ref()));
+        // Pod sets (large even when empty) and managed fields are not needed once converted.
+        wl.spec.pod_sets = Vec::new();
+        wl.metadata.managed_fields = None;
+        self.models.insert(key.clone(), model);
         self.workloads.insert(key.clone(), wl);
         self.place(&key);
         if let Some(Standing::Reserving { cluster_queue }) = was
@@ -206,6 +217,7 @@ impl Index {
     pub fn delete_workload(&mut self, key: &str) {
         let was = self.standing(key);
         self.workloads.remove(key);
+        self.models.remove(key);
         self.assumed.remove(key);
         self.pending.remove(key);
         if let Some(Standing::Reserving { cluster_queue }) = was {
@@ -295,15 +307,18 @@ impl Index {
                 let Some(wl) = self.workloads.get(key) else {
                     return;
                 };
-                let ts = millis(wl.metadata.creation_timestamp.as_ref());
                 let not_before = wl
                     .status
                     .as_ref()
                     .and_then(|s| s.requeue_state.as_ref())
                     .map_or(0, |r| millis(r.requeue_at.as_ref()));
-                match convert::workload(wl, &cluster_queue, ts) {
-                    Ok(w) => self.pending.upsert(w, not_before),
-                    Err(_) => {
+                match self.models.get(key) {
+                    Some(Ok(w)) => {
+                        let mut w = w.clone();
+                        w.cluster_queue = cluster_queue;
+                        self.pending.upsert(w, not_before);
+                    }
+                    _ => {
                         self.pending.remove(key);
                     }
                 }
@@ -450,6 +465,11 @@ impl Index {
         let flavors = self.flavors.values().map(convert::flavor).collect();
         let mut admitted = Vec::new();
         for (key, wl) in &self.workloads {
+            let holds =
+                self.assumed.contains_key(key) || condition_true(wl, conditions::QUOTA_RESERVED);
+            if !holds {
+                continue;
+            }
             let Some(Standing::Reserving { cluster_queue }) = self.standing(key) else {
                 continue;
             };
@@ -469,13 +489,11 @@ impl Index {
                         .find(|c| c.type_ == conditions::QUOTA_RESERVED)
                 })
                 .map_or(0, |c| c.last_transition_time.0.as_millisecond());
-            let Ok(workload) = convert::workload(
-                wl,
-                &cluster_queue,
-                millis(wl.metadata.creation_timestamp.as_ref()),
-            ) else {
+            let Some(Ok(model)) = self.models.get(key) else {
                 continue;
             };
+            let mut workload = model.clone();
+            workload.cluster_queue = cluster_queue;
             admitted.push(Admitted {
                 workload,
                 assignment,
@@ -488,7 +506,12 @@ impl Index {
 
     /// The pending workloads the next cycle may consider.
     pub fn heads(&self, now_ms: i64) -> BTreeMap<String, Vec<Workload>> {
-        self.pending.heads(now_ms)
+        self.pending.heads(now_ms, usize::MAX)
+    }
+
+    /// At most `per_queue` pending workloads of each ClusterQueue, in order.
+    pub fn heads_limited(&self, now_ms: i64, per_queue: usize) -> BTreeMap<String, Vec<Workload>> {
+        self.pending.heads(now_ms, per_queue)
     }
 
     /// Workloads that cannot be queued, with the QuotaReserved=False reason and message they
