@@ -23,6 +23,9 @@ pub struct CycleConfig {
     pub max_evaluations: usize,
     /// Partial admission (pod-set `minCount`) is enabled.
     pub partial_admission: bool,
+    /// Fair sharing is enabled: entries of a cohort tree are taken by a tournament on dominant
+    /// resource share instead of by borrowing level and priority.
+    pub fair_sharing: bool,
 }
 
 impl Default for CycleConfig {
@@ -30,6 +33,7 @@ impl Default for CycleConfig {
         Self {
             max_evaluations: 1024,
             partial_admission: true,
+            fair_sharing: false,
         }
     }
 }
@@ -107,6 +111,7 @@ pub struct CycleOutcome {
 struct Entry<'a> {
     wl: &'a Workload,
     borrowing: u32,
+    usage: crate::resources::FrAmounts,
 }
 
 /// Workloads with the same shape get the same decision from the same snapshot (Kueue's
@@ -143,30 +148,7 @@ pub fn schedule_cycle(
     let queues: Vec<(&String, &Vec<Workload>)> =
         pending.iter().filter(|(q, _)| snap.is_active(q)).collect();
     let chosen = select(&queues, config.max_evaluations);
-    // The snapshot does not change while nominating, so equal shapes share one evaluation.
-    let mut nominated: HashMap<Shape, u32> = HashMap::new();
-    let mut entries: Vec<Entry> = chosen
-        .into_iter()
-        .map(|w| {
-            let key = shape(&snap, w);
-            let borrowing = if let Some(b) = nominated.get(&key) {
-                *b
-            } else {
-                let b = assign::assign(&mut snap, w, &full_counts(w)).borrowing;
-                nominated.insert(key, b);
-                b
-            };
-            Entry { wl: w, borrowing }
-        })
-        .collect();
-    entries.sort_by(|a, b| {
-        a.borrowing
-            .cmp(&b.borrowing)
-            .then(b.wl.priority.cmp(&a.wl.priority))
-            .then(a.wl.timestamp.cmp(&b.wl.timestamp))
-            .then(a.wl.uid.cmp(&b.wl.uid))
-            .then(a.wl.key.cmp(&b.wl.key))
-    });
+    let entries = nominate(&mut snap, chosen, config);
     // StrictFIFO: an entry may only be decided if every earlier workload of its queue was.
     let mut position: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     for (q, list) in &queues {
@@ -184,7 +166,14 @@ pub fn schedule_cycle(
     // Failures by shape, valid while nothing was admitted or preempted since (`generation`).
     let mut failed: HashMap<Shape, (u64, &'static str, String, Requeue)> = HashMap::new();
     let mut generation: u64 = 0;
-    for e in entries {
+    let mut remaining = entries;
+    while !remaining.is_empty() {
+        let next = if config.fair_sharing {
+            tournament(&snap, &remaining)
+        } else {
+            0
+        };
+        let e = remaining.remove(next);
         let q = e.wl.cluster_queue.clone();
         let strict = snap
             .queues
@@ -242,6 +231,46 @@ pub fn schedule_cycle(
     out
 }
 
+/// Nominates the chosen workloads against the cycle's starting snapshot (which does not change
+/// meanwhile, so equal shapes share one evaluation) and orders them as Kueue does, unless fair
+/// sharing picks the order as the cycle goes.
+fn nominate<'a>(
+    snap: &mut Snapshot,
+    chosen: Vec<&'a Workload>,
+    config: &CycleConfig,
+) -> Vec<Entry<'a>> {
+    let mut nominated: HashMap<Shape, (u32, crate::resources::FrAmounts)> = HashMap::new();
+    let mut entries: Vec<Entry> = chosen
+        .into_iter()
+        .map(|w| {
+            let key = shape(snap, w);
+            let (borrowing, usage) = if let Some(b) = nominated.get(&key) {
+                b.clone()
+            } else {
+                let a = assign::assign(snap, w, &full_counts(w));
+                nominated.insert(key, (a.borrowing, a.usage.clone()));
+                (a.borrowing, a.usage)
+            };
+            Entry {
+                wl: w,
+                borrowing,
+                usage,
+            }
+        })
+        .collect();
+    if !config.fair_sharing {
+        entries.sort_by(|a, b| {
+            a.borrowing
+                .cmp(&b.borrowing)
+                .then(b.wl.priority.cmp(&a.wl.priority))
+                .then(a.wl.timestamp.cmp(&b.wl.timestamp))
+                .then(a.wl.uid.cmp(&b.wl.uid))
+                .then(a.wl.key.cmp(&b.wl.key))
+        });
+    }
+    entries
+}
+
 /// Up to `budget` workloads, round-robin over the queues, each queue in its own order.
 fn select<'a>(queues: &[(&String, &'a Vec<Workload>)], budget: usize) -> Vec<&'a Workload> {
     let mut chosen: Vec<&Workload> = Vec::new();
@@ -263,6 +292,98 @@ fn select<'a>(queues: &[(&String, &'a Vec<Workload>)], budget: usize) -> Vec<&'a
         round += 1;
     }
     chosen
+}
+
+/// Order of two workloads inside one ClusterQueue and as the last tie-breaks: higher priority,
+/// earlier queue time, UID, key.
+fn queue_order(a: &Workload, b: &Workload) -> std::cmp::Ordering {
+    b.priority
+        .cmp(&a.priority)
+        .then(a.timestamp.cmp(&b.timestamp))
+        .then(a.uid.cmp(&b.uid))
+        .then(a.key.cmp(&b.key))
+}
+
+/// The entry to process next under fair sharing (Kueue's tournament): in each cohort tree, from
+/// the root down, the child (ClusterQueue head or sub-cohort winner) that would not borrow with the
+/// workload added wins, then the lower weighted dominant resource share, then queue order.
+/// Queues without a cohort compete by queue order with the tree winners.
+fn tournament(snap: &Snapshot, remaining: &[Entry<'_>]) -> usize {
+    let mut heads: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, e) in remaining.iter().enumerate() {
+        let q = e.wl.cluster_queue.as_str();
+        match heads.get(q) {
+            Some(&j) if queue_order(remaining[j].wl, e.wl).is_le() => {}
+            _ => {
+                heads.insert(q, i);
+            }
+        }
+    }
+    let mut finalists: Vec<usize> = Vec::new();
+    let mut roots: BTreeSet<&str> = BTreeSet::new();
+    for (q, i) in &heads {
+        match snap.tree.root_of(q) {
+            Some(root) => {
+                roots.insert(root);
+            }
+            None => finalists.push(*i),
+        }
+    }
+    for root in roots {
+        if let Some((i, _)) = cohort_winner(snap, root, &heads, remaining) {
+            finalists.push(i);
+        }
+    }
+    finalists
+        .into_iter()
+        .min_by(|a, b| queue_order(remaining[*a].wl, remaining[*b].wl))
+        .unwrap_or(0)
+}
+
+fn cohort_winner(
+    snap: &Snapshot,
+    cohort: &str,
+    heads: &BTreeMap<&str, usize>,
+    remaining: &[Entry<'_>],
+) -> Option<(usize, crate::fair::Share)> {
+    use crate::fair;
+    use crate::tree::NodeRef;
+    let (queues, cohorts) = snap.tree.children(cohort);
+    let mut candidates: Vec<(usize, fair::Share)> = Vec::new();
+    for q in &queues {
+        if let Some(&i) = heads.get(q.as_str()) {
+            let node = NodeRef::Queue(q);
+            candidates.push((
+                i,
+                fair::share(
+                    &snap.tree,
+                    node,
+                    Some(&remaining[i].usage),
+                    snap.weight(node),
+                ),
+            ));
+        }
+    }
+    for c in &cohorts {
+        if let Some((i, _)) = cohort_winner(snap, c, heads, remaining) {
+            let node = NodeRef::Cohort(c);
+            candidates.push((
+                i,
+                fair::share(
+                    &snap.tree,
+                    node,
+                    Some(&remaining[i].usage),
+                    snap.weight(node),
+                ),
+            ));
+        }
+    }
+    candidates.into_iter().min_by(|(i, a), (j, b)| {
+        (a.ratio > 0)
+            .cmp(&(b.ratio > 0))
+            .then(fair::compare(a, b))
+            .then(queue_order(remaining[*i].wl, remaining[*j].wl))
+    })
 }
 
 fn full_counts(w: &Workload) -> Vec<i32> {

@@ -18,6 +18,8 @@ pub struct Snapshot {
     pub flavors: BTreeMap<String, Flavor>,
     /// Workloads holding quota, per ClusterQueue, by key.
     pub admitted: BTreeMap<String, BTreeMap<String, Admitted>>,
+    /// Fair-sharing weights of ClusterQueues (`q/<name>`) and Cohorts (`c/<name>`); 1 when absent.
+    pub weights: BTreeMap<String, f64>,
 }
 
 impl Snapshot {
@@ -40,6 +42,7 @@ impl Snapshot {
                 .collect(),
             flavors: flavors.into_iter().map(|f| (f.name.clone(), f)).collect(),
             admitted: BTreeMap::new(),
+            weights: BTreeMap::new(),
         };
         for a in admitted {
             snap.add(a);
@@ -75,6 +78,15 @@ impl Snapshot {
             .0
             .iter()
             .all(|(fr, v)| *v <= self.available(queue, fr))
+    }
+
+    /// The fair-sharing weight of a node.
+    pub fn weight(&self, node: NodeRef<'_>) -> f64 {
+        let key = match node {
+            NodeRef::Queue(q) => format!("q/{q}"),
+            NodeRef::Cohort(c) => format!("c/{c}"),
+        };
+        self.weights.get(&key).copied().unwrap_or(1.0)
     }
 
     /// Whether the ClusterQueue can admit at all.

@@ -430,6 +430,20 @@ impl QuotaTree {
         }
     }
 
+    /// Direct children of a cohort: (ClusterQueues, Cohorts), sorted, cycles excluded.
+    pub fn children(&self, cohort: &str) -> (Vec<String>, Vec<String>) {
+        self.cohorts.get(cohort).map_or_else(Default::default, |c| {
+            (
+                c.child_queues.iter().cloned().collect(),
+                c.child_cohorts
+                    .iter()
+                    .filter(|x| !self.cyclic.contains(*x))
+                    .cloned()
+                    .collect(),
+            )
+        })
+    }
+
     /// ClusterQueues of the subtree of `cohort` (sorted).
     pub fn queues_under(&self, cohort: &str) -> Vec<String> {
         let mut out = Vec::new();

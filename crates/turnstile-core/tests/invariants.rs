@@ -57,6 +57,7 @@ struct World {
     queues: Vec<QueueGen>,
     cohort_parents: Vec<Option<usize>>,
     pending: Vec<(usize, i32, i64, i32, Option<i32>)>, // queue, priority, cpu per pod, count, min_count
+    fair: bool,
 }
 
 fn world_gen() -> impl Strategy<Value = World> {
@@ -73,11 +74,13 @@ fn world_gen() -> impl Strategy<Value = World> {
             ),
             0..25,
         ),
+        any::<bool>(),
     )
-        .prop_map(|(queues, cohort_parents, pending)| World {
+        .prop_map(|(queues, cohort_parents, pending, fair)| World {
             queues,
             cohort_parents,
             pending,
+            fair,
         })
 }
 
@@ -209,6 +212,13 @@ fn admissions(w: &World, outcome: &turnstile_core::CycleOutcome) -> Vec<Admitted
         .collect()
 }
 
+fn config(w: &World) -> CycleConfig {
+    CycleConfig {
+        fair_sharing: w.fair,
+        ..CycleConfig::default()
+    }
+}
+
 fn frs() -> Vec<FlavorResource> {
     FLAVORS
         .iter()
@@ -222,7 +232,7 @@ proptest! {
     #[test]
     fn a_cycle_never_overcommits(w in world_gen()) {
         let snap = snapshot(&w, vec![]);
-        let outcome = schedule_cycle(&snap, &pending(&w), 0, &CycleConfig::default());
+        let outcome = schedule_cycle(&snap, &pending(&w), 0, &config(&w));
         let after = snapshot(&w, admissions(&w, &outcome));
         for (i, _) in w.queues.iter().enumerate() {
             for fr in frs() {
@@ -235,7 +245,7 @@ proptest! {
     #[test]
     fn admit_then_finish_restores_usage(w in world_gen()) {
         let snap = snapshot(&w, vec![]);
-        let outcome = schedule_cycle(&snap, &pending(&w), 0, &CycleConfig::default());
+        let outcome = schedule_cycle(&snap, &pending(&w), 0, &config(&w));
         let admitted = admissions(&w, &outcome);
         let mut after = snapshot(&w, admitted.clone());
         for a in &admitted {
@@ -258,8 +268,8 @@ proptest! {
     #[test]
     fn cycles_are_deterministic(w in world_gen()) {
         let snap = snapshot(&w, vec![]);
-        let a = schedule_cycle(&snap, &pending(&w), 7, &CycleConfig::default());
-        let b = schedule_cycle(&snapshot(&w, vec![]), &pending(&w), 7, &CycleConfig::default());
+        let a = schedule_cycle(&snap, &pending(&w), 7, &config(&w));
+        let b = schedule_cycle(&snapshot(&w, vec![]), &pending(&w), 7, &config(&w));
         prop_assert_eq!(a, b);
     }
 
@@ -267,13 +277,13 @@ proptest! {
     fn second_cycle_with_everything_admitted_stays_within_limits(w in world_gen()) {
         // Two consecutive cycles: the second starts from the first's admissions.
         let snap = snapshot(&w, vec![]);
-        let first = schedule_cycle(&snap, &pending(&w), 0, &CycleConfig::default());
+        let first = schedule_cycle(&snap, &pending(&w), 0, &config(&w));
         let admitted = admissions(&w, &first);
         let keys: std::collections::BTreeSet<String> = admitted.iter().map(|a| a.workload.key.clone()).collect();
         let mut rest = pending(&w);
         for list in rest.values_mut() { list.retain(|x| !keys.contains(&x.key)); }
         let snap2 = snapshot(&w, admitted.clone());
-        let second = schedule_cycle(&snap2, &rest, 1, &CycleConfig::default());
+        let second = schedule_cycle(&snap2, &rest, 1, &config(&w));
         let mut all = admitted;
         let full: BTreeMap<String, Workload> = rest.into_values().flatten().map(|x| (x.key.clone(), x)).collect();
         for d in &second.decisions {

@@ -501,7 +501,27 @@ impl Index {
                 evicted: condition_true(wl, conditions::EVICTED),
             });
         }
-        Snapshot::new(queues, &cohorts, flavors, admitted)
+        let mut snap = Snapshot::new(queues, &cohorts, flavors, admitted);
+        let weight = |fs: Option<&api::FairSharing>| {
+            fs.and_then(|f| f.weight.as_ref())
+                .and_then(|w| turnstile_core::Quantity::parse(w.as_str()).ok())
+                .map(|q| {
+                    #[allow(clippy::cast_precision_loss)]
+                    let w = q.nanos() as f64 / 1e9;
+                    w
+                })
+        };
+        for (n, cq) in &self.cluster_queues {
+            if let Some(w) = weight(cq.spec.fair_sharing.as_ref()) {
+                snap.weights.insert(format!("q/{n}"), w);
+            }
+        }
+        for (n, c) in &self.cohorts {
+            if let Some(w) = weight(c.spec.fair_sharing.as_ref()) {
+                snap.weights.insert(format!("c/{n}"), w);
+            }
+        }
+        snap
     }
 
     /// The pending workloads the next cycle may consider.

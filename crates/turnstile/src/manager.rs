@@ -97,6 +97,10 @@ pub struct ManagerArgs {
     /// Lease duration in seconds; a new leader may take over this long after the old one stopped renewing.
     #[arg(long, default_value_t = 15)]
     pub lease_duration_seconds: u64,
+    /// Fair sharing between the ClusterQueues and Cohorts of a cohort tree (Kueue's `fairSharing`
+    /// configuration): admission order by dominant resource share.
+    #[arg(long)]
+    pub fair_sharing: bool,
     /// Most pending workloads evaluated per scheduling cycle.
     #[arg(long, default_value_t = 1024)]
     pub max_evaluations_per_cycle: usize,
@@ -241,6 +245,7 @@ fn start_scheduler(client: &kube::Client, args: &ManagerArgs) {
     let config = turnstile_core::CycleConfig {
         max_evaluations: args.max_evaluations_per_cycle,
         partial_admission: true,
+        fair_sharing: args.fair_sharing,
     };
     tokio::spawn(async move {
         turnstile_controller::scheduler::start_watches(&client, &shared).await;
