@@ -163,5 +163,15 @@ fn main() {
     c.bench_function("cycle/full-cluster/15000-pending/no-budget", |b| {
         b.iter(|| black_box(schedule_cycle(&full, &rest, 0, &unbounded)))
     });
+    let fair = CycleConfig {
+        fair_sharing: true,
+        ..CycleConfig::default()
+    };
+    c.bench_function(
+        "cycle/fair-sharing/empty-cluster/15000-pending/budget-1024",
+        |b| {
+            b.iter(|| black_box(schedule_cycle(&empty, &pending, 0, &fair)));
+        },
+    );
     c.final_summary();
 }

@@ -166,14 +166,16 @@ pub fn schedule_cycle(
     // Failures by shape, valid while nothing was admitted or preempted since (`generation`).
     let mut failed: HashMap<Shape, (u64, &'static str, String, Requeue)> = HashMap::new();
     let mut generation: u64 = 0;
-    let mut remaining = entries;
+    let mut remaining: std::collections::VecDeque<Entry> = entries.into();
     while !remaining.is_empty() {
         let next = if config.fair_sharing {
             tournament(&snap, &remaining)
         } else {
             0
         };
-        let e = remaining.remove(next);
+        let Some(e) = remaining.remove(next) else {
+            break;
+        };
         let q = e.wl.cluster_queue.clone();
         let strict = snap
             .queues
@@ -308,7 +310,7 @@ fn queue_order(a: &Workload, b: &Workload) -> std::cmp::Ordering {
 /// the root down, the child (ClusterQueue head or sub-cohort winner) that would not borrow with the
 /// workload added wins, then the lower weighted dominant resource share, then queue order.
 /// Queues without a cohort compete by queue order with the tree winners.
-fn tournament(snap: &Snapshot, remaining: &[Entry<'_>]) -> usize {
+fn tournament(snap: &Snapshot, remaining: &std::collections::VecDeque<Entry<'_>>) -> usize {
     let mut heads: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, e) in remaining.iter().enumerate() {
         let q = e.wl.cluster_queue.as_str();
@@ -344,7 +346,7 @@ fn cohort_winner(
     snap: &Snapshot,
     cohort: &str,
     heads: &BTreeMap<&str, usize>,
-    remaining: &[Entry<'_>],
+    remaining: &std::collections::VecDeque<Entry<'_>>,
 ) -> Option<(usize, crate::fair::Share)> {
     use crate::fair;
     use crate::tree::NodeRef;
