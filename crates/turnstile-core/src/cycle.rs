@@ -166,16 +166,8 @@ pub fn schedule_cycle(
     // Failures by shape, valid while nothing was admitted or preempted since (`generation`).
     let mut failed: HashMap<Shape, (u64, &'static str, String, Requeue)> = HashMap::new();
     let mut generation: u64 = 0;
-    let mut remaining: std::collections::VecDeque<Entry> = entries.into();
-    while !remaining.is_empty() {
-        let next = if config.fair_sharing {
-            tournament(&snap, &remaining)
-        } else {
-            0
-        };
-        let Some(e) = remaining.remove(next) else {
-            break;
-        };
+    let mut work = Work::new(entries, config.fair_sharing);
+    while let Some(e) = work.next(&snap) {
         let q = e.wl.cluster_queue.clone();
         let strict = snap
             .queues
@@ -306,75 +298,99 @@ fn queue_order(a: &Workload, b: &Workload) -> std::cmp::Ordering {
         .then(a.key.cmp(&b.key))
 }
 
-/// The entry to process next under fair sharing (Kueue's tournament): in each cohort tree, from
-/// the root down, the child (ClusterQueue head or sub-cohort winner) that would not borrow with the
-/// workload added wins, then the lower weighted dominant resource share, then queue order.
-/// Queues without a cohort compete by queue order with the tree winners.
-fn tournament(snap: &Snapshot, remaining: &std::collections::VecDeque<Entry<'_>>) -> usize {
-    let mut heads: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, e) in remaining.iter().enumerate() {
-        let q = e.wl.cluster_queue.as_str();
-        match heads.get(q) {
-            Some(&j) if queue_order(remaining[j].wl, e.wl).is_le() => {}
-            _ => {
-                heads.insert(q, i);
+/// The entries still to decide: in one order (classical), or per ClusterQueue in queue order
+/// for the fair-sharing tournament.
+enum Work<'a> {
+    Ordered(std::collections::VecDeque<Entry<'a>>),
+    PerQueue(BTreeMap<String, std::collections::VecDeque<Entry<'a>>>),
+}
+
+impl<'a> Work<'a> {
+    fn new(entries: Vec<Entry<'a>>, fair: bool) -> Self {
+        if !fair {
+            return Work::Ordered(entries.into());
+        }
+        let mut per: BTreeMap<String, Vec<Entry<'a>>> = BTreeMap::new();
+        for e in entries {
+            per.entry(e.wl.cluster_queue.clone()).or_default().push(e);
+        }
+        Work::PerQueue(
+            per.into_iter()
+                .map(|(q, mut v)| {
+                    v.sort_by(|a, b| queue_order(a.wl, b.wl));
+                    (q, v.into())
+                })
+                .collect(),
+        )
+    }
+
+    fn next(&mut self, snap: &Snapshot) -> Option<Entry<'a>> {
+        match self {
+            Work::Ordered(d) => d.pop_front(),
+            Work::PerQueue(per) => {
+                let heads: BTreeMap<&str, &Entry<'a>> = per
+                    .iter()
+                    .filter_map(|(q, d)| d.front().map(|e| (q.as_str(), e)))
+                    .collect();
+                let queue = tournament(snap, &heads)?.to_owned();
+                per.get_mut(&queue)?.pop_front()
             }
         }
     }
-    let mut finalists: Vec<usize> = Vec::new();
+}
+
+/// The ClusterQueue whose head goes next under fair sharing (Kueue's tournament): in each cohort
+/// tree, from the root down, the child (ClusterQueue head or sub-cohort winner) that would not
+/// borrow with the workload added wins, then the lower weighted dominant resource share, then
+/// queue order. Queues without a cohort compete by queue order with the tree winners.
+fn tournament<'h>(snap: &Snapshot, heads: &BTreeMap<&'h str, &Entry<'_>>) -> Option<&'h str> {
+    let mut finalists: Vec<&'h str> = Vec::new();
     let mut roots: BTreeSet<&str> = BTreeSet::new();
-    for (q, i) in &heads {
+    for q in heads.keys() {
         match snap.tree.root_of(q) {
             Some(root) => {
                 roots.insert(root);
             }
-            None => finalists.push(*i),
+            None => finalists.push(q),
         }
     }
     for root in roots {
-        if let Some((i, _)) = cohort_winner(snap, root, &heads, remaining) {
-            finalists.push(i);
+        if let Some((q, _)) = cohort_winner(snap, root, heads) {
+            finalists.push(q);
         }
     }
     finalists
         .into_iter()
-        .min_by(|a, b| queue_order(remaining[*a].wl, remaining[*b].wl))
-        .unwrap_or(0)
+        .min_by(|a, b| queue_order(heads[a].wl, heads[b].wl))
 }
 
-fn cohort_winner(
+fn cohort_winner<'h>(
     snap: &Snapshot,
     cohort: &str,
-    heads: &BTreeMap<&str, usize>,
-    remaining: &std::collections::VecDeque<Entry<'_>>,
-) -> Option<(usize, crate::fair::Share)> {
+    heads: &BTreeMap<&'h str, &Entry<'_>>,
+) -> Option<(&'h str, crate::fair::Share)> {
     use crate::fair;
     use crate::tree::NodeRef;
     let (queues, cohorts) = snap.tree.children(cohort);
-    let mut candidates: Vec<(usize, fair::Share)> = Vec::new();
+    let mut candidates: Vec<(&'h str, fair::Share)> = Vec::new();
     for q in &queues {
-        if let Some(&i) = heads.get(q.as_str()) {
+        if let Some((&name, e)) = heads.get_key_value(q.as_str()) {
             let node = NodeRef::Queue(q);
             candidates.push((
-                i,
-                fair::share(
-                    &snap.tree,
-                    node,
-                    Some(&remaining[i].usage),
-                    snap.weight(node),
-                ),
+                name,
+                fair::share(&snap.tree, node, Some(&e.usage), snap.weight(node)),
             ));
         }
     }
     for c in &cohorts {
-        if let Some((i, _)) = cohort_winner(snap, c, heads, remaining) {
+        if let Some((name, _)) = cohort_winner(snap, c, heads) {
             let node = NodeRef::Cohort(c);
             candidates.push((
-                i,
+                name,
                 fair::share(
                     &snap.tree,
                     node,
-                    Some(&remaining[i].usage),
+                    Some(&heads[name].usage),
                     snap.weight(node),
                 ),
             ));
@@ -384,7 +400,7 @@ fn cohort_winner(
         (a.ratio > 0)
             .cmp(&(b.ratio > 0))
             .then(fair::compare(a, b))
-            .then(queue_order(remaining[*i].wl, remaining[*j].wl))
+            .then(queue_order(heads[i].wl, heads[j].wl))
     })
 }
 

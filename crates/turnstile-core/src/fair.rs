@@ -57,7 +57,7 @@ pub fn share(tree: &QuotaTree, node: NodeRef<'_>, extra: Option<&FrAmounts>, wei
     let frs = tree.flavor_resources();
     let mut borrowed: BTreeMap<&str, Amount> = BTreeMap::new();
     let mut lendable: BTreeMap<&str, Amount> = BTreeMap::new();
-    for fr in &frs {
+    for fr in frs {
         let usage = tree
             .usage(node, fr)
             .saturating_add(extra.map_or(0, |e| e.get(fr)));

@@ -47,6 +47,8 @@ pub struct QuotaTree {
     cohorts: BTreeMap<String, Node>,
     /// Cohorts on a parent cycle; their subtrees admit nothing.
     cyclic: BTreeSet<String>,
+    /// Every flavor-resource with quota somewhere in the tree, sorted.
+    frs: Vec<FlavorResource>,
 }
 
 /// Input description of a ClusterQueue for [`QuotaTree::build`].
@@ -133,6 +135,13 @@ impl QuotaTree {
             }
         }
         t.cyclic = t.find_cycles();
+        let all: BTreeSet<FlavorResource> = t
+            .queues
+            .values()
+            .chain(t.cohorts.values())
+            .flat_map(|n| n.quotas.keys().cloned())
+            .collect();
+        t.frs = all.into_iter().collect();
         t.recompute_subtree_quotas();
         t
     }
@@ -460,12 +469,8 @@ impl QuotaTree {
     }
 
     /// Every flavor-resource that has quota somewhere in the tree (sorted).
-    pub fn flavor_resources(&self) -> Vec<FlavorResource> {
-        let mut all: BTreeSet<FlavorResource> = BTreeSet::new();
-        for n in self.queues.values().chain(self.cohorts.values()) {
-            all.extend(n.quotas.keys().cloned());
-        }
-        all.into_iter().collect()
+    pub fn flavor_resources(&self) -> &[FlavorResource] {
+        &self.frs
     }
 
     /// Ancestors of a ClusterQueue, nearest first.
