@@ -194,7 +194,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
-        write_queue_statuses(&client, &shared, now().0).await;
+        write_queue_statuses(&client, &shared, now().0, config.fair_sharing).await;
     }
 }
 
@@ -287,15 +287,17 @@ fn keep_times(
 }
 
 /// Writes ClusterQueue and LocalQueue statuses that differ from what is stored.
-async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64) {
+async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fair_sharing: bool) {
     let (cqs, lqs) = {
         let Ok(ix) = shared.index.lock() else { return };
         let (cq_names, lq_keys) = ix.queue_names();
+        let snap = fair_sharing.then(|| ix.snapshot());
         let mut cqs = Vec::new();
         for n in cq_names {
-            let (Some(mut desired), Some(stored)) =
-                (ix.cluster_queue_status(&n), ix.cluster_queue(&n))
-            else {
+            let (Some(mut desired), Some(stored)) = (
+                ix.cluster_queue_status_with(&n, snap.as_ref()),
+                ix.cluster_queue(&n),
+            ) else {
                 continue;
             };
             let current = stored.status.clone().unwrap_or_default();

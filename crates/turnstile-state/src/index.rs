@@ -597,6 +597,15 @@ impl Index {
     /// The status a ClusterQueue should show (conditions without times: the writer keeps or sets
     /// them). `None` for an unknown queue.
     pub fn cluster_queue_status(&self, name: &str) -> Option<api::ClusterQueueStatus> {
+        self.cluster_queue_status_with(name, None)
+    }
+
+    /// As [`Index::cluster_queue_status`]; with a snapshot (fair sharing on), also the weighted share.
+    pub fn cluster_queue_status_with(
+        &self,
+        name: &str,
+        fair: Option<&Snapshot>,
+    ) -> Option<api::ClusterQueueStatus> {
         let cq = self.cluster_queues.get(name)?;
         let (reserving, admitted, n_res, n_adm) = self.usage_of(name, |_| true);
         let in_cohort = cq.spec.cohort_name.as_ref().is_some_and(|c| !c.is_empty());
@@ -662,7 +671,18 @@ impl Index {
             pending_workloads: i32::try_from(self.pending_count(name)).unwrap_or(i32::MAX),
             reserving_workloads: n_res,
             admitted_workloads: n_adm,
-            fair_sharing: None,
+            fair_sharing: fair.map(|snap| {
+                let node = turnstile_core::tree::NodeRef::Queue(name);
+                api::FairSharingStatus {
+                    weighted_share: turnstile_core::fair::share(
+                        &snap.tree,
+                        node,
+                        None,
+                        snap.weight(node),
+                    )
+                    .status_value(),
+                }
+            }),
         })
     }
 

@@ -1,0 +1,130 @@
+//! Fair sharing on the real plane: two ClusterQueues with no quota of their own share their
+//! Cohort's pool; the older queue's workloads do not starve the other's, and each queue reports
+//! its weighted share.
+
+// Test code: failures are panics.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
+use std::time::Duration;
+
+use kube::api::{Api, ListParams};
+use serde_json::json;
+use turnstile_api::{ClusterQueue, Workload};
+use turnstile_e2e::{Harness, ManagerProcess, free_port, wait_for};
+
+struct Cleanup(Harness, Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for obj in &self.1 {
+            let _ = self
+                .0
+                .kubectl(&["delete", "--ignore-not-found", "--wait=false", obj]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn cohort_pool_is_shared_fairly() {
+    let h = Harness::get().await.expect("control plane");
+    let id = std::process::id();
+    let (rf, cohort, sys, sel) = (
+        format!("e2e-fair-{id}"),
+        format!("e2e-fair-{id}"),
+        format!("e2e-fair-system-{id}"),
+        format!("f{id}"),
+    );
+    let (cq_a, cq_b) = (format!("e2e-fair-a-{id}"), format!("e2e-fair-b-{id}"));
+    h.kubectl(&["create", "namespace", &sys]).unwrap();
+    let _cleanup = Cleanup(
+        h.clone(),
+        vec![
+            format!("namespace/{sys}"),
+            format!("clusterqueue/{cq_a}"),
+            format!("clusterqueue/{cq_b}"),
+            format!("cohort/{cohort}"),
+            format!("resourceflavor/{rf}"),
+        ],
+    );
+    let args: Vec<String> = [
+        "--namespace",
+        &sys,
+        "--webhook-addr",
+        &format!("127.0.0.1:{}", free_port()),
+        "--identity",
+        "e2e-fair",
+        "--fair-sharing",
+        "--mutating-webhook-configuration",
+        "none",
+        "--validating-webhook-configuration",
+        "none",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let _manager = ManagerProcess::start(&h, &args, vec![]).await;
+    h.run_labelled("fair", json!({"e2e.turnstile.dev/fair": sel.clone()}), move |ns| async move {
+        let cq = |name: &str, stop: &str| {
+            json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name},
+                "spec": {"cohortName": cohort, "stopPolicy": stop, "namespaceSelector": {"matchLabels": {"e2e.turnstile.dev/fair": sel}},
+                    "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [{"name": rf, "resources": [{"name": "cpu", "nominalQuota": "0"}]}]}]}})
+        };
+        ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": rf}})).await.unwrap();
+        // The queues have no quota until the Cohort's pool appears, after every workload is queued:
+        // then one cycle sees both queues at once.
+        for (q, lq) in [(&cq_a, "la"), (&cq_b, "lb")] {
+            ns.apply_doc(&cq(q, "None")).await.unwrap();
+            ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": lq}, "spec": {"clusterQueue": q}})).await.unwrap();
+        }
+        // a's workloads are all older than b's.
+        for lq in ["la", "lb"] {
+            for i in 0..4 {
+                ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload", "metadata": {"name": format!("{lq}-{i}")},
+                    "spec": {"queueName": lq, "podSets": [{"name": "main", "count": 1, "template": {"spec": {
+                        "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "1"}}}]}}}]}}))
+                .await
+                .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+        }
+        ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Cohort", "metadata": {"name": cohort},
+            "spec": {"resourceGroups": [{"coveredResources": ["cpu"], "flavors": [{"name": rf, "resources": [{"name": "cpu", "nominalQuota": "4"}]}]}]}}))
+        .await
+        .unwrap();
+        let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
+        let admitted = wait_for(Duration::from_secs(45), "4 admitted", || {
+            let api = api.clone();
+            async move {
+                let list = api.list(&ListParams::default()).await.ok()?;
+                let names: Vec<String> = list
+                    .items
+                    .iter()
+                    .filter(|w| w.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "QuotaReserved" && c.status == "True")))
+                    .map(|w| w.metadata.name.clone().unwrap_or_default())
+                    .collect();
+                (names.len() == 4).then_some(names)
+            }
+        })
+        .await
+        .unwrap();
+        let from_a = admitted.iter().filter(|n| n.starts_with("la-")).count();
+        assert_eq!(from_a, 2, "the pool is split 2/2, not taken by the older queue: {admitted:?}");
+        let cqs: Api<ClusterQueue> = Api::all(ns.client());
+        for q in [&cq_a, &cq_b] {
+            let share = wait_for(Duration::from_secs(20), "weighted share", || {
+                let cqs = cqs.clone();
+                let q = q.clone();
+                async move { cqs.get(&q).await.ok()?.status?.fair_sharing.map(|f| f.weighted_share).filter(|s| *s > 0) }
+            })
+            .await
+            .unwrap();
+            assert_eq!(share, 500, "{q} borrows 2 of the 4 cpu its cohort can lend");
+        }
+    })
+    .await;
+}
