@@ -542,3 +542,35 @@ impl Drop for ManagerProcess {
         }
     }
 }
+
+/// Deletes objects (`kind/name` for kubectl) when dropped, whether the test passed or not.
+pub struct Cleanup(pub Harness, pub Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for obj in &self.1 {
+            let _ = self
+                .0
+                .kubectl(&["delete", "--ignore-not-found", "--wait=false", obj]);
+        }
+    }
+}
+
+/// Arguments for a `turnstile manager` that schedules, in `namespace` (its Lease and certificate
+/// Secret), named `identity`, with its webhook on a free port and no webhook configuration.
+pub fn scheduler_args(namespace: &str, identity: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--namespace".into(),
+        namespace.into(),
+        "--identity".into(),
+        identity.into(),
+        "--webhook-addr".into(),
+        format!("127.0.0.1:{}", free_port()),
+        "--mutating-webhook-configuration".into(),
+        "none".into(),
+        "--validating-webhook-configuration".into(),
+        "none".into(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}

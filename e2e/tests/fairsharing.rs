@@ -15,19 +15,7 @@ use std::time::Duration;
 use kube::api::{Api, ListParams};
 use serde_json::json;
 use turnstile_api::{ClusterQueue, Workload};
-use turnstile_e2e::{Harness, ManagerProcess, free_port, wait_for};
-
-struct Cleanup(Harness, Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for obj in &self.1 {
-            let _ = self
-                .0
-                .kubectl(&["delete", "--ignore-not-found", "--wait=false", obj]);
-        }
-    }
-}
+use turnstile_e2e::{Harness, ManagerProcess, wait_for};
 
 #[tokio::test]
 async fn cohort_pool_is_shared_fairly() {
@@ -41,7 +29,7 @@ async fn cohort_pool_is_shared_fairly() {
     );
     let (cq_a, cq_b) = (format!("e2e-fair-a-{id}"), format!("e2e-fair-b-{id}"));
     h.kubectl(&["create", "namespace", &sys]).unwrap();
-    let _cleanup = Cleanup(
+    let _cleanup = turnstile_e2e::Cleanup(
         h.clone(),
         vec![
             format!("namespace/{sys}"),
@@ -51,22 +39,7 @@ async fn cohort_pool_is_shared_fairly() {
             format!("resourceflavor/{rf}"),
         ],
     );
-    let args: Vec<String> = [
-        "--namespace",
-        &sys,
-        "--webhook-addr",
-        &format!("127.0.0.1:{}", free_port()),
-        "--identity",
-        "e2e-fair",
-        "--fair-sharing",
-        "--mutating-webhook-configuration",
-        "none",
-        "--validating-webhook-configuration",
-        "none",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+    let args = turnstile_e2e::scheduler_args(&sys, "e2e-fair", &["--fair-sharing"]);
     let _manager = ManagerProcess::start(&h, &args, vec![]).await;
     h.run_labelled("fair", json!({"e2e.turnstile.dev/fair": sel.clone()}), move |ns| async move {
         let cq = |name: &str, stop: &str| {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use turnstile_api::Workload;
-use turnstile_e2e::{Harness, ManagerProcess, TestNs, free_port, wait_for};
+use turnstile_e2e::{Harness, ManagerProcess, TestNs, wait_for};
 
 fn cond<'a>(
     w: &'a Workload,
@@ -60,18 +60,6 @@ fn workload(name: &str) -> Value {
             "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "1"}}}]}}}]}})
 }
 
-struct Cleanup(Harness, Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for obj in &self.1 {
-            let _ = self
-                .0
-                .kubectl(&["delete", "--ignore-not-found", "--wait=false", obj]);
-        }
-    }
-}
-
 #[tokio::test]
 async fn hold_and_drain_and_deactivation() {
     let h = Harness::get().await.expect("control plane");
@@ -83,7 +71,7 @@ async fn hold_and_drain_and_deactivation() {
         format!("l{id}"),
     );
     h.kubectl(&["create", "namespace", &sys]).unwrap();
-    let _cleanup = Cleanup(
+    let _cleanup = turnstile_e2e::Cleanup(
         h.clone(),
         vec![
             format!("namespace/{sys}"),
@@ -91,27 +79,7 @@ async fn hold_and_drain_and_deactivation() {
             format!("resourceflavor/{rf_name}"),
         ],
     );
-    let args: Vec<String> = [
-        "--namespace",
-        &sys,
-        "--webhook-addr",
-        &format!("127.0.0.1:{}", free_port()),
-        "--identity",
-        "e2e-life",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .chain(
-        [
-            "--mutating-webhook-configuration",
-            "none",
-            "--validating-webhook-configuration",
-            "none",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned()),
-    )
-    .collect();
+    let args = turnstile_e2e::scheduler_args(&sys, "e2e-life", &[]);
     let _manager = ManagerProcess::start(&h, &args, vec![]).await;
     h.run_labelled("life", json!({"e2e.turnstile.dev/life": sel.clone()}), move |ns| async move {
         let cq = |stop: &str| {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use turnstile_api::Workload;
-use turnstile_e2e::{Harness, ManagerProcess, TestNs, free_port, wait_for};
+use turnstile_e2e::{Harness, ManagerProcess, TestNs, wait_for};
 
 fn cq(name: &str, flavor: &str, selector: &str, nominal: &str, stop: &str) -> Value {
     json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name},
@@ -102,36 +102,12 @@ fn names(all: &BTreeMap<String, Workload>) -> Vec<String> {
 }
 
 async fn start(h: &Harness, identity: &str, extra_cleanup: Vec<String>) -> ManagerProcess {
-    let args: Vec<String> = vec![
-        "--identity".into(),
-        identity.into(),
-        "--lease-duration-seconds".into(),
-        "6".into(),
-        "--namespace".into(),
-        format!("e2e-sched-system-{}", std::process::id()),
-        "--webhook-addr".into(),
-        format!("127.0.0.1:{}", free_port()),
-        "--cert-ip".into(),
-        "127.0.0.1".into(),
-        "--mutating-webhook-configuration".into(),
-        "none".into(),
-        "--validating-webhook-configuration".into(),
-        "none".into(),
-    ];
+    let args = turnstile_e2e::scheduler_args(
+        &format!("e2e-sched-system-{}", std::process::id()),
+        identity,
+        &["--lease-duration-seconds", "6"],
+    );
     ManagerProcess::start(h, &args, extra_cleanup).await
-}
-
-/// Deletes cluster-scoped leftovers when the test ends, passing or not.
-struct Cleanup(Harness, Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for obj in &self.1 {
-            let _ = self
-                .0
-                .kubectl(&["delete", "--ignore-not-found", "--wait=false", obj]);
-        }
-    }
 }
 
 #[tokio::test]
@@ -147,7 +123,7 @@ async fn scheduler_admits_by_priority_within_quota() {
         format!("clusterqueue/{cq_name}"),
         format!("resourceflavor/{rf_name}"),
     ];
-    let _cleanup = Cleanup(h.clone(), cleanup);
+    let _cleanup = turnstile_e2e::Cleanup(h.clone(), cleanup);
     // Two replicas: only the Lease holder schedules.
     let a = start(&h, "e2e-a", vec![]).await;
     let b = start(&h, "e2e-b", vec![]).await;
