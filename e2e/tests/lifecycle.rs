@@ -81,6 +81,19 @@ async fn hold_and_drain_and_deactivation() {
     );
     let args = turnstile_e2e::scheduler_args(&sys, "e2e-life", &[]);
     let _manager = ManagerProcess::start(&h, &args, vec![]).await;
+    let (cq_x, cq_y, cohort) = (
+        format!("e2e-borrow-x-{id}"),
+        format!("e2e-borrow-y-{id}"),
+        format!("e2e-borrow-{id}"),
+    );
+    let _cleanup2 = turnstile_e2e::Cleanup(
+        h.clone(),
+        vec![
+            format!("clusterqueue/{cq_x}"),
+            format!("clusterqueue/{cq_y}"),
+        ],
+    );
+    let (rf2, sel2) = (rf_name.clone(), sel.clone());
     h.run_labelled("life", json!({"e2e.turnstile.dev/life": sel.clone()}), move |ns| async move {
         let cq = |stop: &str| {
             json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": cq_name},
@@ -133,6 +146,54 @@ async fn hold_and_drain_and_deactivation() {
         api.patch("w1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"active": true}}))).await.unwrap();
         let all = until(&ns, "w1 reactivated and admitted", |all| all.get("w1").is_some_and(reserved)).await;
         assert_eq!(cond(&all["w1"], "Requeued").map(|c| c.reason.as_str()), Some("Reactivated"));
+    })
+    .await;
+    // Borrowing and reclaim in a cohort: y borrows x's idle quota; when x needs it back, y's
+    // borrowing workload is preempted (InCohortReclamation) and x's workload is admitted.
+    h.run_labelled("borrow", json!({"e2e.turnstile.dev/life": sel2.clone()}), move |ns| async move {
+        let cq = |name: &str| {
+            json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name},
+                "spec": {"cohortName": cohort, "namespaceSelector": {"matchLabels": {"e2e.turnstile.dev/life": sel2}},
+                    "preemption": {"reclaimWithinCohort": "Any"},
+                    "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [{"name": rf2, "resources": [{"name": "cpu", "nominalQuota": "2"}]}]}]}})
+        };
+        // The first part's flavor went with its namespace's cleanup.
+        ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": rf2}})).await.unwrap();
+        for (q, lq) in [(&cq_x, "lx"), (&cq_y, "ly")] {
+            ns.apply_doc(&cq(q)).await.unwrap();
+            ns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": lq}, "spec": {"clusterQueue": q}})).await.unwrap();
+        }
+        let wl = |name: &str, lq: &str, priority: i32| {
+            json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload", "metadata": {"name": name},
+                "spec": {"queueName": lq, "priority": priority, "podSets": [{"name": "main", "count": 1, "template": {"spec": {
+                    "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "1"}}}]}}}]}})
+        };
+        for i in 0..4 {
+            ns.apply_doc(&wl(&format!("y{i}"), "ly", 100)).await.unwrap();
+        }
+        let all = until(&ns, "y borrows all of x's quota", |all| all.len() == 4 && all.values().all(reserved)).await;
+        assert_eq!(all.len(), 4);
+        let cqs: Api<turnstile_api::ClusterQueue> = Api::all(ns.client());
+        let y_status = wait_for(Duration::from_secs(20), "y reports borrowing", || {
+            let cqs = cqs.clone();
+            let name = cq_y.clone();
+            async move {
+                let st = cqs.get(&name).await.ok()?.status?;
+                let borrowed = st.flavors_reservation.first()?.resources.first()?.borrowed.clone()?;
+                (borrowed.as_str() == "2").then_some(st)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(y_status.reserving_workloads, 4);
+        // x reclaims one unit, although its workload has a lower priority than y's.
+        ns.apply_doc(&wl("x0", "lx", 0)).await.unwrap();
+        let all = until(&ns, "x0 admitted by reclaiming", |all| all.get("x0").is_some_and(reserved)).await;
+        let victims: Vec<&String> = all.iter().filter(|(_, w)| cond(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n).collect();
+        assert_eq!(victims.len(), 1, "one borrowed unit is enough: {victims:?}");
+        assert!(victims[0].starts_with('y'));
+        assert_eq!(cond(&all[victims[0]], "Preempted").unwrap().reason, "InCohortReclamation");
+        assert_eq!(all.values().filter(|w| reserved(w)).count(), 4, "4 cpu in the cohort, never more");
     })
     .await;
 }
