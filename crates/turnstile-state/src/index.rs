@@ -529,9 +529,9 @@ impl Index {
         self.pending.heads(now_ms, usize::MAX)
     }
 
-    /// At most `per_queue` pending workloads of each ClusterQueue, in order.
-    pub fn heads_limited(&self, now_ms: i64, per_queue: usize) -> BTreeMap<String, Vec<Workload>> {
-        self.pending.heads(now_ms, per_queue)
+    /// The pending workloads a cycle with evaluation budget `budget` will consider (round-robin).
+    pub fn heads_limited(&self, now_ms: i64, budget: usize) -> BTreeMap<String, Vec<Workload>> {
+        self.pending.heads_budget(now_ms, budget)
     }
 
     /// Workloads that cannot be queued, with the QuotaReserved=False reason and message they
