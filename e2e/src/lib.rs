@@ -574,3 +574,47 @@ pub fn scheduler_args(namespace: &str, identity: &str, extra: &[&str]) -> Vec<St
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args
 }
+
+/// The condition of type `t` of a Workload, if any.
+pub fn workload_condition<'a>(
+    w: &'a turnstile_api::Workload,
+    t: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    w.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
+}
+
+/// The Workloads of a test namespace, by name.
+pub async fn list_workloads(
+    ns: &TestNs,
+) -> Result<std::collections::BTreeMap<String, turnstile_api::Workload>> {
+    let api: Api<turnstile_api::Workload> = Api::namespaced(ns.client(), &ns.name);
+    let list = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(kube_err("listing Workloads"))?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|w| (w.metadata.name.clone().unwrap_or_default(), w))
+        .collect())
+}
+
+/// Waits (45 s at most) until the namespace's Workloads satisfy `f`; returns them.
+///
+/// # Panics
+/// When they do not in time.
+pub async fn until_workloads(
+    ns: &TestNs,
+    what: &str,
+    f: impl Fn(&std::collections::BTreeMap<String, turnstile_api::Workload>) -> bool,
+) -> std::collections::BTreeMap<String, turnstile_api::Workload> {
+    wait_for(Duration::from_secs(45), what, || {
+        let f = &f;
+        async move {
+            let all = list_workloads(ns).await.ok()?;
+            f(&all).then_some(all)
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}

@@ -10,48 +10,15 @@
     clippy::too_many_lines
 )]
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use turnstile_api::Workload;
-use turnstile_e2e::{Harness, ManagerProcess, TestNs, wait_for};
-
-fn cond<'a>(
-    w: &'a Workload,
-    t: &str,
-) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-    w.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
-}
+use turnstile_e2e::{Harness, ManagerProcess, wait_for};
 
 fn reserved(w: &Workload) -> bool {
-    cond(w, "QuotaReserved").is_some_and(|c| c.status == "True")
-}
-
-async fn until(
-    ns: &TestNs,
-    what: &str,
-    f: impl Fn(&BTreeMap<String, Workload>) -> bool,
-) -> BTreeMap<String, Workload> {
-    let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
-    wait_for(Duration::from_secs(45), what, || {
-        let api = api.clone();
-        let f = &f;
-        async move {
-            let all: BTreeMap<String, Workload> = api
-                .list(&ListParams::default())
-                .await
-                .ok()?
-                .items
-                .into_iter()
-                .map(|w| (w.metadata.name.clone().unwrap_or_default(), w))
-                .collect();
-            f(&all).then_some(all)
-        }
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
+    turnstile_e2e::workload_condition(w, "QuotaReserved").is_some_and(|c| c.status == "True")
 }
 
 fn workload(name: &str) -> Value {
@@ -106,46 +73,46 @@ async fn hold_and_drain_and_deactivation() {
         ns.apply_doc(&lq("None")).await.unwrap();
         ns.apply_doc(&workload("w1")).await.unwrap();
         ns.apply_doc(&workload("w2")).await.unwrap();
-        until(&ns, "both admitted", |all| all.len() == 2 && all.values().all(reserved)).await;
+        turnstile_e2e::until_workloads(&ns, "both admitted", |all| all.len() == 2 && all.values().all(reserved)).await;
 
         // ClusterQueue HoldAndDrain evicts; None brings them back.
         ns.apply_doc(&cq("HoldAndDrain")).await.unwrap();
-        let all = until(&ns, "both drained", |all| all.values().all(|w| !reserved(w) && cond(w, "Requeued").is_some_and(|c| c.status == "False"))).await;
+        let all = turnstile_e2e::until_workloads(&ns, "both drained", |all| all.values().all(|w| !reserved(w) && turnstile_e2e::workload_condition(w, "Requeued").is_some_and(|c| c.status == "False"))).await;
         for w in all.values() {
-            let ev = cond(w, "Evicted").unwrap();
+            let ev = turnstile_e2e::workload_condition(w, "Evicted").unwrap();
             assert_eq!((ev.status.as_str(), ev.reason.as_str(), ev.message.as_str()), ("True", "ClusterQueueStopped", "The ClusterQueue is stopped"));
-            assert_eq!(cond(w, "Requeued").unwrap().reason, "ClusterQueueStopped");
+            assert_eq!(turnstile_e2e::workload_condition(w, "Requeued").unwrap().reason, "ClusterQueueStopped");
             assert!(w.status.as_ref().unwrap().admission.is_none(), "quota released");
         }
         ns.apply_doc(&cq("None")).await.unwrap();
-        let all = until(&ns, "both back after the restart", |all| all.values().all(reserved)).await;
+        let all = turnstile_e2e::until_workloads(&ns, "both back after the restart", |all| all.values().all(reserved)).await;
         for w in all.values() {
-            assert_eq!(cond(w, "Requeued").map(|c| c.reason.as_str()), Some("ClusterQueueRestarted"));
-            let ev = cond(w, "Evicted").unwrap();
+            assert_eq!(turnstile_e2e::workload_condition(w, "Requeued").map(|c| c.reason.as_str()), Some("ClusterQueueRestarted"));
+            let ev = turnstile_e2e::workload_condition(w, "Evicted").unwrap();
             assert_eq!((ev.status.as_str(), ev.reason.as_str()), ("False", "QuotaReserved"), "a new reservation resets Evicted");
         }
 
         // LocalQueue HoldAndDrain likewise.
         ns.apply_doc(&lq("HoldAndDrain")).await.unwrap();
-        until(&ns, "drained by the LocalQueue", |all| {
-            all.values().all(|w| !reserved(w) && cond(w, "Evicted").is_some_and(|c| c.status == "True" && c.reason == "LocalQueueStopped"))
+        turnstile_e2e::until_workloads(&ns, "drained by the LocalQueue", |all| {
+            all.values().all(|w| !reserved(w) && turnstile_e2e::workload_condition(w, "Evicted").is_some_and(|c| c.status == "True" && c.reason == "LocalQueueStopped"))
         })
         .await;
         ns.apply_doc(&lq("None")).await.unwrap();
-        let all = until(&ns, "back after the LocalQueue restarts", |all| all.values().all(reserved)).await;
-        assert!(all.values().all(|w| cond(w, "Requeued").is_some_and(|c| c.reason == "LocalQueueRestarted")));
+        let all = turnstile_e2e::until_workloads(&ns, "back after the LocalQueue restarts", |all| all.values().all(reserved)).await;
+        assert!(all.values().all(|w| turnstile_e2e::workload_condition(w, "Requeued").is_some_and(|c| c.reason == "LocalQueueRestarted")));
 
         // Deactivation evicts; reactivation requeues.
         let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
         api.patch("w1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"active": false}}))).await.unwrap();
-        let all = until(&ns, "w1 deactivated", |all| all.get("w1").is_some_and(|w| cond(w, "QuotaReserved").is_some_and(|c| c.reason == "Deactivated"))).await;
+        let all = turnstile_e2e::until_workloads(&ns, "w1 deactivated", |all| all.get("w1").is_some_and(|w| turnstile_e2e::workload_condition(w, "QuotaReserved").is_some_and(|c| c.reason == "Deactivated"))).await;
         let w1 = &all["w1"];
-        assert_eq!(cond(w1, "Evicted").map(|c| c.reason.as_str()), Some("Deactivated"));
-        assert_eq!(cond(w1, "QuotaReserved").unwrap().message, "The workload is deactivated");
+        assert_eq!(turnstile_e2e::workload_condition(w1, "Evicted").map(|c| c.reason.as_str()), Some("Deactivated"));
+        assert_eq!(turnstile_e2e::workload_condition(w1, "QuotaReserved").unwrap().message, "The workload is deactivated");
         assert!(reserved(&all["w2"]), "w2 untouched");
         api.patch("w1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"active": true}}))).await.unwrap();
-        let all = until(&ns, "w1 reactivated and admitted", |all| all.get("w1").is_some_and(reserved)).await;
-        assert_eq!(cond(&all["w1"], "Requeued").map(|c| c.reason.as_str()), Some("Reactivated"));
+        let all = turnstile_e2e::until_workloads(&ns, "w1 reactivated and admitted", |all| all.get("w1").is_some_and(reserved)).await;
+        assert_eq!(turnstile_e2e::workload_condition(&all["w1"], "Requeued").map(|c| c.reason.as_str()), Some("Reactivated"));
     })
     .await;
     // Borrowing and reclaim in a cohort: y borrows x's idle quota; when x needs it back, y's
@@ -171,7 +138,7 @@ async fn hold_and_drain_and_deactivation() {
         for i in 0..4 {
             ns.apply_doc(&wl(&format!("y{i}"), "ly", 100)).await.unwrap();
         }
-        let all = until(&ns, "y borrows all of x's quota", |all| all.len() == 4 && all.values().all(reserved)).await;
+        let all = turnstile_e2e::until_workloads(&ns, "y borrows all of x's quota", |all| all.len() == 4 && all.values().all(reserved)).await;
         assert_eq!(all.len(), 4);
         let cqs: Api<turnstile_api::ClusterQueue> = Api::all(ns.client());
         let y_status = wait_for(Duration::from_secs(20), "y reports borrowing", || {
@@ -188,11 +155,11 @@ async fn hold_and_drain_and_deactivation() {
         assert_eq!(y_status.reserving_workloads, 4);
         // x reclaims one unit, although its workload has a lower priority than y's.
         ns.apply_doc(&wl("x0", "lx", 0)).await.unwrap();
-        let all = until(&ns, "x0 admitted by reclaiming", |all| all.get("x0").is_some_and(reserved)).await;
-        let victims: Vec<&String> = all.iter().filter(|(_, w)| cond(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n).collect();
+        let all = turnstile_e2e::until_workloads(&ns, "x0 admitted by reclaiming", |all| all.get("x0").is_some_and(reserved)).await;
+        let victims: Vec<&String> = all.iter().filter(|(_, w)| turnstile_e2e::workload_condition(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n).collect();
         assert_eq!(victims.len(), 1, "one borrowed unit is enough: {victims:?}");
         assert!(victims[0].starts_with('y'));
-        assert_eq!(cond(&all[victims[0]], "Preempted").unwrap().reason, "InCohortReclamation");
+        assert_eq!(turnstile_e2e::workload_condition(&all[victims[0]], "Preempted").unwrap().reason, "InCohortReclamation");
         assert_eq!(all.values().filter(|w| reserved(w)).count(), 4, "4 cpu in the cohort, never more");
     })
     .await;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use turnstile_api::Workload;
-use turnstile_e2e::{Harness, ManagerProcess, TestNs, wait_for};
+use turnstile_e2e::{Harness, ManagerProcess, wait_for};
 
 fn cq(name: &str, flavor: &str, selector: &str, nominal: &str, stop: &str) -> Value {
     json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name},
@@ -31,27 +31,9 @@ fn workload(name: &str, priority: i32, cpu: &str) -> Value {
             "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": cpu}}}]}}}]}})
 }
 
-async fn workloads(ns: &TestNs) -> BTreeMap<String, Workload> {
-    let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
-    api.list(&kube::api::ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|w| (w.metadata.name.clone().unwrap_or_default(), w))
-        .collect()
-}
-
-fn cond<'a>(
-    w: &'a Workload,
-    t: &str,
-) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-    w.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
-}
-
 fn reserved(w: &Workload) -> bool {
-    cond(w, "QuotaReserved").is_some_and(|c| c.status == "True")
-        && cond(w, "Finished").is_none_or(|c| c.status != "True")
+    turnstile_e2e::workload_condition(w, "QuotaReserved").is_some_and(|c| c.status == "True")
+        && turnstile_e2e::workload_condition(w, "Finished").is_none_or(|c| c.status != "True")
 }
 
 /// Sum of the cpu (milli) held by reserving workloads.
@@ -74,24 +56,6 @@ fn held(all: &BTreeMap<String, Workload>) -> i64 {
         })
         .map(|v| i64::try_from(v).unwrap())
         .sum()
-}
-
-async fn until(
-    ns: &TestNs,
-    what: &str,
-    f: impl Fn(&BTreeMap<String, Workload>) -> bool,
-) -> BTreeMap<String, Workload> {
-    let ns2 = ns.clone();
-    wait_for(Duration::from_secs(45), what, || {
-        let ns = ns2.clone();
-        let f = &f;
-        async move {
-            let all = workloads(&ns).await;
-            f(&all).then_some(all)
-        }
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn names(all: &BTreeMap<String, Workload>) -> Vec<String> {
@@ -136,30 +100,30 @@ async fn scheduler_admits_by_priority_within_quota() {
         for (n, p) in [("low", 0), ("mid", 5), ("high", 10)] {
             ns.apply_doc(&workload(n, p, "1")).await.unwrap();
         }
-        let all = until(&ns, "pending workloads told the queue is held", |all| {
-            all.values().all(|w| cond(w, "QuotaReserved").is_some_and(|c| c.reason == "Suspended"))
+        let all = turnstile_e2e::until_workloads(&ns, "pending workloads told the queue is held", |all| {
+            all.values().all(|w| turnstile_e2e::workload_condition(w, "QuotaReserved").is_some_and(|c| c.reason == "Suspended"))
         })
         .await;
         assert_eq!(names(&all), Vec::<String>::new(), "Hold admits nothing");
 
         // Priority order within quota.
         ns.apply_doc(&cq(&cq_name, &rf_name, &sel, "2", "None")).await.unwrap();
-        let all = until(&ns, "two admitted and low waiting", |all| {
-            names(all).len() == 2 && all.get("low").and_then(|w| cond(w, "QuotaReserved")).is_some_and(|c| c.reason == "WaitingForQuota")
+        let all = turnstile_e2e::until_workloads(&ns, "two admitted and low waiting", |all| {
+            names(all).len() == 2 && all.get("low").and_then(|w| turnstile_e2e::workload_condition(w, "QuotaReserved")).is_some_and(|c| c.reason == "WaitingForQuota")
         })
         .await;
         assert_eq!(names(&all), vec!["high".to_owned(), "mid".to_owned()]);
         assert_eq!(held(&all), 2000);
-        let low = cond(&all["low"], "QuotaReserved").unwrap();
+        let low = turnstile_e2e::workload_condition(&all["low"], "QuotaReserved").unwrap();
         assert!(low.message.contains("insufficient unused quota for cpu in flavor"), "{}", low.message);
         let adm = all["high"].status.as_ref().unwrap().admission.as_ref().unwrap();
         assert_eq!(adm.cluster_queue.as_str(), cq_name);
         assert_eq!(adm.pod_set_assignments[0].flavors.get("cpu").map(turnstile_api::ResourceFlavorReference::as_str), Some(rf_name.as_str()));
-        assert_eq!(cond(&all["high"], "Admitted").map(|c| c.reason.as_str()), Some("Admitted"));
+        assert_eq!(turnstile_e2e::workload_condition(&all["high"], "Admitted").map(|c| c.reason.as_str()), Some("Admitted"));
 
         // Raising the quota admits the waiting workload at once.
         ns.apply_doc(&cq(&cq_name, &rf_name, &sel, "3", "None")).await.unwrap();
-        let all = until(&ns, "low admitted after the raise", |all| names(all).len() == 3).await;
+        let all = turnstile_e2e::until_workloads(&ns, "low admitted after the raise", |all| names(all).len() == 3).await;
         assert_eq!(held(&all), 3000);
 
         // Finishing frees quota for the next.
@@ -167,21 +131,21 @@ async fn scheduler_admits_by_priority_within_quota() {
         let finished = json!({"status": {"conditions": [{"type": "Finished", "status": "True", "reason": "Succeeded", "message": "done", "lastTransitionTime": "2026-11-25T00:00:00Z"}]}});
         api.patch_status("high", &PatchParams::apply("e2e-job-controller"), &Patch::Merge(&finished)).await.unwrap();
         ns.apply_doc(&workload("next", 0, "1")).await.unwrap();
-        let all = until(&ns, "next admitted after high finished", |all| all.get("next").is_some_and(reserved)).await;
+        let all = turnstile_e2e::until_workloads(&ns, "next admitted after high finished", |all| all.get("next").is_some_and(reserved)).await;
         assert!(held(&all) <= 3000);
 
         // Preemption: an urgent workload evicts the lowest-priority ones it needs.
         ns.apply_doc(&workload("urgent", 100, "2")).await.unwrap();
-        let all = until(&ns, "urgent admitted by preemption", |all| all.get("urgent").is_some_and(reserved)).await;
+        let all = turnstile_e2e::until_workloads(&ns, "urgent admitted by preemption", |all| all.get("urgent").is_some_and(reserved)).await;
         assert!(held(&all) <= 3000, "never over quota: {}", held(&all));
-        let victims: Vec<String> = all.iter().filter(|(_, w)| cond(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n.clone()).collect();
+        let victims: Vec<String> = all.iter().filter(|(_, w)| turnstile_e2e::workload_condition(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n.clone()).collect();
         assert_eq!(victims.len(), 2, "{victims:?}");
         for v in &victims {
             let w = &all[v];
-            assert_eq!(cond(w, "Preempted").unwrap().reason, "InClusterQueue");
-            assert_eq!(cond(w, "Evicted").unwrap().reason, "Preempted");
-            assert!(cond(w, "Evicted").unwrap().message.starts_with("Preempted to accommodate a workload (UID: "));
-            assert_eq!(cond(w, "Requeued").map(|c| c.status.as_str()), Some("True"));
+            assert_eq!(turnstile_e2e::workload_condition(w, "Preempted").unwrap().reason, "InClusterQueue");
+            assert_eq!(turnstile_e2e::workload_condition(w, "Evicted").unwrap().reason, "Preempted");
+            assert!(turnstile_e2e::workload_condition(w, "Evicted").unwrap().message.starts_with("Preempted to accommodate a workload (UID: "));
+            assert_eq!(turnstile_e2e::workload_condition(w, "Requeued").map(|c| c.status.as_str()), Some("True"));
             assert!(!reserved(w));
         }
         assert!(all.get("mid").is_some_and(reserved), "mid (priority 5) outranks the victims");
@@ -190,7 +154,7 @@ async fn scheduler_admits_by_priority_within_quota() {
         let cqs: Api<turnstile_api::ClusterQueue> = Api::all(ns.client());
         let lqs: Api<turnstile_api::LocalQueue> = Api::namespaced(ns.client(), &ns.name);
         let reserved_now = i32::try_from(names(&all).len()).unwrap();
-        let pending_now = i32::try_from(all.values().filter(|w| !reserved(w) && cond(w, "Finished").is_none()).count()).unwrap();
+        let pending_now = i32::try_from(all.values().filter(|w| !reserved(w) && turnstile_e2e::workload_condition(w, "Finished").is_none()).count()).unwrap();
         let cq_now = wait_for(Duration::from_secs(20), "ClusterQueue status", || {
             let cqs = cqs.clone();
             let name = cq_name.clone();
@@ -235,11 +199,11 @@ async fn scheduler_admits_by_priority_within_quota() {
         })
         .await
         .unwrap();
-        let all = workloads(&ns).await;
+        let all = turnstile_e2e::list_workloads(&ns).await.unwrap();
         assert_eq!(names(&all), before, "the same workloads hold quota after the fail-over");
         assert!(held(&all) <= 3000, "never over quota after the fail-over: {}", held(&all));
         api.patch_status("urgent", &PatchParams::apply("e2e-job-controller"), &Patch::Merge(&finished)).await.unwrap();
-        let all = until(&ns, "the new leader admits the preempted workloads", |all| victims.iter().all(|v| all.get(v).is_some_and(reserved))).await;
+        let all = turnstile_e2e::until_workloads(&ns, "the new leader admits the preempted workloads", |all| victims.iter().all(|v| all.get(v).is_some_and(reserved))).await;
         assert!(held(&all) <= 3000);
     })
     .await;
