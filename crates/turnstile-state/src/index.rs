@@ -91,6 +91,9 @@ type QueueUsage = (
 #[derive(Clone, Debug, Default)]
 pub struct Index {
     cluster_queues: BTreeMap<String, api::ClusterQueue>,
+    /// Path of the first unparsable quantity of each ClusterQueue that has one, found once when the
+    /// queue changes (not on every workload placement).
+    cluster_queue_errors: BTreeMap<String, String>,
     cohorts: BTreeMap<String, api::Cohort>,
     flavors: BTreeMap<String, api::ResourceFlavor>,
     local_queues: BTreeMap<String, api::LocalQueue>,
@@ -130,6 +133,10 @@ impl Index {
     /// Records a ClusterQueue.
     pub fn apply_cluster_queue(&mut self, cq: api::ClusterQueue) {
         let name = cq.metadata.name.clone().unwrap_or_default();
+        match convert::cluster_queue(&cq, true) {
+            Ok(_) => self.cluster_queue_errors.remove(&name),
+            Err(e) => self.cluster_queue_errors.insert(name.clone(), e.path),
+        };
         self.cluster_queues.insert(name.clone(), cq);
         self.resync_queue_members();
         self.requeue_tree_of(&name);
@@ -138,6 +145,7 @@ impl Index {
     /// Forgets a ClusterQueue.
     pub fn delete_cluster_queue(&mut self, name: &str) {
         self.cluster_queues.remove(name);
+        self.cluster_queue_errors.remove(name);
         self.resync_queue_members();
     }
 
@@ -438,8 +446,8 @@ impl Index {
             ));
             reason = reason.or(Some(reasons::FLAVOR_NOT_FOUND));
         }
-        if let Err(e) = convert::cluster_queue(cq, true) {
-            parts.push(format!("has an invalid quantity at {}", e.path));
+        if let Some(path) = self.cluster_queue_errors.get(name) {
+            parts.push(format!("has an invalid quantity at {path}"));
             reason = reason.or(Some(reasons::UNKNOWN));
         }
         reason.map(|reason| Inactive {
