@@ -286,12 +286,25 @@ fn keep_times(
     }
 }
 
-/// Writes ClusterQueue and LocalQueue statuses that differ from what is stored.
+/// Writes ClusterQueue, LocalQueue and (with fair sharing) Cohort statuses that differ from what
+/// is stored.
 async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fair_sharing: bool) {
-    let (cqs, lqs) = {
+    let (cqs, lqs, cohorts) = {
         let Ok(ix) = shared.index.lock() else { return };
         let (cq_names, lq_keys) = ix.queue_names();
         let snap = fair_sharing.then(|| ix.snapshot());
+        let mut cohorts = Vec::new();
+        if let Some(snap) = &snap {
+            for n in ix.cohort_names() {
+                let (Some(desired), Some(stored)) = (ix.cohort_status(&n, snap), ix.cohort(&n))
+                else {
+                    continue;
+                };
+                if stored.status.as_ref() != Some(&desired) {
+                    cohorts.push((n, desired));
+                }
+            }
+        }
         let mut cqs = Vec::new();
         for n in cq_names {
             let (Some(mut desired), Some(stored)) = (
@@ -318,9 +331,16 @@ async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fai
                 lqs.push((k, desired));
             }
         }
-        (cqs, lqs)
+        (cqs, lqs, cohorts)
     };
     let pp = PatchParams::apply(FIELD_MANAGER).force();
+    for (name, status) in cohorts {
+        let api: Api<Cohort> = Api::all(client.clone());
+        let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Cohort", "metadata": {"name": name}, "status": status});
+        if let Err(e) = api.patch_status(&name, &pp, &Patch::Apply(&body)).await {
+            tracing::debug!(cohort = %name, error = %e, "status write failed");
+        }
+    }
     for (name, status) in cqs {
         let api: Api<ClusterQueue> = Api::all(client.clone());
         let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name}, "status": status});

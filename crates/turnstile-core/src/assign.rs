@@ -362,8 +362,11 @@ fn try_flavor(
         ));
         let nominal = snap.tree.quota(q, &fr).nominal;
         let (_, reclaim_higher) = snap.tree.borrowing_level(&cq.name, &fr, val);
-        let may_preempt_while_borrowing =
-            has_cohort && cq.preemption.borrow_within_cohort.lower_priority;
+        let may_preempt_while_borrowing = has_cohort
+            && (cq.preemption.borrow_within_cohort.lower_priority
+                || (snap.fair_sharing.is_some()
+                    && cq.preemption.reclaim_within_cohort
+                        != crate::model::PreemptionPolicy::Never));
         if nominal >= val || reclaim_higher || may_preempt_while_borrowing {
             let single = FrAmounts([(fr.clone(), val)].into());
             let needs: BTreeSet<FlavorResource> = [fr.clone()].into();

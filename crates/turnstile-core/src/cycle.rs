@@ -26,6 +26,8 @@ pub struct CycleConfig {
     /// Fair sharing is enabled: entries of a cohort tree are taken by a tournament on dominant
     /// resource share instead of by borrowing level and priority.
     pub fair_sharing: bool,
+    /// Fair-sharing preemption strategies (used when `fair_sharing` is on).
+    pub fair_strategies: preempt::Strategies,
 }
 
 impl Default for CycleConfig {
@@ -34,6 +36,7 @@ impl Default for CycleConfig {
             max_evaluations: 1024,
             partial_admission: true,
             fair_sharing: false,
+            fair_strategies: preempt::Strategies::default(),
         }
     }
 }
@@ -145,6 +148,7 @@ pub fn schedule_cycle(
     config: &CycleConfig,
 ) -> CycleOutcome {
     let mut snap = snapshot.clone();
+    snap.fair_sharing = config.fair_sharing.then_some(config.fair_strategies);
     let queues: Vec<(&String, &Vec<Workload>)> =
         pending.iter().filter(|(q, _)| snap.is_active(q)).collect();
     let chosen = select(&queues, config.max_evaluations);

@@ -1,7 +1,8 @@
-//! Classical preemption (fair sharing off): which admitted workloads to evict so that a workload
+//! Preemption. Classical (fair sharing off): which admitted workloads to evict so that a workload
 //! fits, following the ClusterQueue's `withinClusterQueue`, `reclaimWithinCohort` and
 //! `borrowWithinCohort` policies, in a deterministic candidate order, with a minimal set found by
 //! removing candidates until the workload fits and then putting back every one not needed.
+//! With fair sharing on, [`fair`] chooses victims by dominant resource share instead.
 
 use std::collections::BTreeSet;
 
@@ -9,6 +10,10 @@ use crate::model::{Admitted, PreemptionPolicy, Workload};
 use crate::resources::{FlavorResource, FrAmounts};
 use crate::snapshot::Snapshot;
 use crate::tree::NodeRef;
+
+mod fair;
+
+pub use fair::{Strategies, Strategy};
 
 /// Why a workload is preempted (the `Preempted` condition reason).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,6 +24,8 @@ pub enum Reason {
     InCohortReclamation,
     /// By a borrowing workload of higher priority in the cohort.
     InCohortReclaimWhileBorrowing,
+    /// Fair sharing: its side of the cohort holds a larger share than the preemptor's.
+    InCohortFairSharing,
 }
 
 impl Reason {
@@ -28,6 +35,7 @@ impl Reason {
             Self::InClusterQueue => "InClusterQueue",
             Self::InCohortReclamation => "InCohortReclamation",
             Self::InCohortReclaimWhileBorrowing => "InCohortReclaimWhileBorrowing",
+            Self::InCohortFairSharing => "InCohortFairSharing",
         }
     }
 
@@ -37,6 +45,7 @@ impl Reason {
             Self::InClusterQueue => "prioritization in the ClusterQueue",
             Self::InCohortReclamation => "reclamation within the cohort",
             Self::InCohortReclaimWhileBorrowing => "reclamation within the cohort while borrowing",
+            Self::InCohortFairSharing => "Fair Sharing within the cohort",
         }
     }
 }
@@ -115,12 +124,16 @@ fn fits(snap: &Snapshot, queue: &str, usage: &FrAmounts, allow_borrowing: bool) 
 
 /// The workloads to evict so that `wl` (with `usage`) fits, considering only candidates using a
 /// flavor-resource in `needs`; empty when no set works. `snap` is restored before returning.
+/// With fair sharing on (`snap.fair_sharing`), the fair-sharing strategies decide.
 pub fn targets(
     snap: &mut Snapshot,
     wl: &Workload,
     usage: &FrAmounts,
     needs: &BTreeSet<FlavorResource>,
 ) -> Vec<Target> {
+    if let Some(strategies) = snap.fair_sharing {
+        return fair::targets(snap, wl, usage, needs, strategies);
+    }
     let Some(cq) = snap.queues.get(&wl.cluster_queue).cloned() else {
         return Vec::new();
     };

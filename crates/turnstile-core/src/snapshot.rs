@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{Admitted, ClusterQueue, Flavor};
+use crate::preempt::Strategies;
 use crate::resources::{FlavorResource, FrAmounts};
 use crate::tree::{CohortQuotas, NodeRef, QueueQuotas, QuotaTree};
 
@@ -20,6 +21,8 @@ pub struct Snapshot {
     pub admitted: BTreeMap<String, BTreeMap<String, Admitted>>,
     /// Fair-sharing weights of ClusterQueues (`q/<name>`) and Cohorts (`c/<name>`); 1 when absent.
     pub weights: BTreeMap<String, f64>,
+    /// Fair sharing is on, with these preemption strategies (set by the cycle from its config).
+    pub fair_sharing: Option<Strategies>,
 }
 
 impl Snapshot {
@@ -43,6 +46,7 @@ impl Snapshot {
             flavors: flavors.into_iter().map(|f| (f.name.clone(), f)).collect(),
             admitted: BTreeMap::new(),
             weights: BTreeMap::new(),
+            fair_sharing: None,
         };
         for a in admitted {
             snap.add(a);

@@ -797,6 +797,33 @@ impl Index {
         )
     }
 
+    /// Names of the Cohort objects.
+    pub fn cohort_names(&self) -> Vec<String> {
+        self.cohorts.keys().cloned().collect()
+    }
+
+    /// The stored Cohort.
+    pub fn cohort(&self, name: &str) -> Option<&api::Cohort> {
+        self.cohorts.get(name)
+    }
+
+    /// The status a Cohort should show with fair sharing on: its weighted share in `snap`.
+    pub fn cohort_status(&self, name: &str, snap: &Snapshot) -> Option<api::CohortStatus> {
+        self.cohorts.get(name)?;
+        let node = turnstile_core::tree::NodeRef::Cohort(name);
+        Some(api::CohortStatus {
+            fair_sharing: Some(api::FairSharingStatus {
+                weighted_share: turnstile_core::fair::share(
+                    &snap.tree,
+                    node,
+                    None,
+                    snap.weight(node),
+                )
+                .status_value(),
+            }),
+        })
+    }
+
     /// The stored status of a ClusterQueue.
     pub fn cluster_queue(&self, name: &str) -> Option<&api::ClusterQueue> {
         self.cluster_queues.get(name)

@@ -246,6 +246,7 @@ fn start_scheduler(client: &kube::Client, args: &ManagerArgs) {
         max_evaluations: args.max_evaluations_per_cycle,
         partial_admission: true,
         fair_sharing: args.fair_sharing,
+        fair_strategies: turnstile_core::preempt::Strategies::default(),
     };
     tokio::spawn(async move {
         turnstile_controller::scheduler::start_watches(&client, &shared).await;

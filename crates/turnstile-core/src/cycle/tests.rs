@@ -776,3 +776,64 @@ fn fair_sharing_prefers_workloads_within_nominal() {
     assert_eq!(&order[..3], &["ns/a0", "ns/a1", "ns/a2"]);
     assert_eq!(order.len(), 6);
 }
+
+#[test]
+fn fair_sharing_preempts_the_largest_share() {
+    let mut w = world(vec![
+        cq("a")
+            .cohort("c")
+            .cpu("default", 3000, None, None)
+            .preemption(PreemptionPolicy::LowerPriority, PreemptionPolicy::Any),
+        cq("b").cohort("c").cpu("default", 3000, None, None),
+        cq("c").cohort("c").cpu("default", 3000, None, None),
+    ]);
+    for i in 0..3 {
+        w.admitted.push(admitted(
+            wl(&format!("ns/a{i}"), "a", 0, 0, 1000),
+            "default",
+            1,
+        ));
+    }
+    for i in 0..6 {
+        w.admitted.push(admitted(
+            wl(&format!("ns/b{i}"), "b", 0, 0, 1000),
+            "default",
+            i,
+        ));
+    }
+    let run = |weight_a: f64, fair: bool| {
+        let mut snap = w.snapshot();
+        snap.weights.insert("q/a".into(), weight_a);
+        let pending: BTreeMap<String, Vec<Workload>> =
+            [("a".into(), vec![wl("ns/new", "a", 0, 10, 2000)])].into();
+        schedule_cycle(
+            &snap,
+            &pending,
+            100,
+            &CycleConfig {
+                fair_sharing: fair,
+                ..CycleConfig::default()
+            },
+        )
+    };
+    // Equal weights: taking 2 CPUs from b would only move the imbalance to a.
+    let o = run(1.0, true);
+    assert!(o.evictions.is_empty(), "{o:#?}");
+    assert_eq!(pending_of(&o, "ns/new").0, "WaitingForQuota");
+    // With twice b's weight, a may hold twice b's share: b's two newest go.
+    let o = run(2.0, true);
+    let mut victims: Vec<(&str, &str)> = o
+        .evictions
+        .iter()
+        .map(|e| (e.target.key.as_str(), e.target.reason.as_str()))
+        .collect();
+    victims.sort_unstable();
+    assert_eq!(
+        victims,
+        vec![
+            ("ns/b4", "InCohortFairSharing"),
+            ("ns/b5", "InCohortFairSharing")
+        ]
+    );
+    assert_eq!(pending_of(&o, "ns/new").0, "WaitingForPreemptedWorkloads");
+}
