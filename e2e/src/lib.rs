@@ -618,3 +618,30 @@ pub async fn until_workloads(
     .await
     .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// Waits until an event with `reason` about the object `name` exists in the test namespace;
+/// returns its note.
+///
+/// # Panics
+/// When none appears in time.
+pub async fn until_event(ns: &TestNs, name: &str, reason: &str) -> String {
+    let api: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(ns.client(), &ns.name);
+    wait_for(
+        Duration::from_secs(30),
+        &format!("event {reason} on {name}"),
+        || {
+            let api = api.clone();
+            async move {
+                let list = api.list(&kube::api::ListParams::default()).await.ok()?;
+                list.items.into_iter().find_map(|e| {
+                    (e.reason.as_deref() == Some(reason)
+                        && e.regarding.as_ref()?.name.as_deref() == Some(name))
+                    .then(|| e.note.unwrap_or_default())
+                })
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}

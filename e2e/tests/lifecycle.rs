@@ -1,6 +1,7 @@
 //! Workload lifecycle on the real plane: a ClusterQueue or LocalQueue stopped with HoldAndDrain
 //! evicts its admitted workloads, which come back when the policy returns to None; a deactivated
-//! workload (`spec.active=false`) is evicted and comes back when reactivated.
+//! workload (`spec.active=false`) is evicted and comes back when reactivated; a
+//! WorkloadPriorityClass's new value is pushed to the workloads naming it.
 
 // Test code: failures are panics.
 #![allow(
@@ -44,6 +45,7 @@ async fn hold_and_drain_and_deactivation() {
             format!("namespace/{sys}"),
             format!("clusterqueue/{cq_name}"),
             format!("resourceflavor/{rf_name}"),
+            format!("workloadpriorityclass/{rf_name}"),
         ],
     );
     let args = turnstile_e2e::scheduler_args(&sys, "e2e-life", &[]);
@@ -74,10 +76,15 @@ async fn hold_and_drain_and_deactivation() {
         ns.apply_doc(&workload("w1")).await.unwrap();
         ns.apply_doc(&workload("w2")).await.unwrap();
         turnstile_e2e::until_workloads(&ns, "both admitted", |all| all.len() == 2 && all.values().all(reserved)).await;
+        let note = turnstile_e2e::until_event(&ns, "w1", "QuotaReserved").await;
+        assert!(note.starts_with(&format!("Quota reserved in ClusterQueue {cq_name}, wait time since queued was ")), "{note}");
+        let note = turnstile_e2e::until_event(&ns, "w1", "Admitted").await;
+        assert_eq!(note, format!("Admitted by ClusterQueue {cq_name}, wait time since reservation was 0s"));
 
         // ClusterQueue HoldAndDrain evicts; None brings them back.
         ns.apply_doc(&cq("HoldAndDrain")).await.unwrap();
         let all = turnstile_e2e::until_workloads(&ns, "both drained", |all| all.values().all(|w| !reserved(w) && turnstile_e2e::workload_condition(w, "Requeued").is_some_and(|c| c.status == "False"))).await;
+        assert_eq!(turnstile_e2e::until_event(&ns, "w2", "EvictedDueToClusterQueueStopped").await, "The ClusterQueue is stopped");
         for w in all.values() {
             let ev = turnstile_e2e::workload_condition(w, "Evicted").unwrap();
             assert_eq!((ev.status.as_str(), ev.reason.as_str(), ev.message.as_str()), ("True", "ClusterQueueStopped", "The ClusterQueue is stopped"));
@@ -113,6 +120,16 @@ async fn hold_and_drain_and_deactivation() {
         api.patch("w1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"active": true}}))).await.unwrap();
         let all = turnstile_e2e::until_workloads(&ns, "w1 reactivated and admitted", |all| all.get("w1").is_some_and(reserved)).await;
         assert_eq!(turnstile_e2e::workload_condition(&all["w1"], "Requeued").map(|c| c.reason.as_str()), Some("Reactivated"));
+
+        // A WorkloadPriorityClass's new value reaches the workloads that name it.
+        let wpc = |v: i32| json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass", "metadata": {"name": rf_name}, "value": v});
+        ns.apply_doc(&wpc(10)).await.unwrap();
+        let mut w3 = workload("w3");
+        w3["spec"]["priorityClassRef"] = json!({"group": "kueue.x-k8s.io", "kind": "WorkloadPriorityClass", "name": rf_name});
+        w3["spec"]["priority"] = json!(10);
+        ns.apply_doc(&w3).await.unwrap();
+        ns.apply_doc(&wpc(500)).await.unwrap();
+        turnstile_e2e::until_workloads(&ns, "w3 priority follows its class", |all| all.get("w3").is_some_and(|w| w.spec.priority == Some(500))).await;
     })
     .await;
     // Borrowing and reclaim in a cohort: y borrows x's idle quota; when x needs it back, y's
@@ -160,6 +177,10 @@ async fn hold_and_drain_and_deactivation() {
         assert_eq!(victims.len(), 1, "one borrowed unit is enough: {victims:?}");
         assert!(victims[0].starts_with('y'));
         assert_eq!(turnstile_e2e::workload_condition(&all[victims[0]], "Preempted").unwrap().reason, "InCohortReclamation");
+        let note = turnstile_e2e::until_event(&ns, victims[0], "Preempted").await;
+        assert!(note.contains("due to reclamation within the cohort") && note.ends_with("preemptee effective priority: 100 (base: 100, boost: 0)"), "{note}");
+        let note = turnstile_e2e::until_event(&ns, "x0", "PreemptedWorkload").await;
+        assert!(note.starts_with(&format!("Preempted workload {}/{}", ns.name, victims[0])), "{note}");
         assert_eq!(all.values().filter(|w| reserved(w)).count(), 4, "4 cpu in the cohort, never more");
     })
     .await;

@@ -116,6 +116,7 @@ async fn scheduler_admits_by_priority_within_quota() {
         assert_eq!(held(&all), 2000);
         let low = turnstile_e2e::workload_condition(&all["low"], "QuotaReserved").unwrap();
         assert!(low.message.contains("insufficient unused quota for cpu in flavor"), "{}", low.message);
+        assert_eq!(turnstile_e2e::until_event(&ns, "low", "WaitingForQuota").await, low.message, "a Warning event carries the pending message");
         let adm = all["high"].status.as_ref().unwrap().admission.as_ref().unwrap();
         assert_eq!(adm.cluster_queue.as_str(), cq_name);
         assert_eq!(adm.pod_set_assignments[0].flavors.get("cpu").map(turnstile_api::ResourceFlavorReference::as_str), Some(rf_name.as_str()));

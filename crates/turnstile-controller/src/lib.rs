@@ -9,6 +9,7 @@
 //!   Job reconciler (turnstile-jobs::decide) ──> Job / Workload writes ──> API
 //! ```
 
+pub mod events;
 pub mod health;
 pub mod lease;
 pub mod scheduler;

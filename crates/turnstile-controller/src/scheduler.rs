@@ -18,7 +18,9 @@ use kube::{Client, Resource};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use turnstile_api::keys::{conditions, reasons};
-use turnstile_api::{ClusterQueue, Cohort, LocalQueue, ResourceFlavor, Workload};
+use turnstile_api::{
+    ClusterQueue, Cohort, LocalQueue, ResourceFlavor, Workload, WorkloadPriorityClass,
+};
 use turnstile_core::model::PodSetAssignment;
 use turnstile_core::{CycleConfig, Decision, Eviction, schedule_cycle};
 use turnstile_state::index::Index;
@@ -47,6 +49,8 @@ pub struct Shared {
     pub synced: Arc<AtomicBool>,
     /// True while this replica holds the leader Lease; only then does it schedule and write.
     pub leader: Arc<AtomicBool>,
+    /// Where events go (nowhere by default).
+    pub events: crate::events::Events,
 }
 
 fn now() -> (i64, String) {
@@ -128,7 +132,14 @@ fn spawn_watch<K>(
 
 /// Starts the watches that feed the cache; returns when every one has listed once.
 pub async fn start_watches(client: &Client, shared: &Shared) {
-    let flags: Vec<Arc<AtomicBool>> = (0..6).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    let flags: Vec<Arc<AtomicBool>> = (0..7).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    spawn_watch(
+        Api::<WorkloadPriorityClass>::all(client.clone()),
+        shared.clone(),
+        Index::apply_priority_class,
+        Index::delete_priority_class,
+        flags[6].clone(),
+    );
     spawn_watch(
         Api::<ResourceFlavor>::all(client.clone()),
         shared.clone(),
@@ -235,6 +246,14 @@ fn owned_conditions(wl: &Workload, set: &[(&str, &str, &str, &str)], now: &str) 
         }
     }
     out
+}
+
+/// When the workload last entered its queue: the `Requeued` transition, else its creation.
+fn queued_at_ms(wl: &Workload) -> i64 {
+    turnstile_state::index::condition_of(wl, conditions::REQUEUED)
+        .map(|c| &c.last_transition_time)
+        .or(wl.metadata.creation_timestamp.as_ref())
+        .map_or(0, |t| t.0.as_millisecond())
 }
 
 fn unchanged(wl: &Workload, set: &[(&str, &str, &str, &str)]) -> bool {
@@ -426,14 +445,15 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
     };
     for d in &outcome.decisions {
         if let Some(wl) = workloads.get(d.key()) {
-            write_decision(client, shared, wl, d, &now).await;
+            write_decision(client, shared, wl, d, (now_ms, &now)).await;
         }
     }
     for e in &outcome.evictions {
         let Some(victim) = workloads.get(&e.target.key) else {
             continue;
         };
-        if let Err(err) = evict(client, victim, e, &paths, &now).await {
+        let preemptor = workloads.get(&e.preemptor);
+        if let Err(err) = evict(client, shared, (victim, preemptor), e, &paths, &now).await {
             tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
         }
     }
@@ -441,7 +461,13 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
 }
 
 /// Writes what a decision changed on the Workload (nothing for an unchanged pending status).
-async fn write_decision(client: &Client, shared: &Shared, wl: &Workload, d: &Decision, now: &str) {
+async fn write_decision(
+    client: &Client,
+    shared: &Shared,
+    wl: &Workload,
+    d: &Decision,
+    (now_ms, now): (i64, &str),
+) {
     match d {
         Decision::Admit {
             key,
@@ -488,6 +514,21 @@ async fn write_decision(client: &Client, shared: &Shared, wl: &Workload, d: &Dec
                 shared.wake.notify_one();
             } else {
                 tracing::info!(workload = %key, cluster_queue = %cluster_queue, "admitted");
+                let waited = (now_ms - queued_at_ms(wl)).max(0) / 1000;
+                shared.events.emit(
+                    wl,
+                    false,
+                    reasons::QUOTA_RESERVED,
+                    format!("{quota_msg}, wait time since queued was {waited}s"),
+                );
+                shared.events.emit(
+                    wl,
+                    false,
+                    reasons::ADMITTED,
+                    format!(
+                        "Admitted by ClusterQueue {cluster_queue}, wait time since reservation was 0s"
+                    ),
+                );
             }
         }
         Decision::Pending {
@@ -516,6 +557,8 @@ async fn write_decision(client: &Client, shared: &Shared, wl: &Workload, d: &Dec
             let status = json!({"conditions": owned_conditions(wl, &set, now)});
             if let Err(e) = write_status(client, wl, status).await {
                 tracing::debug!(workload = %key, error = %e, "pending status write failed");
+            } else {
+                shared.events.emit(wl, true, reason, message.clone());
             }
         }
         Decision::Blocked { .. } => {}
@@ -579,7 +622,9 @@ async fn upkeep(client: &Client, shared: &Shared, now: &str) {
             .into_iter()
             .filter_map(|u| {
                 let key = match &u {
-                    Upkeep::Evict { key, .. } | Upkeep::Requeue { key, .. } => key.clone(),
+                    Upkeep::Evict { key, .. }
+                    | Upkeep::Requeue { key, .. }
+                    | Upkeep::SetPriority { key, .. } => key.clone(),
                 };
                 ix.workload(&key).cloned().map(|w| (u, w))
             })
@@ -593,6 +638,9 @@ async fn upkeep(client: &Client, shared: &Shared, now: &str) {
                 message,
             } => {
                 tracing::info!(workload = %key, reason, "evicting");
+                shared
+                    .events
+                    .emit(&wl, false, &format!("EvictedDueTo{reason}"), message.to_owned());
                 if wl
                     .metadata
                     .owner_references
@@ -608,6 +656,20 @@ async fn upkeep(client: &Client, shared: &Shared, now: &str) {
                     }
                     write_status(client, &wl, status).await
                 }
+            }
+            Upkeep::SetPriority { key, priority } => {
+                tracing::info!(workload = %key, priority, "priority class value changed");
+                let api: Api<Workload> = Api::namespaced(
+                    client.clone(),
+                    wl.metadata.namespace.as_deref().unwrap_or_default(),
+                );
+                api.patch(
+                    wl.metadata.name.as_deref().unwrap_or_default(),
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"spec": {"priority": priority}})),
+                )
+                .await
+                .map(|_| ())
             }
             Upkeep::Requeue {
                 key,
@@ -626,7 +688,8 @@ async fn upkeep(client: &Client, shared: &Shared, now: &str) {
 
 async fn evict(
     client: &Client,
-    victim: &Workload,
+    shared: &Shared,
+    (victim, preemptor): (&Workload, Option<&Workload>),
     e: &Eviction,
     paths: &BTreeMap<String, String>,
     now: &str,
@@ -663,6 +726,40 @@ async fn evict(
     }
     write_status(client, victim, status).await?;
     tracing::info!(workload = %e.target.key, preemptor = %e.preemptor, reason = e.target.reason.as_str(), "preempted");
+    let priority = |w: Option<&Workload>| {
+        let p = w.and_then(|w| w.spec.priority).unwrap_or(0);
+        format!("{p} (base: {p}, boost: 0)")
+    };
+    shared.events.emit(
+        victim,
+        false,
+        reasons::PREEMPTED,
+        format!(
+            "{message}; preemptor effective priority: {}; preemptee effective priority: {}",
+            priority(preemptor),
+            priority(Some(victim))
+        ),
+    );
+    shared.events.emit(
+        victim,
+        false,
+        &format!("EvictedDueTo{}", reasons::PREEMPTED),
+        message.clone(),
+    );
+    if let Some(p) = preemptor {
+        shared.events.emit(
+            p,
+            false,
+            "PreemptedWorkload",
+            format!(
+                "Preempted workload {} (UID: {}) in ClusterQueue {}; due to {}",
+                e.target.key,
+                victim.metadata.uid.as_deref().unwrap_or_default(),
+                e.target.cluster_queue,
+                e.target.reason.human()
+            ),
+        );
+    }
     if victim
         .metadata
         .owner_references

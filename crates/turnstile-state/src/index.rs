@@ -52,6 +52,13 @@ pub enum Upkeep {
         /// Eviction message.
         message: &'static str,
     },
+    /// Set `spec.priority` to the current value of the WorkloadPriorityClass the workload names.
+    SetPriority {
+        /// Workload key.
+        key: String,
+        /// The class's value.
+        priority: i32,
+    },
     /// Let a parked workload back into its queue (`Requeued=True`).
     Requeue {
         /// Workload key.
@@ -61,6 +68,14 @@ pub enum Upkeep {
         /// Requeued message.
         message: &'static str,
     },
+}
+
+/// A workload's condition of type `t`.
+pub fn condition_of<'a>(
+    wl: &'a api::Workload,
+    t: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    condition(wl, t)
 }
 
 fn condition<'a>(
@@ -105,6 +120,8 @@ pub struct Index {
     /// when it is queued); an error when a quantity in it does not parse.
     models: BTreeMap<String, Result<Workload, convert::ConvertError>>,
     pending: PendingQueues,
+    /// WorkloadPriorityClass values by name.
+    priority_classes: BTreeMap<String, i32>,
     /// Admissions decided but not yet seen back from the API (assumed).
     assumed: BTreeMap<String, (String, Vec<turnstile_core::model::PodSetAssignment>)>,
 }
@@ -160,6 +177,17 @@ impl Index {
     pub fn delete_cohort(&mut self, name: &str) {
         self.cohorts.remove(name);
         self.requeue_all();
+    }
+
+    /// Records a WorkloadPriorityClass.
+    pub fn apply_priority_class(&mut self, c: api::WorkloadPriorityClass) {
+        self.priority_classes
+            .insert(c.metadata.name.clone().unwrap_or_default(), c.spec.value);
+    }
+
+    /// Forgets a WorkloadPriorityClass (workloads keep the priority they have).
+    pub fn delete_priority_class(&mut self, name: &str) {
+        self.priority_classes.remove(name);
     }
 
     /// Records a ResourceFlavor.
@@ -842,6 +870,17 @@ impl Index {
         for (key, wl) in &self.workloads {
             if condition_true(wl, conditions::FINISHED) {
                 continue;
+            }
+            // A WorkloadPriorityClass's value is pushed to the workloads that name it.
+            if let Some(r) = &wl.spec.priority_class_ref
+                && r.kind == api::PriorityClassKind::WorkloadPriorityClass
+                && let Some(v) = self.priority_classes.get(&r.name)
+                && wl.spec.priority != Some(*v)
+            {
+                out.push(Upkeep::SetPriority {
+                    key: key.clone(),
+                    priority: *v,
+                });
             }
             let ns = wl.metadata.namespace.as_deref().unwrap_or_default();
             let lq = wl

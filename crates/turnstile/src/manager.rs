@@ -221,12 +221,15 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
 /// Starts leader election and, behind it, the scheduler (its watches run on every replica so that
 /// a new leader starts with a warm cache).
 fn start_scheduler(client: &kube::Client, args: &ManagerArgs) {
-    let shared = turnstile_controller::scheduler::Shared::default();
     let identity = args.identity.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map_or_else(|_| "turnstile".into(), |h| h.trim().to_owned());
         format!("{host}-{}", std::process::id())
     });
+    let shared = turnstile_controller::scheduler::Shared {
+        events: turnstile_controller::events::Events::start(client.clone(), Some(identity.clone())),
+        ..Default::default()
+    };
     let duration = Duration::from_secs(args.lease_duration_seconds.max(3));
     let lease = turnstile_controller::lease::LeaseConfig {
         namespace: args.namespace.clone(),

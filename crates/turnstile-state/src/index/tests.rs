@@ -355,3 +355,38 @@ fn upkeep_drains_deactivates_and_lets_back() {
         message: "The ClusterQueue was restarted after being stopped"
     }));
 }
+
+#[test]
+fn workload_priority_class_values_are_pushed_to_workloads() {
+    let mut ix = setup("2");
+    let with_class = |name: &str, class: &str, priority: i32| {
+        let mut w = wl(name, "1", "2026-11-25T00:00:01Z");
+        w.spec.priority_class_ref = Some(obj(
+            json!({"group": "kueue.x-k8s.io", "kind": "WorkloadPriorityClass", "name": class}),
+        ));
+        w.spec.priority = Some(priority);
+        w
+    };
+    ix.apply_workload(with_class("a", "high", 100));
+    ix.apply_workload(with_class("b", "missing", 5));
+    let mut pod_class = with_class("c", "high", 1);
+    pod_class.spec.priority_class_ref = Some(obj(
+        json!({"group": "scheduling.k8s.io", "kind": "PriorityClass", "name": "high"}),
+    ));
+    ix.apply_workload(pod_class);
+    ix.apply_priority_class(obj(json!({"metadata": {"name": "high"}, "value": 100})));
+    assert!(ix.upkeep().is_empty(), "values already match");
+    ix.apply_priority_class(obj(json!({"metadata": {"name": "high"}, "value": 1000})));
+    assert_eq!(
+        ix.upkeep(),
+        vec![Upkeep::SetPriority {
+            key: "ns/a".into(),
+            priority: 1000
+        }],
+        "only the workload naming the WorkloadPriorityClass; a pod PriorityClass is left alone"
+    );
+    ix.apply_workload(with_class("a", "high", 1000));
+    assert!(ix.upkeep().is_empty());
+    ix.delete_priority_class("high");
+    assert!(ix.upkeep().is_empty(), "a deleted class changes nothing");
+}
