@@ -465,7 +465,9 @@ impl ManagerProcess {
     /// # Panics
     /// When the binary is missing or does not become ready within a minute.
     pub async fn start(h: &Harness, args: &[String], cleanup: Vec<String>) -> ManagerProcess {
-        let bin = e2e_dir().join("../target/debug/turnstile");
+        // TURNSTILE_E2E_MANAGER_BIN picks another build (e.g. target/release/turnstile for figures).
+        let bin = std::env::var_os("TURNSTILE_E2E_MANAGER_BIN")
+            .map_or_else(|| e2e_dir().join("../target/debug/turnstile"), PathBuf::from);
         assert!(
             bin.is_file(),
             "{} missing: build it with `cargo build -p turnstile`",
@@ -515,6 +517,13 @@ impl ManagerProcess {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         m
+    }
+}
+
+impl ManagerProcess {
+    /// The manager's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

@@ -54,7 +54,7 @@ impl Events {
         let Some(tx) = &self.tx else { return };
         let mut reference = obj.object_ref(&());
         if reference.uid.is_none() {
-            reference.uid = obj.meta().uid.clone();
+            reference.uid.clone_from(&obj.meta().uid);
         }
         let event = Event {
             type_: if warning {

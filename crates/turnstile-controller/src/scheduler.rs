@@ -638,9 +638,12 @@ async fn upkeep(client: &Client, shared: &Shared, now: &str) {
                 message,
             } => {
                 tracing::info!(workload = %key, reason, "evicting");
-                shared
-                    .events
-                    .emit(&wl, false, &format!("EvictedDueTo{reason}"), message.to_owned());
+                shared.events.emit(
+                    &wl,
+                    false,
+                    &format!("EvictedDueTo{reason}"),
+                    message.to_owned(),
+                );
                 if wl
                     .metadata
                     .owner_references

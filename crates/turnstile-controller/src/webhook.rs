@@ -287,12 +287,135 @@ pub struct JobsConfig {
     pub excluded_namespaces: Vec<String>,
 }
 
+/// Which Jobs have an admitted Workload: the UIDs a Workload names (owner references and the
+/// `job-uid` label), kept only while it is `Admitted`. This is all the webhook needs to know of
+/// Workloads, so it does not keep a second copy of every Workload (the scheduler's cache has them).
+#[derive(Clone, Debug, Default)]
+pub struct AdmittedJobs {
+    /// Admitted workload key → the Job UIDs it names.
+    by_workload: BTreeMap<String, Vec<String>>,
+    /// Job UID → how many admitted workloads name it.
+    by_job: BTreeMap<String, usize>,
+}
+
+impl AdmittedJobs {
+    /// Records a Workload as it is now.
+    pub fn apply(&mut self, w: &Workload) {
+        let key = format!(
+            "{}/{}",
+            w.metadata.namespace.as_deref().unwrap_or_default(),
+            w.metadata.name.as_deref().unwrap_or_default()
+        );
+        self.delete(&key);
+        let admitted = w.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == conditions::ADMITTED && c.status == "True")
+        });
+        if !admitted {
+            return;
+        }
+        let mut uids: Vec<String> = w
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .map(|o| o.uid.clone())
+            .chain(
+                w.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::JOB_UID))
+                    .cloned(),
+            )
+            .collect();
+        uids.sort();
+        uids.dedup();
+        for u in &uids {
+            *self.by_job.entry(u.clone()).or_default() += 1;
+        }
+        self.by_workload.insert(key, uids);
+    }
+
+    /// Forgets a Workload.
+    pub fn delete(&mut self, key: &str) {
+        for u in self.by_workload.remove(key).unwrap_or_default() {
+            if let Some(n) = self.by_job.get_mut(&u) {
+                *n -= 1;
+                if *n == 0 {
+                    self.by_job.remove(&u);
+                }
+            }
+        }
+    }
+
+    /// Whether an admitted Workload names the Job with this UID.
+    pub fn contains(&self, job_uid: &str) -> bool {
+        self.by_job.contains_key(job_uid)
+    }
+}
+
+type SharedAdmittedJobs = Arc<std::sync::RwLock<AdmittedJobs>>;
+
+fn spawn_admitted_jobs(
+    api: Api<Workload>,
+) -> (SharedAdmittedJobs, tokio::sync::watch::Receiver<bool>) {
+    let view = Arc::new(std::sync::RwLock::new(AdmittedJobs::default()));
+    let (r, ready) = tokio::sync::watch::channel(false);
+    let v = view.clone();
+    tokio::spawn(async move {
+        let stream = watcher(api, watcher::Config::default()).default_backoff();
+        let mut stream = std::pin::pin!(stream);
+        // A re-list rebuilds the view from scratch, then swaps it in.
+        let mut relist: Option<AdmittedJobs> = None;
+        while let Some(item) = stream.next().await {
+            let event = match item {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::debug!(error = %e, "watch error (retried)");
+                    continue;
+                }
+            };
+            match event {
+                watcher::Event::Init => relist = Some(AdmittedJobs::default()),
+                watcher::Event::InitApply(w) => {
+                    if let Some(b) = relist.as_mut() {
+                        b.apply(&w);
+                    }
+                }
+                watcher::Event::InitDone => {
+                    if let (Some(b), Ok(mut g)) = (relist.take(), v.write()) {
+                        *g = b;
+                    }
+                    r.send_replace(true);
+                }
+                watcher::Event::Apply(w) => {
+                    if let Ok(mut g) = v.write() {
+                        g.apply(&w);
+                    }
+                }
+                watcher::Event::Delete(w) => {
+                    if let Ok(mut g) = v.write() {
+                        g.delete(&format!(
+                            "{}/{}",
+                            w.metadata.namespace.as_deref().unwrap_or_default(),
+                            w.metadata.name.as_deref().unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+    });
+    (view, ready)
+}
+
 /// The cached view of the cluster that the webhook rules consult.
 #[derive(Clone)]
 pub struct ClusterView {
     local_queues: Store<LocalQueue>,
     priority_classes: Store<WorkloadPriorityClass>,
-    workloads: Store<Workload>,
+    admitted_jobs: SharedAdmittedJobs,
+    admitted_jobs_ready: tokio::sync::watch::Receiver<bool>,
     namespaces: Store<Namespace>,
     config: JobsConfig,
     manager_username: String,
@@ -327,10 +450,13 @@ where
 impl ClusterView {
     /// Starts the watches the view reads from.
     pub fn start(client: &Client, config: JobsConfig, manager_username: String) -> Self {
+        let (admitted_jobs, admitted_jobs_ready) =
+            spawn_admitted_jobs(Api::<Workload>::all(client.clone()));
         Self {
             local_queues: spawn_reflector(Api::<LocalQueue>::all(client.clone())),
             priority_classes: spawn_reflector(Api::<WorkloadPriorityClass>::all(client.clone())),
-            workloads: spawn_reflector(Api::<Workload>::all(client.clone())),
+            admitted_jobs,
+            admitted_jobs_ready,
             namespaces: spawn_reflector(Api::<Namespace>::all(client.clone())),
             config,
             manager_username,
@@ -342,7 +468,11 @@ impl ClusterView {
         let e = |_| Error::Certificates("a watch ended before it was ready".into());
         self.local_queues.wait_until_ready().await.map_err(e)?;
         self.priority_classes.wait_until_ready().await.map_err(e)?;
-        self.workloads.wait_until_ready().await.map_err(e)?;
+        self.admitted_jobs_ready
+            .clone()
+            .wait_for(|ready| *ready)
+            .await
+            .map_err(|_| Error::Certificates("the Workload watch ended".into()))?;
         self.namespaces.wait_until_ready().await.map_err(e)
     }
 
@@ -361,29 +491,11 @@ impl ClusterView {
         !turnstile_api::selector::matches(selector, &labels)
     }
 
-    fn workload_admitted(&self, ns: &str, job: &Job) -> bool {
+    fn workload_admitted(&self, job: &Job) -> bool {
         let Some(uid) = job.metadata.uid.as_deref() else {
             return false;
         };
-        self.workloads.state().iter().any(|w| {
-            w.metadata.namespace.as_deref() == Some(ns)
-                && (w
-                    .metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .any(|o| o.uid == uid)
-                    || w.metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get(labels::JOB_UID))
-                        .is_some_and(|u| u == uid))
-                && w.status.as_ref().is_some_and(|s| {
-                    s.conditions
-                        .iter()
-                        .any(|c| c.type_ == conditions::ADMITTED && c.status == "True")
-                })
-        })
+        self.admitted_jobs.read().is_ok_and(|a| a.contains(uid))
     }
 }
 
@@ -407,7 +519,48 @@ impl ReviewContext for ClusterView {
                 .is_some(),
             requester_is_manager: request.user_info.username.as_deref()
                 == Some(self.manager_username.as_str()),
-            workload_admitted: self.workload_admitted(ns, job),
+            workload_admitted: self.workload_admitted(job),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AdmittedJobs;
+    use turnstile_api::Workload;
+
+    fn wl(name: &str, owner: &str, label: Option<&str>, admitted: bool) -> Workload {
+        let mut v = serde_json::json!({"metadata": {"name": name, "namespace": "ns",
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "j", "uid": owner}]},
+            "spec": {"podSets": []}});
+        if let Some(l) = label {
+            v["metadata"]["labels"] = serde_json::json!({"kueue.x-k8s.io/job-uid": l});
+        }
+        if admitted {
+            v["status"] = serde_json::json!({"conditions": [{"type": "Admitted", "status": "True", "reason": "Admitted",
+                "message": "", "lastTransitionTime": "2026-11-25T00:00:00Z"}]});
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn admitted_jobs_follow_workload_admission() {
+        let mut a = AdmittedJobs::default();
+        a.apply(&wl("w", "job-1", Some("job-2"), false));
+        assert!(!a.contains("job-1"));
+        a.apply(&wl("w", "job-1", Some("job-2"), true));
+        assert!(
+            a.contains("job-1") && a.contains("job-2"),
+            "owner and label"
+        );
+        a.apply(&wl("other", "job-1", None, true));
+        a.apply(&wl("w", "job-1", Some("job-2"), false));
+        assert!(
+            a.contains("job-1"),
+            "still named by another admitted workload"
+        );
+        assert!(!a.contains("job-2"));
+        a.delete("ns/other");
+        assert!(!a.contains("job-1"));
     }
 }

@@ -179,7 +179,8 @@ impl Index {
         self.requeue_all();
     }
 
-    /// Records a WorkloadPriorityClass.
+    /// Records a WorkloadPriorityClass (by value, like every other watch callback).
+    #[allow(clippy::needless_pass_by_value)]
     pub fn apply_priority_class(&mut self, c: api::WorkloadPriorityClass) {
         self.priority_classes
             .insert(c.metadata.name.clone().unwrap_or_default(), c.spec.value);
