@@ -698,8 +698,12 @@ async fn evict(
     now: &str,
 ) -> Result<(), kube::Error> {
     let preemptor_cq = e.preemptor_queue.clone();
+    let job_uid = preemptor
+        .and_then(|p| p.metadata.labels.as_ref())
+        .and_then(|l| l.get(turnstile_api::keys::labels::JOB_UID))
+        .map_or("UNKNOWN", String::as_str);
     let message = format!(
-        "Preempted to accommodate a workload (UID: {}, JobUID: UNKNOWN) due to {}; preemptor path: {}; preemptee path: {}",
+        "Preempted to accommodate a workload (UID: {}, JobUID: {job_uid}) due to {}; preemptor path: {}; preemptee path: {}",
         e.preemptor_uid,
         e.target.reason.human(),
         paths.get(&preemptor_cq).cloned().unwrap_or_default(),

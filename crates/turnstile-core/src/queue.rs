@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::cycle::{CycleOutcome, Decision, Requeue};
 use crate::model::Workload;
@@ -21,7 +22,8 @@ fn order_key(w: &Workload) -> OrderKey {
 
 #[derive(Clone, Debug)]
 struct Item {
-    workload: Workload,
+    /// Shared with the caller's own copy (the cache keeps one model per workload).
+    workload: Arc<Workload>,
     not_before: i64,
     inadmissible: bool,
 }
@@ -44,7 +46,8 @@ impl PendingQueues {
     /// Adds a pending workload, or updates it. An update that changes what the scheduler looks at
     /// (priority, queue time, pod sets, ClusterQueue) makes a set-aside workload active again.
     /// `not_before` is the end of its backoff (0 for none).
-    pub fn upsert(&mut self, workload: Workload, not_before: i64) {
+    pub fn upsert(&mut self, workload: impl Into<Arc<Workload>>, not_before: i64) {
+        let workload: Arc<Workload> = workload.into();
         let key = workload.key.clone();
         let mut inadmissible = false;
         if let Some(old_cq) = self.location.get(&key).cloned() {
@@ -74,7 +77,7 @@ impl PendingQueues {
     }
 
     /// Removes a workload (admitted elsewhere, finished, deleted, no longer admissible).
-    pub fn remove(&mut self, key: &str) -> Option<Workload> {
+    pub fn remove(&mut self, key: &str) -> Option<Arc<Workload>> {
         let cq = self.location.remove(key)?;
         let q = self.queues.get_mut(&cq)?;
         let item = q.items.remove(key)?;
@@ -93,7 +96,7 @@ impl PendingQueues {
                 .filter_map(|k| q.items.get(&k.3))
                 .filter(|i| i.not_before <= now)
                 .take(limit)
-                .map(|i| i.workload.clone())
+                .map(|i| (*i.workload).clone())
                 .collect();
             if !list.is_empty() {
                 out.insert(name.clone(), list);
@@ -130,7 +133,7 @@ impl PendingQueues {
                 if let Some(item) = it.next() {
                     out.entry((*name).clone())
                         .or_default()
-                        .push(item.workload.clone());
+                        .push((*item.workload).clone());
                     taken += 1;
                     any = true;
                 }
@@ -304,7 +307,7 @@ mod tests {
         p.upsert(wl("a", "q2", 0, 1), 0);
         assert!(keys(&p.heads(100, usize::MAX), "q1").is_empty());
         assert_eq!(keys(&p.heads(100, usize::MAX), "q2"), vec!["a"]);
-        assert_eq!(p.remove("a").map(|w| w.cluster_queue), Some("q2".into()));
+        assert_eq!(p.remove("a").map(|w| w.cluster_queue.clone()), Some("q2".into()));
         assert_eq!(p.remove("a"), None);
     }
 }

@@ -4,6 +4,7 @@
 //! and free of I/O, so it is tested without a cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use turnstile_api as api;
 use turnstile_api::keys::{conditions, reasons};
@@ -118,7 +119,7 @@ pub struct Index {
     workloads: BTreeMap<String, api::Workload>,
     /// Each workload converted for the scheduler once, when it changes (its ClusterQueue is set
     /// when it is queued); an error when a quantity in it does not parse.
-    models: BTreeMap<String, Result<Workload, convert::ConvertError>>,
+    models: BTreeMap<String, Result<Arc<Workload>, convert::ConvertError>>,
     pending: PendingQueues,
     /// WorkloadPriorityClass values by name.
     priority_classes: BTreeMap<String, i32>,
@@ -236,10 +237,17 @@ impl Index {
             self.assumed.remove(&key);
         }
         let mut wl = wl;
-        let model = convert::workload(&wl, "", millis(wl.metadata.creation_timestamp.as_ref()));
-        // Pod sets (large even when empty) and managed fields are not needed once converted.
+        let model = convert::workload(&wl, "", millis(wl.metadata.creation_timestamp.as_ref()))
+            .map(Arc::new);
+        // Pod sets (large even when empty), managed fields, annotations and labels (but the
+        // Job UID) are not needed once converted; a map with even one entry costs a whole node.
         wl.spec.pod_sets = Vec::new();
         wl.metadata.managed_fields = None;
+        wl.metadata.annotations = None;
+        wl.metadata.labels = wl.metadata.labels.take().and_then(|mut l| {
+            let uid = l.remove(api::keys::labels::JOB_UID)?;
+            Some([(api::keys::labels::JOB_UID.to_owned(), uid)].into())
+        });
         self.models.insert(key.clone(), model);
         self.workloads.insert(key.clone(), wl);
         self.place(&key);
@@ -349,11 +357,15 @@ impl Index {
                     .as_ref()
                     .and_then(|s| s.requeue_state.as_ref())
                     .map_or(0, |r| millis(r.requeue_at.as_ref()));
-                match self.models.get(key) {
+                match self.models.get_mut(key) {
                     Some(Ok(w)) => {
-                        let mut w = w.clone();
-                        w.cluster_queue = cluster_queue;
-                        self.pending.upsert(w, not_before);
+                        if w.cluster_queue != cluster_queue {
+                            // Set the queue on the one shared model (no copy once the pending
+                            // queues have let go of theirs).
+                            self.pending.remove(key);
+                            Arc::make_mut(w).cluster_queue = cluster_queue;
+                        }
+                        self.pending.upsert(Arc::clone(w), not_before);
                     }
                     _ => {
                         self.pending.remove(key);
@@ -529,7 +541,7 @@ impl Index {
             let Some(Ok(model)) = self.models.get(key) else {
                 continue;
             };
-            let mut workload = model.clone();
+            let mut workload = (**model).clone();
             workload.cluster_queue = cluster_queue;
             admitted.push(Admitted {
                 workload,
