@@ -466,8 +466,10 @@ impl ManagerProcess {
     /// When the binary is missing or does not become ready within a minute.
     pub async fn start(h: &Harness, args: &[String], cleanup: Vec<String>) -> ManagerProcess {
         // TURNSTILE_E2E_MANAGER_BIN picks another build (e.g. target/release/turnstile for figures).
-        let bin = std::env::var_os("TURNSTILE_E2E_MANAGER_BIN")
-            .map_or_else(|| e2e_dir().join("../target/debug/turnstile"), PathBuf::from);
+        let bin = std::env::var_os("TURNSTILE_E2E_MANAGER_BIN").map_or_else(
+            || e2e_dir().join("../target/debug/turnstile"),
+            PathBuf::from,
+        );
         assert!(
             bin.is_file(),
             "{} missing: build it with `cargo build -p turnstile`",

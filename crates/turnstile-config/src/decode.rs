@@ -11,7 +11,9 @@ use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::value::BorrowedStrDeserializer;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::{Map, Value};
 
 /// A decoding failure at a field path (empty path: the document itself).
@@ -123,7 +125,9 @@ fn scalar_key(key: &serde_yaml::Value) -> Option<String> {
 }
 
 /// Deserializes `T` from `value`, returning the paths of keys `T` does not know.
-pub(crate) fn from_value<T: DeserializeOwned>(value: &Value) -> Result<(T, Vec<String>), DecodeError> {
+pub(crate) fn from_value<T: DeserializeOwned>(
+    value: &Value,
+) -> Result<(T, Vec<String>), DecodeError> {
     let unknown = RefCell::new(Vec::new());
     let node = Node {
         value,
@@ -142,6 +146,7 @@ struct Node<'v, 'c> {
 }
 
 impl Node<'_, '_> {
+    #[allow(clippy::needless_pass_by_value)] // used as `map_err(|e| self.at(e))`
     fn at(&self, e: serde_json::Error) -> DecodeError {
         DecodeError {
             path: Some(self.path.clone()),
@@ -337,7 +342,10 @@ impl<'v, 'c> Fields<'v, 'c> {
 impl<'de> MapAccess<'de> for Fields<'de, '_> {
     type Error = DecodeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
         let Some((key, value)) = self.iter.as_mut().and_then(Iterator::next) else {
             return Ok(None);
         };
@@ -346,7 +354,10 @@ impl<'de> MapAccess<'de> for Fields<'de, '_> {
             .map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DecodeError> {
         let (key, value) = self
             .pending
             .take()
@@ -386,7 +397,10 @@ impl<'v, 'c> Items<'v, 'c> {
 impl<'de> SeqAccess<'de> for Items<'de, '_> {
     type Error = DecodeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DecodeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DecodeError> {
         let Some((i, value)) = self.iter.next() else {
             return Ok(None);
         };

@@ -6,15 +6,16 @@
 use crate::duration::GoDuration;
 use crate::selector::{LabelSelector, LabelSelectorRequirement};
 use crate::types::{
-    ClientConnection, Configuration, IncrementalDispatcherConfig, Integrations, InternalCertManagement,
-    LeaderElection, LocalQueueMetrics, MultiKueue, RequeuingStrategy, VisibilityServerConfiguration,
-    WaitForPodsReady,
+    ClientConnection, Configuration, IncrementalDispatcherConfig, Integrations,
+    InternalCertManagement, LeaderElection, LocalQueueMetrics, MultiKueue, RequeuingStrategy,
+    VisibilityServerConfiguration, WaitForPodsReady,
 };
 
 /// Namespace used when none is configured and the service-account namespace file is absent.
 pub const DEFAULT_NAMESPACE: &str = "kueue-system";
 /// Where a pod finds its own namespace.
-pub const SERVICE_ACCOUNT_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+pub const SERVICE_ACCOUNT_NAMESPACE_FILE: &str =
+    "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 /// Default `internalCertManagement.webhookServiceName`.
 pub const DEFAULT_WEBHOOK_SERVICE_NAME: &str = "kueue-webhook-service";
 /// Default `internalCertManagement.webhookSecretName`.
@@ -38,7 +39,7 @@ pub const DEFAULT_RENEW_DEADLINE: GoDuration = GoDuration::from_secs(10);
 /// Default `leaderElection.retryPeriod`.
 pub const DEFAULT_RETRY_PERIOD: GoDuration = GoDuration::from_secs(2);
 /// Default `clientConnection.qps`.
-pub const DEFAULT_CLIENT_CONNECTION_QPS: f32 = 300.0;
+pub const DEFAULT_CLIENT_CONNECTION_QPS: f32 = 20.0;
 /// Default `clientConnection.burst`.
 pub const DEFAULT_CLIENT_CONNECTION_BURST: i32 = 500;
 /// Default `integrations.frameworks` (when the list is empty).
@@ -58,9 +59,11 @@ pub const DEFAULT_MULTIKUEUE_ORIGIN: &str = "multikueue";
 /// Default `multiKueue.workerLostTimeout`.
 pub const DEFAULT_MULTIKUEUE_WORKER_LOST_TIMEOUT: GoDuration = GoDuration::from_mins(15);
 /// The all-at-once MultiKueue dispatcher (default `multiKueue.dispatcherName`).
-pub const MULTIKUEUE_DISPATCHER_ALL_AT_ONCE: &str = "kueue.x-k8s.io/multikueue-dispatcher-all-at-once";
+pub const MULTIKUEUE_DISPATCHER_ALL_AT_ONCE: &str =
+    "kueue.x-k8s.io/multikueue-dispatcher-all-at-once";
 /// The incremental MultiKueue dispatcher.
-pub const MULTIKUEUE_DISPATCHER_INCREMENTAL: &str = "kueue.x-k8s.io/multikueue-dispatcher-incremental";
+pub const MULTIKUEUE_DISPATCHER_INCREMENTAL: &str =
+    "kueue.x-k8s.io/multikueue-dispatcher-incremental";
 /// Default `multiKueue.incrementalDispatcherConfig.stepSize` (incremental dispatcher only).
 pub const DEFAULT_INCREMENTAL_DISPATCHER_STEP_SIZE: i32 = 3;
 /// Default `admissionFairSharing.usageSamplingInterval`.
@@ -109,7 +112,10 @@ pub fn apply_defaults(cfg: &mut Configuration, fallback_namespace: &str) {
         &mut cfg.health.health_probe_bind_address,
         DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
     );
-    default_leader_election(cfg.leader_election.get_or_insert_with(LeaderElection::default));
+    default_leader_election(
+        cfg.leader_election
+            .get_or_insert_with(LeaderElection::default),
+    );
     cfg.metrics
         .local_queue_metrics
         .get_or_insert(LocalQueueMetrics {
@@ -133,7 +139,10 @@ pub fn apply_defaults(cfg: &mut Configuration, fallback_namespace: &str) {
     cc.qps.get_or_insert(DEFAULT_CLIENT_CONNECTION_QPS);
     cc.burst.get_or_insert(DEFAULT_CLIENT_CONNECTION_BURST);
 
-    default_wait_for_pods_ready(cfg.wait_for_pods_ready.get_or_insert_with(WaitForPodsReady::default));
+    default_wait_for_pods_ready(
+        cfg.wait_for_pods_ready
+            .get_or_insert_with(WaitForPodsReady::default),
+    );
 
     let integrations = cfg.integrations.get_or_insert_with(Integrations::default);
     if integrations.frameworks.is_empty() {
@@ -146,7 +155,10 @@ pub fn apply_defaults(cfg: &mut Configuration, fallback_namespace: &str) {
     default_multi_kueue(cfg.multi_kueue.get_or_insert_with(MultiKueue::default));
 
     if let Some(afs) = &mut cfg.admission_fair_sharing {
-        or_default_duration(&mut afs.usage_sampling_interval, DEFAULT_USAGE_SAMPLING_INTERVAL);
+        or_default_duration(
+            &mut afs.usage_sampling_interval,
+            DEFAULT_USAGE_SAMPLING_INTERVAL,
+        );
     }
 
     cfg.visibility_server

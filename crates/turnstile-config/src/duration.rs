@@ -5,7 +5,7 @@
 //! [`Display`](std::fmt::Display) prints what Go's `Duration.String()` prints (`1h30m0s`, `1.5ms`, `0s`), which is
 //! the form Kueue's validation messages show.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -142,7 +142,10 @@ impl GoDuration {
             s = &s[unit_len..];
             let Some(unit) = unit_nanos(unit_text) else {
                 let unit = String::from_utf8_lossy(unit_text);
-                return Err(fail(&format!("unknown unit {} in duration", go_time_quote(&unit))));
+                return Err(fail(&format!(
+                    "unknown unit {} in duration",
+                    go_time_quote(&unit)
+                )));
             };
             if value > TWO_POW_63 / unit {
                 return Err(fail("invalid duration"));
@@ -185,9 +188,8 @@ fn fraction_nanos(fraction: u64, unit: u64, scale: f64) -> u64 {
 fn unit_nanos(unit: &[u8]) -> Option<u64> {
     match unit {
         b"ns" => Some(1),
-        b"us" => Some(NANOS_PER_MICRO),
-        // U+00B5 MICRO SIGN and U+03BC GREEK SMALL LETTER MU, each followed by `s`.
-        [0xC2, 0xB5, b's'] | [0xCE, 0xBC, b's'] => Some(NANOS_PER_MICRO),
+        // `us`, and U+00B5 MICRO SIGN or U+03BC GREEK SMALL LETTER MU followed by `s`.
+        b"us" | [0xC2, 0xB5, b's'] | [0xCE, 0xBC, b's'] => Some(NANOS_PER_MICRO),
         b"ms" => Some(NANOS_PER_MILLI),
         b"s" => Some(NANOS_PER_SECOND),
         b"m" => Some(NANOS_PER_MINUTE),
@@ -248,7 +250,7 @@ fn go_time_quote(s: &str) -> String {
         if u32::from(c) >= 0x80 || u32::from(c) < 0x20 {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
+                let _ = write!(out, "\\x{b:02x}");
             }
         } else {
             if c == '"' || c == '\\' {
@@ -342,9 +344,8 @@ impl<'de> Deserialize<'de> for GoDuration {
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<GoDuration, E> {
-                GoDuration::parse(v).map_err(|e| {
-                    E::custom(format!("Invalid value: {}: {e}", go_json_string(v)))
-                })
+                GoDuration::parse(v)
+                    .map_err(|e| E::custom(format!("Invalid value: {}: {e}", go_json_string(v))))
             }
         }
 
@@ -392,8 +393,14 @@ mod tests {
             ("3h30m", (3 * 3600 + 30 * 60) * S),
             ("10.5s4m", 4 * 60 * S + 10 * S + S / 2),
             ("-2m3.4s", -(2 * 60 * S + 3 * S + 400_000_000)),
-            ("1h2m3s4ms5us6ns", 3600 * S + 2 * 60 * S + 3 * S + 4_000_000 + 5_000 + 6),
-            ("39h9m14.425s", 39 * 3600 * S + 9 * 60 * S + 14 * S + 425_000_000),
+            (
+                "1h2m3s4ms5us6ns",
+                3600 * S + 2 * 60 * S + 3 * S + 4_000_000 + 5_000 + 6,
+            ),
+            (
+                "39h9m14.425s",
+                39 * 3600 * S + 9 * 60 * S + 14 * S + 425_000_000,
+            ),
             ("52763797000ns", 52_763_797_000),
             ("0.3333333333333333333h", 20 * 60 * S),
             ("9007199254740993ns", 9_007_199_254_740_993),
@@ -430,12 +437,27 @@ mod tests {
             ("5x", r#"time: unknown unit "x" in duration "5x""#),
             ("1.5 h", r#"time: unknown unit " h" in duration "1.5 h""#),
             ("3000000h", r#"time: invalid duration "3000000h""#),
-            ("9223372036854775808ns", r#"time: invalid duration "9223372036854775808ns""#),
-            ("9223372036854775.808us", r#"time: invalid duration "9223372036854775.808us""#),
-            ("9223372036854ms775us808ns", r#"time: invalid duration "9223372036854ms775us808ns""#),
-            ("-9223372036854775809ns", r#"time: invalid duration "-9223372036854775809ns""#),
+            (
+                "9223372036854775808ns",
+                r#"time: invalid duration "9223372036854775808ns""#,
+            ),
+            (
+                "9223372036854775.808us",
+                r#"time: invalid duration "9223372036854775.808us""#,
+            ),
+            (
+                "9223372036854ms775us808ns",
+                r#"time: invalid duration "9223372036854ms775us808ns""#,
+            ),
+            (
+                "-9223372036854775809ns",
+                r#"time: invalid duration "-9223372036854775809ns""#,
+            ),
             ("1m 5s", r#"time: unknown unit "m " in duration "1m 5s""#),
-            ("5é", r#"time: unknown unit "\xc3\xa9" in duration "5\xc3\xa9""#),
+            (
+                "5é",
+                r#"time: unknown unit "\xc3\xa9" in duration "5\xc3\xa9""#,
+            ),
             (r#"5""#, r#"time: unknown unit "\"" in duration "5\"""#),
         ];
         for &(input, message) in cases {
@@ -481,10 +503,13 @@ mod tests {
     fn converts_to_std() {
         assert_eq!(
             GoDuration::parse("1h30m").unwrap().to_std(),
-            Some(Duration::from_secs(5400))
+            Some(Duration::from_mins(90))
         );
         assert_eq!(GoDuration::parse("-1s").unwrap().to_std(), None);
-        assert_eq!(GoDuration::from(Duration::from_millis(300)).to_string(), "300ms");
+        assert_eq!(
+            GoDuration::from(Duration::from_millis(300)).to_string(),
+            "300ms"
+        );
         assert_eq!(GoDuration::from_mins(30).to_string(), "30m0s");
         assert!(GoDuration::from_secs(-1).is_negative());
         assert!(GoDuration::ZERO.is_zero());

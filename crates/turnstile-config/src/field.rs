@@ -3,7 +3,7 @@
 //! The rendering follows apimachinery's `field.Error`: `<path>: <type>[: <value>][: <detail>]`, where the value of
 //! a string is Go-quoted and the value of anything else is its JSON encoding.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
@@ -252,14 +252,14 @@ pub(crate) fn go_quote(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
             c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
             }
             c if c.is_control() => {
                 let code = u32::from(c);
                 if code <= 0xFFFF {
-                    out.push_str(&format!("\\u{code:04x}"));
+                    let _ = write!(out, "\\u{code:04x}");
                 } else {
-                    out.push_str(&format!("\\U{code:08x}"));
+                    let _ = write!(out, "\\U{code:08x}");
                 }
             }
             c => out.push(c),
@@ -324,7 +324,10 @@ mod tests {
             .index(2)
             .child("outputs")
             .key("example.com/gpu");
-        assert_eq!(p.as_str(), "resources.transformations[2].outputs[example.com/gpu]");
+        assert_eq!(
+            p.as_str(),
+            "resources.transformations[2].outputs[example.com/gpu]"
+        );
         assert_eq!(FieldPath::of(&["a", "b"]).as_str(), "a.b");
     }
 
@@ -332,7 +335,12 @@ mod tests {
     fn errors_render_like_kubernetes() {
         let p = FieldPath::of(&["waitForPodsReady", "timeout"]);
         assert_eq!(
-            FieldError::invalid(&p, BadValue::str("-1s"), "must be greater than or equal to 0").to_string(),
+            FieldError::invalid(
+                &p,
+                BadValue::str("-1s"),
+                "must be greater than or equal to 0"
+            )
+            .to_string(),
             r#"waitForPodsReady.timeout: Invalid value: "-1s": must be greater than or equal to 0"#
         );
         assert_eq!(

@@ -1,1 +1,201 @@
 //! Kueue's `Configuration` file (`config.kueue.x-k8s.io/v1beta2`), read as is.
+//!
+//! The manager reads the very file an admin already gives Kueue (`--config controller_manager_config.yaml`), with
+//! Kueue's defaults and Kueue's validation, so moving from Kueue keeps the file. Turnstile's own knobs live in a
+//! separate file and type, [`TurnstileSettings`], so Kueue's schema is never extended.
+//!
+//! # Loading
+//!
+//! [`parse`] / [`load`] read YAML (or JSON), check `apiVersion: config.kueue.x-k8s.io/v1beta2` and
+//! `kind: Configuration`, decode every field of the v1beta2 schema ([`Configuration`]), apply Kueue's defaults and
+//! run Kueue's validation, returning either a [`Loaded`] (the defaulted configuration plus warnings) or a
+//! [`ConfigError`]:
+//! * YAML syntax errors give the parser's message with line and column;
+//! * type errors and unparsable durations/quantities name the field
+//!   (`waitForPodsReady.timeout: Invalid value: "5x": time: unknown unit "x" in duration "5x"`);
+//! * validation returns **every** error, worded and field-pathed as Kueue words them
+//!   (`fairSharing.preemptionStrategies: Unsupported value: ["LessThanInitialShare","LessThanOrEqualToFinalShare"]: supported values: …`).
+//!
+//! Kueue rejects unknown fields; Turnstile instead ignores them and reports each as a warning in
+//! [`Loaded::warnings`] (with a hint for the v1beta1-only fields `waitForPodsReady.enable`, `fairSharing.enable`,
+//! `queueVisibility`, `integrations.podOptions`), so a file written for a newer Kueue still loads.
+//!
+//! Durations are Go duration strings parsed exactly like Go's `time.ParseDuration` ([`GoDuration`]); resource
+//! quantities are checked with apimachinery's grammar ([`Quantity`]).
+//!
+//! # Defaults (Kueue's `defaults.go`)
+//!
+//! | field | default |
+//! |---|---|
+//! | `namespace` | the pod's service-account namespace, else `kueue-system` |
+//! | `webhook.port` / `webhook.certDir` | `9443` / `/tmp/k8s-webhook-server/serving-certs` |
+//! | `metrics.bindAddress` | `:8443`; `metrics.localQueueMetrics` `{enable: true}` |
+//! | `health.healthProbeBindAddress` | `:8081` |
+//! | `leaderElection` | `leaderElect: true`, `resourceName: c1f6bfd2.kueue.x-k8s.io`, `resourceLock: leases`, lease `15s`, renew `10s`, retry `2s` |
+//! | `internalCertManagement` | `enable: true`, `webhookServiceName: kueue-webhook-service`, `webhookSecretName: kueue-webhook-server-cert` |
+//! | `clientConnection` | `qps: 300`, `burst: 500` |
+//! | `waitForPodsReady` | **always present (on)**: `timeout: 30m` (also replaces `0s`), `blockAdmission: false`, `recoveryTimeout` = timeout, `requeuingStrategy {timestamp: Eviction, backoffBaseSeconds: 60, backoffMaxSeconds: 3600}`, no backoff limit |
+//! | `integrations.frameworks` | `[batch/job]` when empty |
+//! | `managedJobsNamespaceSelector` | `kubernetes.io/metadata.name NotIn [kube-system, <namespace>]` |
+//! | `multiKueue` | `gcInterval: 1m`, `origin: multikueue`, `workerLostTimeout: 15m`, `dispatcherName: kueue.x-k8s.io/multikueue-dispatcher-all-at-once` (incremental dispatcher: `stepSize: 3`) |
+//! | `admissionFairSharing.usageSamplingInterval` | `5m` (when `admissionFairSharing` is present) |
+//! | `visibilityServer.bindPort` | `8082` |
+//! | `resources.transformations[].strategy` | `Retain` |
+//! | `fairSharing`, `admissionFairSharing`, `objectRetentionPolicies` | absent (off) |
+//!
+//! The constants are in [`defaults`].
+//!
+//! # What Turnstile acts on
+//!
+//! Everything is decoded and validated; the manager acts on the fields in [`ACTED_ON`]:
+//! `namespace`, `manageJobsWithoutQueueName`, `managedJobsNamespaceSelector`, `waitForPodsReady` (`timeout`,
+//! `recoveryTimeout`, `requeuingStrategy.*`; not `blockAdmission`), `fairSharing`,
+//! `resources.excludeResourcePrefixes`, `resources.transformations`, `integrations.frameworks` (only
+//! `batch/job`), `clientConnection`, `webhook`, `metrics.bindAddress`, `health`, `leaderElection`,
+//! `internalCertManagement`, and the `DisableWaitForPodsReady` feature gate (which turns waitForPodsReady off,
+//! as in Kueue).
+//!
+//! Everything else listed in [`NOT_YET_SUPPORTED`] (other frameworks, `waitForPodsReady.blockAdmission`,
+//! `admissionFairSharing`, `multiKueue`, `objectRetentionPolicies`, other `featureGates`, DRA
+//! `deviceClassMappings`, `quotaCheckStrategy`, metrics extras, `controller`, `tls`, `visibilityServer`,
+//! `pprofBindAddress`, …) is accepted but not acted on: [`not_yet_supported`] lists what a file sets to a
+//! non-default value, for one startup warning. The typed views the manager uses are methods on
+//! [`Configuration`] (see [`accessors`]): [`Configuration::wait_for_pods_ready`],
+//! [`Configuration::fair_sharing_strategies`], [`Configuration::managed_jobs_namespace_selector`]
+//! ([`LabelSelector::matches`]), [`Configuration::leader_election`], …
+//!
+//! # Turnstile's own settings
+//!
+//! [`TurnstileSettings`] (`apiVersion: turnstile.dev/v1alpha1`, `kind: TurnstileSettings`) is a separate,
+//! optional, strictly decoded file: `maxEvaluationsPerCycle` (default 1024, ≥ 1) and `leaseName` (optional).
+//! Nothing Turnstile-specific is ever read from Kueue's Configuration.
+
+pub mod accessors;
+mod decode;
+pub mod defaults;
+mod duration;
+mod error;
+mod field;
+mod names;
+mod quantity;
+mod selector;
+mod support;
+mod turnstile;
+mod types;
+mod validate;
+
+use std::path::Path;
+
+pub use accessors::{
+    ClientConnectionSettings, FairSharingStrategies, HealthSettings, InternalCertSettings,
+    LeaderElectionSettings, PreemptionStrategy, RequeuingTimestamp, TransformationStrategy,
+    WaitForPodsReadySettings, WebhookServerSettings,
+};
+pub use defaults::{apply_defaults, operator_namespace};
+pub use duration::{DurationParseError, GoDuration};
+pub use error::ConfigError;
+pub use field::{FieldError, FieldErrorType};
+pub use quantity::{Quantity, QuantityError};
+pub use selector::{LabelSelector, LabelSelectorRequirement, SelectorOperator};
+pub use support::{
+    ACTED_ON, NOT_YET_SUPPORTED, NotYetCheck, SUPPORTED_FRAMEWORKS, not_yet_supported,
+};
+pub use turnstile::{
+    DEFAULT_MAX_EVALUATIONS_PER_CYCLE, TURNSTILE_SETTINGS_API_VERSION, TURNSTILE_SETTINGS_KIND,
+    TurnstileSettings,
+};
+pub use types::*;
+pub use validate::{KNOWN_FRAMEWORKS, validate};
+
+use error::{header_errors, read_file, read_yaml};
+
+/// A loaded Kueue Configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    /// The configuration with Kueue's defaults applied; valid.
+    pub config: Configuration,
+    /// Things worth logging that did not stop loading (unknown fields).
+    pub warnings: Vec<String>,
+}
+
+/// Fields of the v1beta1 Configuration that v1beta2 dropped, with what to do instead.
+const V1BETA1_FIELDS: &[(&str, &str)] = &[
+    (
+        "waitForPodsReady.enable",
+        "v1beta1 only: in v1beta2 waitForPodsReady is on whenever present, and present by default",
+    ),
+    (
+        "fairSharing.enable",
+        "v1beta1 only: in v1beta2 fair sharing is on whenever fairSharing is present",
+    ),
+    ("queueVisibility", "v1beta1 only: removed in v1beta2"),
+    (
+        "integrations.podOptions",
+        "v1beta1 only: in v1beta2 use managedJobsNamespaceSelector",
+    ),
+];
+
+const RETIRED_API_VERSIONS: &[(&str, &str)] = &[(
+    "config.kueue.x-k8s.io/v1beta1",
+    "only config.kueue.x-k8s.io/v1beta2 is read; convert the file (waitForPodsReady.enable, fairSharing.enable and queueVisibility no longer exist)",
+)];
+
+fn unknown_field_warning(path: &str) -> String {
+    match V1BETA1_FIELDS.iter().find(|(p, _)| *p == path) {
+        Some((_, hint)) => {
+            format!("{path}: unknown field, ignored (Kueue rejects unknown fields); {hint}")
+        }
+        None => format!("{path}: unknown field, ignored (Kueue rejects unknown fields)"),
+    }
+}
+
+/// Parses a Kueue Configuration document, applies Kueue's defaults (an unset `namespace` becomes
+/// [`operator_namespace`]) and validates it.
+pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
+    parse_with_fallback_namespace(text, &operator_namespace())
+}
+
+/// [`parse`], with `fallback_namespace` used when the file sets no `namespace` (instead of reading the pod's
+/// service-account namespace).
+pub fn parse_with_fallback_namespace(
+    text: &str,
+    fallback_namespace: &str,
+) -> Result<Loaded, ConfigError> {
+    let doc = read_yaml(text)?;
+    let header = header_errors(&doc, API_VERSION, KIND, RETIRED_API_VERSIONS);
+    if !header.is_empty() {
+        return Err(ConfigError::Invalid(header));
+    }
+    let (mut config, mut unknown): (Configuration, Vec<String>) = decode::from_value(&doc)?;
+    unknown.sort();
+    apply_defaults(&mut config, fallback_namespace);
+    let errs = validate(&config);
+    if !errs.is_empty() {
+        return Err(ConfigError::Invalid(errs));
+    }
+    Ok(Loaded {
+        config,
+        warnings: unknown.iter().map(|p| unknown_field_warning(p)).collect(),
+    })
+}
+
+/// Reads and parses a Kueue Configuration file (see [`parse`]).
+pub fn load(path: impl AsRef<Path>) -> Result<Loaded, ConfigError> {
+    parse(&read_file(path.as_ref())?)
+}
+
+/// The configuration Kueue runs with when given no file: all defaults, namespace from [`operator_namespace`].
+pub fn defaults() -> Configuration {
+    defaults_for_namespace(&operator_namespace())
+}
+
+/// All defaults, for an unset `namespace` falling back to `namespace`.
+pub fn defaults_for_namespace(namespace: &str) -> Configuration {
+    let mut config = Configuration {
+        api_version: API_VERSION.to_owned(),
+        kind: KIND.to_owned(),
+        ..Configuration::default()
+    };
+    apply_defaults(&mut config, namespace);
+    config
+}

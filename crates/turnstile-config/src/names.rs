@@ -10,7 +10,8 @@ const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 const LABEL_VALUE_ERR: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_LABEL_ERR: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_FMT: &str = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const DNS1123_SUBDOMAIN_ERR: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const DNS1035_LABEL_ERR: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
@@ -55,7 +56,8 @@ fn matches_label_name(s: &str) -> bool {
         (Some(&first), Some(&last)) => {
             is_alnum(first)
                 && is_alnum(last)
-                && b.iter().all(|&c| is_alnum(c) || c == b'-' || c == b'_' || c == b'.')
+                && b.iter()
+                    .all(|&c| is_alnum(c) || c == b'-' || c == b'_' || c == b'.')
         }
         _ => false,
     }
@@ -66,7 +68,9 @@ fn matches_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     match (b.first(), b.last()) {
         (Some(&first), Some(&last)) => {
-            lower_alnum(first) && lower_alnum(last) && b.iter().all(|&c| lower_alnum(c) || c == b'-')
+            lower_alnum(first)
+                && lower_alnum(last)
+                && b.iter().all(|&c| lower_alnum(c) || c == b'-')
         }
         _ => false,
     }
@@ -96,7 +100,11 @@ fn content_dns1123_subdomain(value: &str) -> Vec<String> {
         errs.push(format!("must be no more than {SUBDOMAIN_MAX} bytes"));
     }
     if !matches_dns1123_subdomain(value) {
-        errs.push(regex_error(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, &["example.com"]));
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_ERR,
+            DNS1123_SUBDOMAIN_FMT,
+            &["example.com"],
+        ));
     }
     errs
 }
@@ -135,7 +143,11 @@ pub(crate) fn label_key(value: &str) -> Vec<String> {
     if !matches_label_name(name) {
         errs.push(format!(
             "name part {}",
-            regex_error(LABEL_KEY_ERR, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"])
+            regex_error(
+                LABEL_KEY_ERR,
+                LABEL_KEY_FMT,
+                &["MyName", "my.name", "123-abc"]
+            )
         ));
     }
     errs
@@ -184,7 +196,11 @@ pub(crate) fn dns1123_subdomain(value: &str) -> Vec<String> {
         errs.push(format!("must be no more than {SUBDOMAIN_MAX} characters"));
     }
     if !matches_dns1123_subdomain(value) {
-        errs.push(regex_error(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, &["example.com"]));
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_ERR,
+            DNS1123_SUBDOMAIN_FMT,
+            &["example.com"],
+        ));
     }
     errs
 }
@@ -196,7 +212,11 @@ pub(crate) fn dns1035_label(value: &str) -> Vec<String> {
         errs.push(format!("must be no more than {LABEL_MAX} characters"));
     }
     if !matches_dns1035_label(value) {
-        errs.push(regex_error(DNS1035_LABEL_ERR, DNS1035_LABEL_FMT, &["my-name", "abc-123"]));
+        errs.push(regex_error(
+            DNS1035_LABEL_ERR,
+            DNS1035_LABEL_FMT,
+            &["my-name", "abc-123"],
+        ));
     }
     errs
 }
@@ -254,7 +274,10 @@ mod tests {
         assert!(label_value("").is_empty());
         assert!(label_value("kube-system").is_empty());
         assert_eq!(label_value("bad value").len(), 1);
-        assert_eq!(label_value(&"a".repeat(64))[0], "must be no more than 63 bytes");
+        assert_eq!(
+            label_value(&"a".repeat(64))[0],
+            "must be no more than 63 bytes"
+        );
     }
 
     #[test]
@@ -268,7 +291,10 @@ mod tests {
         assert!(dns1123_subdomain("a.b-c.d").is_empty());
         assert_eq!(dns1123_subdomain("a..b").len(), 1);
         assert_eq!(dns1123_subdomain("").len(), 1);
-        assert_eq!(dns1123_label("a.b"), vec!["must not contain dots".to_owned()]);
+        assert_eq!(
+            dns1123_label("a.b"),
+            vec!["must not contain dots".to_owned()]
+        );
         assert!(dns1123_label("gpu-0").is_empty());
         assert!(c_identifier("memory_1").is_empty());
         assert_eq!(c_identifier("1x").len(), 1);

@@ -159,9 +159,8 @@ impl<'de> Deserialize<'de> for Quantity {
 
         impl QuantityVisitor {
             fn from_text<E: de::Error>(text: &str) -> Result<Quantity, E> {
-                Quantity::parse(text).map_err(|e| {
-                    E::custom(format!("Invalid value: {}: {e}", go_json_string(text)))
-                })
+                Quantity::parse(text)
+                    .map_err(|e| E::custom(format!("Invalid value: {}: {e}", go_json_string(text))))
             }
         }
 
@@ -206,10 +205,46 @@ mod tests {
     #[test]
     fn accepts_valid_quantities() {
         for q in [
-            "0", "00", "1", "500m", "5Gi", "4", "1.5", "1.5Gi", "1.", ".5", "+1", "-1", "1e3", "1E3",
-            "1e+3", "1e-3", "100Mi", "2Ki", "3Ti", "4Pi", "5Ei", "6k", "7M", "8G", "9T", "10P", "11E",
-            "12n", "13u", "0.5m", "-", "+", "0Gi", "Gi", ".", "-.", ".Ki", "-.5Ki",
-            "99999999999999999999999", "0.000000000000000000001",
+            "0",
+            "00",
+            "1",
+            "500m",
+            "5Gi",
+            "4",
+            "1.5",
+            "1.5Gi",
+            "1.",
+            ".5",
+            "+1",
+            "-1",
+            "1e3",
+            "1E3",
+            "1e+3",
+            "1e-3",
+            "100Mi",
+            "2Ki",
+            "3Ti",
+            "4Pi",
+            "5Ei",
+            "6k",
+            "7M",
+            "8G",
+            "9T",
+            "10P",
+            "11E",
+            "12n",
+            "13u",
+            "0.5m",
+            "-",
+            "+",
+            "0Gi",
+            "Gi",
+            ".",
+            "-.",
+            ".Ki",
+            "-.5Ki",
+            "99999999999999999999999",
+            "0.000000000000000000001",
         ] {
             assert!(Quantity::parse(q).is_ok(), "{q}");
         }

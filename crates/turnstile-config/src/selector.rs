@@ -142,7 +142,11 @@ impl LabelSelector {
                 )),
             }
             for msg in names::label_key(&req.key) {
-                errs.push(FieldError::invalid(&req_path.child("key"), BadValue::str(&req.key), msg));
+                errs.push(FieldError::invalid(
+                    &req_path.child("key"),
+                    BadValue::str(&req.key),
+                    msg,
+                ));
             }
             for (j, value) in req.values.iter().enumerate() {
                 for msg in names::label_value(value) {
@@ -192,7 +196,10 @@ mod tests {
 
         let sel = LabelSelector {
             match_labels: labels(&[("team", "a")]),
-            match_expressions: vec![req("env", "In", &["prod", "dev"]), req("x", "DoesNotExist", &[])],
+            match_expressions: vec![
+                req("env", "In", &["prod", "dev"]),
+                req("x", "DoesNotExist", &[]),
+            ],
         };
         assert!(sel.matches(&labels(&[("team", "a"), ("env", "dev")])));
         assert!(!sel.matches(&labels(&[("team", "b"), ("env", "dev")])));

@@ -18,6 +18,7 @@ pub const API_VERSION: &str = "config.kueue.x-k8s.io/v1beta2";
 pub const KIND: &str = "Configuration";
 
 // Helpers used as `skip_serializing_if`, mirroring Go's `omitempty`.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
 fn is_false(b: &bool) -> bool {
     !*b
 }

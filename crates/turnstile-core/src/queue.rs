@@ -307,7 +307,10 @@ mod tests {
         p.upsert(wl("a", "q2", 0, 1), 0);
         assert!(keys(&p.heads(100, usize::MAX), "q1").is_empty());
         assert_eq!(keys(&p.heads(100, usize::MAX), "q2"), vec!["a"]);
-        assert_eq!(p.remove("a").map(|w| w.cluster_queue.clone()), Some("q2".into()));
+        assert_eq!(
+            p.remove("a").map(|w| w.cluster_queue.clone()),
+            Some("q2".into())
+        );
         assert_eq!(p.remove("a"), None);
     }
 }

@@ -1,11 +1,14 @@
 //! Turnstile's batch/v1 Job integration, as pure decisions.
 //!
-//! Responsibility (filled in by the job-controller work): `decide(JobView, Option<WorkloadView>)
-//! -> JobAction` (create the Workload, inject the admitted flavor's directives and unsuspend,
-//! suspend and restore, mark Finished), and the Job adapter (pod sets from the template).
+//! [`decide::decide`] looks at a Job and the Workloads it owns and returns the next steps
+//! ([`decide::Action`]): create the Workload ([`workload::new_workload`]), write the admitted
+//! flavors' scheduling directives and unsuspend ([`directives::start_patch`]), suspend and put the
+//! template back on eviction ([`directives::restore_patch`]), give the quota back once the pods are
+//! gone, keep `PodsReady` and evict on its timeout with exponential backoff, mark the Workload
+//! Finished when the Job completes or fails.
 //!
-//! It must not perform I/O; the controller applies the actions it returns.
-//!
-//! ```text
-//!   Job + its Workload ──> decide ──> JobAction ──> controller
-//! ```
+//! It performs no I/O; the controller applies the actions and decides again on the next change.
+
+pub mod decide;
+pub mod directives;
+pub mod workload;

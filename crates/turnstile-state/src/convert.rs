@@ -194,7 +194,8 @@ pub fn flavor(rf: &api::ResourceFlavor) -> model::Flavor {
     }
 }
 
-fn toleration(t: &k8s_openapi::api::core::v1::Toleration) -> Toleration {
+/// A pod toleration as the scheduler sees it.
+pub fn toleration(t: &k8s_openapi::api::core::v1::Toleration) -> Toleration {
     Toleration {
         key: t.key.clone().unwrap_or_default(),
         exists: t.operator.as_deref() == Some("Exists"),

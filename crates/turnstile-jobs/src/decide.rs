@@ -1,0 +1,737 @@
+//! What to do next for one Job and its Workload: a pure function of what the controller sees.
+//! The controller carries out the actions in order and reconciles again on the next change, so
+//! each call moves the Job one step along its lifecycle:
+//!
+//! ```text
+//!  created (suspended) ─► Workload created ─► admitted ─► directives written, unsuspended
+//!        ▲                                                      │
+//!        │            released (quota freed, requeued) ◄─ template restored ◄─ suspended ◄─ evicted
+//!        │                                                      │
+//!        └──────────────── Workload Finished ◄─ Job Complete / Failed
+//! ```
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use serde_json::{Value, json};
+use turnstile_api as api;
+use turnstile_api::keys::{annotations, conditions, reasons};
+use turnstile_core::model::Toleration;
+
+use crate::workload::{self, Priority};
+
+/// The controller every managed Job has; any other `spec.managedBy` is left alone.
+pub const JOB_CONTROLLER: &str = "kubernetes.io/job-controller";
+
+/// A Workload owned by the Job, as the controller's cache has it.
+#[derive(Clone, Debug)]
+pub struct WorkloadView<'a> {
+    /// The object (its pod sets may have been dropped by the cache).
+    pub wl: &'a api::Workload,
+    /// Pod count of pod set `main`.
+    pub count: i32,
+    /// Its partial-admission minimum.
+    pub min_count: Option<i32>,
+    /// Its pods' tolerations.
+    pub tolerations: Vec<Toleration>,
+}
+
+/// `waitForPodsReady` settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodsReadyConfig {
+    /// Time allowed from admission until every pod is ready.
+    pub timeout_ms: i64,
+    /// Time allowed to recover once pods stop being ready (`None`: no limit).
+    pub recovery_timeout_ms: Option<i64>,
+    /// First backoff, seconds.
+    pub backoff_base_seconds: i64,
+    /// Longest backoff, seconds.
+    pub backoff_max_seconds: i64,
+    /// Requeues allowed before deactivation (`None`: unlimited).
+    pub backoff_limit_count: Option<i32>,
+}
+
+/// What the controller knows when it decides.
+#[derive(Clone, Debug)]
+pub struct Inputs<'a> {
+    /// The Job.
+    pub job: &'a Job,
+    /// Workloads it owns.
+    pub workloads: Vec<WorkloadView<'a>>,
+    /// Its priority, or why it cannot be resolved (a missing class).
+    pub priority: Result<Priority, String>,
+    /// `waitForPodsReady`, when enabled.
+    pub pods_ready: Option<PodsReadyConfig>,
+    /// Now, milliseconds since the epoch.
+    pub now_ms: i64,
+}
+
+/// One step for the controller.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Create this Workload.
+    CreateWorkload(Box<api::Workload>),
+    /// Merge-patch a Workload's spec.
+    PatchWorkload {
+        /// Workload name.
+        name: String,
+        /// JSON merge patch.
+        patch: Value,
+    },
+    /// Delete a Workload (its finalizer holds it until the Job is stopped).
+    DeleteWorkload {
+        /// Workload name.
+        name: String,
+    },
+    /// Write the admitted flavors' directives and unsuspend ([`crate::directives::start_patch`]).
+    StartJob {
+        /// The admitted Workload.
+        workload: String,
+    },
+    /// Suspend the Job and mark the stop in progress (`kueue.x-k8s.io/stopping`).
+    SuspendJob,
+    /// Clear `status.startTime` so that the template may be changed back.
+    ClearStartTime,
+    /// Put the Workload's template directives back ([`crate::directives::restore_patch`]).
+    RestoreJob {
+        /// The Workload holding the original template.
+        workload: String,
+    },
+    /// Merge-patch a Workload's status (with its resourceVersion as precondition).
+    WorkloadStatus {
+        /// Workload name.
+        name: String,
+        /// The `status` object to merge.
+        status: Value,
+    },
+    /// Remove Turnstile's finalizer from a Workload.
+    RemoveFinalizer {
+        /// Workload name.
+        name: String,
+    },
+    /// Record an event on the Job.
+    Event {
+        /// Warning rather than Normal.
+        warning: bool,
+        /// Reason.
+        reason: &'static str,
+        /// Message.
+        note: String,
+    },
+    /// Decide again after this long, even without a change (a deadline is coming).
+    RequeueAfterMs(i64),
+}
+
+fn cond<'a>(wl: &'a api::Workload, t: &str) -> Option<&'a Condition> {
+    wl.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
+}
+
+fn is_true(wl: &api::Workload, t: &str) -> bool {
+    cond(wl, t).is_some_and(|c| c.status == "True")
+}
+
+fn wl_name(wl: &api::Workload) -> String {
+    wl.metadata.name.clone().unwrap_or_default()
+}
+
+fn wl_key(wl: &api::Workload) -> String {
+    format!(
+        "{}/{}",
+        wl.metadata.namespace.as_deref().unwrap_or_default(),
+        wl.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+fn has_finalizer(wl: &api::Workload) -> bool {
+    wl.metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .any(|f| f == api::keys::RESOURCE_IN_USE_FINALIZER)
+}
+
+fn holds_quota(wl: &api::Workload) -> bool {
+    is_true(wl, conditions::QUOTA_RESERVED)
+        && wl.status.as_ref().is_some_and(|s| s.admission.is_some())
+}
+
+fn millis(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> i64 {
+    t.0.as_millisecond()
+}
+
+fn rfc3339(ms: i64) -> String {
+    k8s_openapi::jiff::Timestamp::from_millisecond(ms - ms.rem_euclid(1000))
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The Workload's conditions with `set` applied (`(type, status, reason, message)`), keeping
+/// the transition time of a condition whose status does not change.
+pub fn conditions_with(
+    wl: &api::Workload,
+    set: &[(&str, &str, &str, &str)],
+    now_ms: i64,
+) -> Vec<Value> {
+    let existing = wl
+        .status
+        .as_ref()
+        .map(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let generation = wl.metadata.generation.unwrap_or(0);
+    let mut out: Vec<Value> = Vec::new();
+    for c in &existing {
+        if let Some((_, status, reason, message)) = set.iter().find(|(t, ..)| *t == c.type_) {
+            let ltt = if c.status == *status {
+                serde_json::to_value(&c.last_transition_time).unwrap_or_default()
+            } else {
+                Value::from(rfc3339(now_ms))
+            };
+            out.push(
+                json!({"type": c.type_, "status": status, "reason": reason, "message": message,
+                "lastTransitionTime": ltt, "observedGeneration": generation}),
+            );
+        } else {
+            out.push(serde_json::to_value(c).unwrap_or_default());
+        }
+    }
+    for (t, status, reason, message) in set {
+        if !existing.iter().any(|c| c.type_ == *t) {
+            out.push(
+                json!({"type": t, "status": status, "reason": reason, "message": message,
+                "lastTransitionTime": rfc3339(now_ms), "observedGeneration": generation}),
+            );
+        }
+    }
+    out
+}
+
+fn status_action(
+    view: &WorkloadView<'_>,
+    set: &[(&str, &str, &str, &str)],
+    now_ms: i64,
+    extra: Value,
+) -> Action {
+    let mut status = json!({"conditions": conditions_with(view.wl, set, now_ms)});
+    if let (Value::Object(m), Value::Object(e)) = (&mut status, extra) {
+        m.extend(e);
+    }
+    Action::WorkloadStatus {
+        name: wl_name(view.wl),
+        status,
+    }
+}
+
+/// The Job's terminal condition: `(succeeded, message)`.
+pub fn finished(job: &Job) -> Option<(bool, String)> {
+    job.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .flatten()
+        .find_map(|c| {
+            (c.status == "True" && (c.type_ == "Complete" || c.type_ == "Failed"))
+                .then(|| (c.type_ == "Complete", c.message.clone().unwrap_or_default()))
+        })
+}
+
+fn annotation<'a>(job: &'a Job, k: &str) -> Option<&'a str> {
+    job.metadata
+        .annotations
+        .as_ref()?
+        .get(k)
+        .map(String::as_str)
+}
+
+/// Whether the Workload describes the Job as it is now (pod count, partial-admission minimum and,
+/// before admission, tolerations).
+pub fn matches(job: &Job, view: &WorkloadView<'_>) -> bool {
+    let tolerations: Vec<Toleration> = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.tolerations.as_ref())
+        .map(|ts| ts.iter().map(turnstile_toleration).collect())
+        .unwrap_or_default();
+    view.count == workload::pod_count(job)
+        && view.min_count == workload::min_count(job)
+        && (holds_quota(view.wl) || view.tolerations == tolerations)
+}
+
+fn turnstile_toleration(t: &k8s_openapi::api::core::v1::Toleration) -> Toleration {
+    Toleration {
+        key: t.key.clone().unwrap_or_default(),
+        exists: t.operator.as_deref() == Some("Exists"),
+        value: t.value.clone().unwrap_or_default(),
+        effect: t.effect.clone().unwrap_or_default(),
+    }
+}
+
+/// Backoff before the `n`th requeue (1-based): `base · 2^(n-1)` seconds, at most `max`.
+pub fn backoff_seconds(n: i32, base: i64, max: i64) -> i64 {
+    let shift = u32::try_from(n.saturating_sub(1).clamp(0, 62)).unwrap_or(62);
+    base.saturating_mul(1_i64.checked_shl(shift).unwrap_or(i64::MAX))
+        .min(max)
+}
+
+/// The next steps for `inputs.job`.
+// One function reads as the lifecycle in order; splitting it would scatter the early returns.
+#[allow(clippy::too_many_lines)]
+pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
+    let job = inputs.job;
+    if job
+        .spec
+        .as_ref()
+        .and_then(|s| s.managed_by.as_deref())
+        .is_some_and(|m| m != JOB_CONTROLLER)
+    {
+        return Vec::new();
+    }
+    let suspended = job.spec.as_ref().and_then(|s| s.suspend) == Some(true);
+    let stopping = annotation(job, annotations::STOPPING) == Some("true");
+    let status = job.status.as_ref();
+    let active = status.and_then(|s| s.active).unwrap_or(0);
+    let started = status.and_then(|s| s.start_time.as_ref()).is_some();
+    let done = finished(job);
+    let now = inputs.now_ms;
+
+    // The Workload to follow: the first that matches and is not being deleted. Others go.
+    let live = |v: &&WorkloadView<'_>| v.wl.metadata.deletion_timestamp.is_none();
+    let chosen = inputs
+        .workloads
+        .iter()
+        .filter(live)
+        .find(|v| matches(job, v));
+    let mut out = Vec::new();
+    for v in inputs.workloads.iter().filter(live) {
+        if chosen.is_some_and(|c| wl_key(c.wl) == wl_key(v.wl)) {
+            continue;
+        }
+        // A stale Workload of a suspended Job without a reservation is brought up to date in
+        // place; any other is deleted (its finalizer holds it until the Job has stopped).
+        if chosen.is_none()
+            && suspended
+            && !holds_quota(v.wl)
+            && done.is_none()
+            && inputs.workloads.len() == 1
+        {
+            out.push(Action::PatchWorkload {
+                name: wl_name(v.wl),
+                patch: json!({"spec": {"podSets": [{"name": "main", "count": workload::pod_count(job),
+                    "minCount": workload::min_count(job),
+                    "template": job.spec.as_ref().map(|s| workload::clean_template(&s.template))}]}}),
+            });
+            out.push(Action::Event {
+                warning: false,
+                reason: "UpdatedWorkload",
+                note: format!(
+                    "Updated not matching Workload for suspended job: {}",
+                    wl_key(v.wl)
+                ),
+            });
+            return out;
+        }
+        out.push(Action::DeleteWorkload {
+            name: wl_name(v.wl),
+        });
+        out.push(Action::Event {
+            warning: false,
+            reason: "DeletedWorkload",
+            note: format!("Deleted not matching Workload: {}", wl_key(v.wl)),
+        });
+    }
+    // Workloads being deleted: stop the Job, restore its template, then let the Workload go.
+    for v in inputs.workloads.iter().filter(|v| !live(v)) {
+        if !has_finalizer(v.wl) {
+            continue;
+        }
+        if done.is_none() && chosen.is_none() {
+            if !suspended {
+                out.push(Action::SuspendJob);
+                out.push(Action::Event {
+                    warning: false,
+                    reason: "Stopped",
+                    note: "Workload is being deleted".into(),
+                });
+                return out;
+            }
+            if started {
+                out.push(Action::ClearStartTime);
+                return out;
+            }
+            if stopping {
+                out.push(Action::RestoreJob {
+                    workload: wl_name(v.wl),
+                });
+                return out;
+            }
+            if active > 0 {
+                return out;
+            }
+        }
+        out.push(Action::RemoveFinalizer {
+            name: wl_name(v.wl),
+        });
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    let Some(view) = chosen else {
+        if done.is_some() {
+            return out;
+        }
+        if !suspended {
+            // Running without a Workload (created before Turnstile, or its Workload vanished).
+            out.push(Action::SuspendJob);
+            out.push(Action::Event {
+                warning: false,
+                reason: "Stopped",
+                note: "Missing Workload; unable to restore pod templates".into(),
+            });
+            return out;
+        }
+        if active > 0 || stopping {
+            return out;
+        }
+        match &inputs.priority {
+            Ok(p) => {
+                let wl = workload::new_workload(job, p);
+                out.push(Action::Event {
+                    warning: false,
+                    reason: "CreatedWorkload",
+                    note: format!(
+                        "Created Workload: {}/{}",
+                        wl.metadata.namespace.as_deref().unwrap_or_default(),
+                        wl.metadata.name.as_deref().unwrap_or_default()
+                    ),
+                });
+                out.insert(0, Action::CreateWorkload(Box::new(wl)));
+            }
+            Err(why) => out.push(Action::Event {
+                warning: true,
+                reason: "WorkloadPriorityClassNotFound",
+                note: why.clone(),
+            }),
+        }
+        return out;
+    };
+    let wl = view.wl;
+    let name = wl_name(wl);
+
+    // Completion.
+    if let Some((ok, message)) = done {
+        if is_true(wl, conditions::FINISHED) {
+            if has_finalizer(wl) {
+                out.push(Action::RemoveFinalizer { name });
+            }
+        } else {
+            let reason = if ok {
+                reasons::SUCCEEDED
+            } else {
+                reasons::FAILED
+            };
+            out.push(status_action(
+                view,
+                &[(conditions::FINISHED, "True", reason, &message)],
+                now,
+                json!({}),
+            ));
+            out.push(Action::Event {
+                warning: false,
+                reason: "FinishedWorkload",
+                note: format!("Workload '{}' is declared finished", wl_key(wl)),
+            });
+        }
+        return out;
+    }
+    if is_true(wl, conditions::FINISHED) {
+        if !suspended {
+            out.push(Action::SuspendJob);
+        }
+        return out;
+    }
+
+    // Queue and priority follow the Job's labels while the Workload waits.
+    if !holds_quota(wl) {
+        let queue = workload::queue_name(job);
+        let mut patch = serde_json::Map::new();
+        if queue != wl.spec.queue_name.as_ref().map(api::LocalQueueName::as_str) {
+            patch.insert("queueName".into(), json!(queue));
+        }
+        if let Ok(p) = &inputs.priority
+            && p.class
+                .as_ref()
+                .is_some_and(|c| c.kind == api::PriorityClassKind::WorkloadPriorityClass)
+            && (p.class != wl.spec.priority_class_ref || Some(p.value) != wl.spec.priority)
+        {
+            patch.insert("priorityClassRef".into(), json!(p.class));
+            patch.insert("priority".into(), json!(p.value));
+        }
+        if !patch.is_empty() {
+            out.push(Action::PatchWorkload {
+                name,
+                patch: json!({"spec": patch}),
+            });
+            return out;
+        }
+    }
+
+    let admitted = holds_quota(wl) && is_true(wl, conditions::ADMITTED);
+    let evicted = is_true(wl, conditions::EVICTED);
+    if !suspended && !stopping {
+        if admitted && !evicted {
+            return running(inputs, view, out);
+        }
+        out.push(Action::SuspendJob);
+        let note = cond(wl, conditions::EVICTED)
+            .filter(|c| c.status == "True")
+            .map_or_else(
+                || "Not admitted by cluster queue".to_owned(),
+                |c| c.message.clone(),
+            );
+        out.push(Action::Event {
+            warning: false,
+            reason: "Stopped",
+            note,
+        });
+        return out;
+    }
+    if !suspended {
+        // A stop in progress whose suspend has not landed yet.
+        out.push(Action::SuspendJob);
+        return out;
+    }
+    if started {
+        out.push(Action::ClearStartTime);
+        return out;
+    }
+    if stopping {
+        out.push(Action::RestoreJob { workload: name });
+        return out;
+    }
+    if evicted && holds_quota(wl) {
+        if active > 0 {
+            return out;
+        }
+        out.push(release(view, now));
+        return out;
+    }
+    if admitted && !evicted {
+        out.push(Action::StartJob {
+            workload: name.clone(),
+        });
+        if inputs.pods_ready.is_some() && cond(wl, conditions::PODS_READY).is_none() {
+            out.push(status_action(
+                view,
+                &[(
+                    conditions::PODS_READY,
+                    "False",
+                    reasons::WAIT_FOR_START,
+                    "Not all pods are ready or succeeded",
+                )],
+                now,
+                json!({}),
+            ));
+        }
+        let cq = wl
+            .status
+            .as_ref()
+            .and_then(|s| s.admission.as_ref())
+            .map(|a| a.cluster_queue.to_string())
+            .unwrap_or_default();
+        out.push(Action::Event {
+            warning: false,
+            reason: "Started",
+            note: format!("Admitted by clusterQueue {cq}"),
+        });
+    }
+    out
+}
+
+/// The status that gives an evicted Workload's quota back once its Job has stopped.
+fn release(view: &WorkloadView<'_>, now: i64) -> Action {
+    let ev = cond(view.wl, conditions::EVICTED);
+    let reason = ev.map_or(reasons::PREEMPTED, |c| c.reason.as_str());
+    let message = ev.map_or("", |c| c.message.as_str());
+    let requeued = if reason == reasons::PREEMPTED {
+        "True"
+    } else {
+        "False"
+    };
+    let (q_reason, q_message) = if reason.starts_with(reasons::DEACTIVATED) {
+        (reasons::DEACTIVATED, "The workload is deactivated")
+    } else {
+        (reasons::PENDING_EVALUATION, message)
+    };
+    status_action(
+        view,
+        &[
+            (conditions::QUOTA_RESERVED, "False", q_reason, q_message),
+            (
+                conditions::ADMITTED,
+                "False",
+                reasons::NO_RESERVATION,
+                "The workload has no reservation",
+            ),
+            (conditions::REQUEUED, requeued, reason, message),
+        ],
+        now,
+        json!({"admission": null}),
+    )
+}
+
+/// A Job running under an admitted Workload: readiness, its deadline, reclaimable pods.
+#[allow(clippy::too_many_lines)]
+fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -> Vec<Action> {
+    let job = inputs.job;
+    let wl = view.wl;
+    let now = inputs.now_ms;
+    let st = job.status.as_ref();
+    let succeeded = st.and_then(|s| s.succeeded).unwrap_or(0);
+    let ready = st.and_then(|s| s.ready).unwrap_or(0);
+    let uncounted = st
+        .and_then(|s| s.uncounted_terminated_pods.as_ref())
+        .and_then(|u| u.succeeded.as_ref())
+        .map_or(0, Vec::len);
+    let all_ready = i64::from(succeeded) + i64::from(ready) + i64::try_from(uncounted).unwrap_or(0)
+        >= i64::from(workload::pod_count(job));
+    let mut set: Vec<(&str, &str, &str, &str)> = Vec::new();
+    let mut extra = serde_json::Map::new();
+
+    if let Some(cfg) = inputs.pods_ready {
+        let pr = cond(wl, conditions::PODS_READY);
+        if all_ready {
+            if pr.is_none_or(|c| c.status != "True") {
+                let reason = if pr.is_some_and(|c| c.reason == reasons::WAIT_FOR_RECOVERY) {
+                    reasons::RECOVERED
+                } else {
+                    reasons::STARTED
+                };
+                set.push((
+                    conditions::PODS_READY,
+                    "True",
+                    reason,
+                    "All pods reached readiness and the workload is running",
+                ));
+            }
+        } else {
+            let recovering =
+                pr.is_some_and(|c| c.status == "True" || c.reason == reasons::WAIT_FOR_RECOVERY);
+            if pr.is_some_and(|c| c.status == "True") {
+                set.push((
+                    conditions::PODS_READY,
+                    "False",
+                    reasons::WAIT_FOR_RECOVERY,
+                    "At least one pod has failed, waiting for recovery",
+                ));
+            } else if pr.is_none() {
+                set.push((
+                    conditions::PODS_READY,
+                    "False",
+                    reasons::WAIT_FOR_START,
+                    "Not all pods are ready or succeeded",
+                ));
+            }
+            let since = if recovering {
+                if pr.is_some_and(|c| c.status == "True") {
+                    Some(now)
+                } else {
+                    pr.map(|c| millis(&c.last_transition_time))
+                }
+            } else {
+                cond(wl, conditions::ADMITTED).map(|c| millis(&c.last_transition_time))
+            };
+            let limit = if recovering {
+                cfg.recovery_timeout_ms
+            } else {
+                Some(cfg.timeout_ms)
+            };
+            if let (Some(since), Some(limit)) = (since, limit) {
+                let deadline = since.saturating_add(limit);
+                if now >= deadline {
+                    let count = wl
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.requeue_state.as_ref())
+                        .and_then(|r| r.count)
+                        .unwrap_or(0);
+                    if cfg
+                        .backoff_limit_count
+                        .is_some_and(|l| count.saturating_add(1) > l)
+                    {
+                        out.push(status_action(
+                            view,
+                            &[(
+                                conditions::DEACTIVATION_TARGET,
+                                "True",
+                                reasons::REQUEUING_LIMIT_EXCEEDED,
+                                "exceeding the maximum number of re-queuing retries",
+                            )],
+                            now,
+                            json!({}),
+                        ));
+                        out.push(Action::PatchWorkload {
+                            name: wl_name(wl),
+                            patch: json!({"spec": {"active": false}}),
+                        });
+                        return out;
+                    }
+                    let n = count.saturating_add(1);
+                    let wait =
+                        backoff_seconds(n, cfg.backoff_base_seconds, cfg.backoff_max_seconds);
+                    let message = format!("Exceeded the PodsReady timeout {}", wl_key(wl));
+                    set.push((
+                        conditions::EVICTED,
+                        "True",
+                        reasons::PODS_READY_TIMEOUT,
+                        message.as_str(),
+                    ));
+                    let status = status_action(
+                        view,
+                        &set,
+                        now,
+                        json!({
+                        "requeueState": {"count": n, "requeueAt": rfc3339(now.saturating_add(wait.saturating_mul(1000)))}}),
+                    );
+                    out.push(status);
+                    out.push(Action::Event {
+                        warning: false,
+                        reason: "EvictedDueToPodsReadyTimeout",
+                        note: message,
+                    });
+                    return out;
+                }
+                out.push(Action::RequeueAfterMs(deadline - now));
+            }
+        }
+    }
+
+    // Pods that completed and will not run again give their quota back.
+    let parallelism = job.spec.as_ref().and_then(|s| s.parallelism).unwrap_or(1);
+    let completions = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.completions)
+        .unwrap_or(parallelism);
+    let remaining = (completions - succeeded).max(0);
+    let reclaimable = if parallelism > 1 && succeeded > 0 && remaining < parallelism {
+        vec![json!({"name": "main", "count": parallelism - remaining})]
+    } else {
+        Vec::new()
+    };
+    let current: Vec<Value> = wl
+        .status
+        .as_ref()
+        .map(|s| {
+            s.reclaimable_pods
+                .iter()
+                .map(|r| json!({"name": r.name, "count": r.count}))
+                .collect()
+        })
+        .unwrap_or_default();
+    if current != reclaimable {
+        extra.insert("reclaimablePods".into(), Value::Array(reclaimable));
+    }
+    if !set.is_empty() || !extra.is_empty() {
+        out.insert(0, status_action(view, &set, now, Value::Object(extra)));
+    }
+    out
+}

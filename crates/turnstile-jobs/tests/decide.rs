@@ -1,0 +1,484 @@
+//! Table of the Job lifecycle: one case per transition of `decide`.
+
+// Test code: failures are panics.
+#![allow(
+    clippy::needless_pass_by_value,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
+use k8s_openapi::api::batch::v1::Job;
+use serde_json::{Value, json};
+use turnstile_api as api;
+use turnstile_jobs::decide::{
+    Action, Inputs, PodsReadyConfig, WorkloadView, backoff_seconds, decide,
+};
+use turnstile_jobs::workload::{Priority, workload_name};
+
+const NOW: i64 = 1_800_000_000_000;
+
+fn job(spec: Value, status: Value) -> Job {
+    let mut spec = spec;
+    if spec.get("template").is_none() {
+        spec["template"] = json!({"spec": {"containers": [{"name": "c", "image": "i"}]}});
+    }
+    serde_json::from_value(json!({
+        "metadata": {"name": "pi", "namespace": "ns", "uid": "uid-1", "labels": {"kueue.x-k8s.io/queue-name": "lq"}},
+        "spec": spec, "status": status}))
+    .unwrap()
+}
+
+fn suspended() -> Job {
+    job(json!({"suspend": true}), json!({}))
+}
+
+fn cond(t: &str, status: &str, reason: &str, message: &str) -> Value {
+    json!({"type": t, "status": status, "reason": reason, "message": message, "lastTransitionTime": "2027-01-15T08:00:00Z"})
+}
+
+fn wl(conds: Vec<Value>, admitted: bool, extra_status: Value) -> api::Workload {
+    let mut status = json!({"conditions": conds});
+    if admitted {
+        status["admission"] = json!({"clusterQueue": "cq", "podSetAssignments": [{"name": "main", "flavors": {"cpu": "on-demand"}, "resourceUsage": {"cpu": "1"}, "count": 1}]});
+    }
+    if let (Value::Object(s), Value::Object(e)) = (&mut status, extra_status) {
+        s.extend(e);
+    }
+    serde_json::from_value(json!({
+        "metadata": {"name": workload_name("pi", "uid-1"), "namespace": "ns", "finalizers": ["kueue.x-k8s.io/resource-in-use"]},
+        "spec": {"queueName": "lq", "priority": 0, "podSets": []},
+        "status": status}))
+    .unwrap()
+}
+
+fn admitted_wl() -> api::Workload {
+    wl(
+        vec![
+            cond(
+                "QuotaReserved",
+                "True",
+                "QuotaReserved",
+                "Quota reserved in ClusterQueue cq",
+            ),
+            cond("Admitted", "True", "Admitted", "The workload is admitted"),
+        ],
+        true,
+        json!({}),
+    )
+}
+
+fn view(w: &api::Workload, count: i32) -> WorkloadView<'_> {
+    WorkloadView {
+        wl: w,
+        count,
+        min_count: None,
+        tolerations: vec![],
+    }
+}
+
+fn run(
+    job: &Job,
+    wls: &[(&api::Workload, i32)],
+    pods_ready: Option<PodsReadyConfig>,
+) -> Vec<Action> {
+    decide(&Inputs {
+        job,
+        workloads: wls.iter().map(|(w, c)| view(w, *c)).collect(),
+        priority: Ok(Priority {
+            class: None,
+            value: 0,
+        }),
+        pods_ready,
+        now_ms: NOW,
+    })
+}
+
+fn kinds(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::CreateWorkload(_) => "CreateWorkload".into(),
+            Action::PatchWorkload { .. } => "PatchWorkload".into(),
+            Action::DeleteWorkload { .. } => "DeleteWorkload".into(),
+            Action::StartJob { .. } => "StartJob".into(),
+            Action::SuspendJob => "SuspendJob".into(),
+            Action::ClearStartTime => "ClearStartTime".into(),
+            Action::RestoreJob { .. } => "RestoreJob".into(),
+            Action::WorkloadStatus { .. } => "WorkloadStatus".into(),
+            Action::RemoveFinalizer { .. } => "RemoveFinalizer".into(),
+            Action::Event { reason, .. } => format!("Event:{reason}"),
+            Action::RequeueAfterMs(_) => "RequeueAfter".into(),
+        })
+        .collect()
+}
+
+fn status_of(actions: &[Action]) -> &Value {
+    actions
+        .iter()
+        .find_map(|a| match a {
+            Action::WorkloadStatus { status, .. } => Some(status),
+            _ => None,
+        })
+        .expect("a status write")
+}
+
+fn condition<'a>(status: &'a Value, t: &str) -> &'a Value {
+    status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == t)
+        .unwrap_or_else(|| panic!("no {t} in {status}"))
+}
+
+const PODS_READY: PodsReadyConfig = PodsReadyConfig {
+    timeout_ms: 300_000,
+    recovery_timeout_ms: Some(300_000),
+    backoff_base_seconds: 60,
+    backoff_max_seconds: 3600,
+    backoff_limit_count: Some(2),
+};
+
+#[test]
+fn a_suspended_job_gets_its_workload() {
+    let a = run(&suspended(), &[], None);
+    assert_eq!(kinds(&a), ["CreateWorkload", "Event:CreatedWorkload"]);
+    let Action::CreateWorkload(w) = &a[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        w.metadata.name.as_deref(),
+        Some(workload_name("pi", "uid-1").as_str())
+    );
+}
+
+#[test]
+fn jobs_that_are_not_ours_or_not_ready_are_left_alone() {
+    let other = job(
+        json!({"suspend": true, "managedBy": "example.com/other"}),
+        json!({}),
+    );
+    assert!(
+        run(&other, &[], None).is_empty(),
+        "managedBy another controller"
+    );
+    let draining = job(json!({"suspend": true}), json!({"active": 2}));
+    assert!(
+        run(&draining, &[], None).is_empty(),
+        "pods still running: wait"
+    );
+    let missing = decide(&Inputs {
+        job: &suspended(),
+        workloads: vec![],
+        priority: Err("WorkloadPriorityClass high not found".into()),
+        pods_ready: None,
+        now_ms: NOW,
+    });
+    assert_eq!(kinds(&missing), ["Event:WorkloadPriorityClassNotFound"]);
+}
+
+#[test]
+fn a_running_job_without_a_workload_is_suspended() {
+    let running = job(json!({"suspend": false}), json!({"active": 1}));
+    assert_eq!(
+        kinds(&run(&running, &[], None)),
+        ["SuspendJob", "Event:Stopped"]
+    );
+}
+
+#[test]
+fn admission_starts_the_job() {
+    let w = admitted_wl();
+    let a = run(&suspended(), &[(&w, 1)], Some(PODS_READY));
+    assert_eq!(kinds(&a), ["StartJob", "WorkloadStatus", "Event:Started"]);
+    assert_eq!(
+        condition(status_of(&a), "PodsReady")["reason"],
+        "WaitForStart"
+    );
+    let Action::Event { note, .. } = &a[2] else {
+        unreachable!()
+    };
+    assert_eq!(note, "Admitted by clusterQueue cq");
+    // Without waitForPodsReady, no PodsReady condition.
+    assert_eq!(
+        kinds(&run(&suspended(), &[(&w, 1)], None)),
+        ["StartJob", "Event:Started"]
+    );
+}
+
+#[test]
+fn a_pending_workload_follows_the_queue_label() {
+    let w = wl(vec![], false, json!({}));
+    let mut j = suspended();
+    j.metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .insert("kueue.x-k8s.io/queue-name".into(), "other".into());
+    let a = run(&j, &[(&w, 1)], None);
+    assert_eq!(
+        a,
+        vec![Action::PatchWorkload {
+            name: workload_name("pi", "uid-1"),
+            patch: json!({"spec": {"queueName": "other"}})
+        }]
+    );
+    // Waiting quietly otherwise.
+    assert!(run(&suspended(), &[(&w, 1)], None).is_empty());
+}
+
+#[test]
+fn eviction_suspends_restores_then_releases() {
+    let mut w = admitted_wl();
+    w.status.as_mut().unwrap().conditions.push(
+        serde_json::from_value(cond(
+            "Evicted",
+            "True",
+            "Preempted",
+            "Preempted to accommodate a workload",
+        ))
+        .unwrap(),
+    );
+    let running = job(
+        json!({"suspend": false}),
+        json!({"active": 1, "startTime": "2027-01-15T08:00:00Z"}),
+    );
+    let a = run(&running, &[(&w, 1)], None);
+    assert_eq!(kinds(&a), ["SuspendJob", "Event:Stopped"]);
+    let Action::Event { note, .. } = &a[1] else {
+        unreachable!()
+    };
+    assert_eq!(note, "Preempted to accommodate a workload");
+    // Suspended but startTime still set: clear it first.
+    let mut stopping = job(
+        json!({"suspend": true}),
+        json!({"active": 1, "startTime": "2027-01-15T08:00:00Z"}),
+    );
+    stopping.metadata.annotations =
+        Some([("kueue.x-k8s.io/stopping".to_owned(), "true".to_owned())].into());
+    assert_eq!(kinds(&run(&stopping, &[(&w, 1)], None)), ["ClearStartTime"]);
+    stopping.status.as_mut().unwrap().start_time = None;
+    assert_eq!(kinds(&run(&stopping, &[(&w, 1)], None)), ["RestoreJob"]);
+    // Restored, pods still terminating: wait; once gone, release the quota.
+    let terminating = job(json!({"suspend": true}), json!({"active": 1}));
+    assert!(run(&terminating, &[(&w, 1)], None).is_empty());
+    let gone = job(json!({"suspend": true}), json!({"active": 0}));
+    let a = run(&gone, &[(&w, 1)], None);
+    assert_eq!(kinds(&a), ["WorkloadStatus"]);
+    let st = status_of(&a);
+    assert_eq!(st["admission"], Value::Null);
+    assert_eq!(
+        (
+            condition(st, "Requeued")["status"].as_str(),
+            condition(st, "Requeued")["reason"].as_str()
+        ),
+        (Some("True"), Some("Preempted"))
+    );
+    assert_eq!(
+        condition(st, "QuotaReserved")["reason"],
+        "PendingEvaluation"
+    );
+    assert_eq!(condition(st, "Admitted")["reason"], "NoReservation");
+}
+
+#[test]
+fn a_timed_out_workload_waits_for_its_backoff() {
+    let mut w = admitted_wl();
+    w.status.as_mut().unwrap().conditions.push(
+        serde_json::from_value(cond(
+            "Evicted",
+            "True",
+            "PodsReadyTimeout",
+            "Exceeded the PodsReady timeout ns/x",
+        ))
+        .unwrap(),
+    );
+    let a = run(
+        &job(json!({"suspend": true}), json!({})),
+        &[(&w, 1)],
+        Some(PODS_READY),
+    );
+    let st = status_of(&a);
+    assert_eq!(
+        (
+            condition(st, "Requeued")["status"].as_str(),
+            condition(st, "Requeued")["reason"].as_str()
+        ),
+        (Some("False"), Some("PodsReadyTimeout"))
+    );
+}
+
+#[test]
+fn pods_ready_condition_timeout_and_backoff() {
+    let w = admitted_wl();
+    // Admitted at NOW (2027-01-15T08:00:00Z); the deadline is 5 minutes later.
+    let running = job(
+        json!({"suspend": false, "parallelism": 2}),
+        json!({"active": 2, "ready": 1}),
+    );
+    let t0 = k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let mut w = w;
+    for c in &mut w.status.as_mut().unwrap().conditions {
+        c.last_transition_time = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t0);
+    }
+    let at = |ms: i64, w: &api::Workload, j: &Job| {
+        decide(&Inputs {
+            job: j,
+            workloads: vec![view(w, 2)],
+            priority: Ok(Priority {
+                class: None,
+                value: 0,
+            }),
+            pods_ready: Some(PODS_READY),
+            now_ms: ms,
+        })
+    };
+    let a = at(NOW + 60_000, &w, &running);
+    assert_eq!(kinds(&a), ["WorkloadStatus", "RequeueAfter"]);
+    assert_eq!(a[1], Action::RequeueAfterMs(240_000));
+    assert_eq!(
+        condition(status_of(&a), "PodsReady")["reason"],
+        "WaitForStart"
+    );
+    let a = at(NOW + 300_000, &w, &running);
+    assert_eq!(
+        kinds(&a),
+        ["WorkloadStatus", "Event:EvictedDueToPodsReadyTimeout"]
+    );
+    let st = status_of(&a);
+    assert_eq!(condition(st, "Evicted")["reason"], "PodsReadyTimeout");
+    assert_eq!(
+        condition(st, "Evicted")["message"],
+        format!(
+            "Exceeded the PodsReady timeout ns/{}",
+            workload_name("pi", "uid-1")
+        )
+    );
+    assert_eq!(
+        st["requeueState"],
+        json!({"count": 1, "requeueAt": "2027-01-15T08:06:00Z"})
+    );
+    // The backoff limit (2) reached: deactivation instead of another requeue.
+    let mut tired = w.clone();
+    tired.status.as_mut().unwrap().requeue_state =
+        serde_json::from_value(json!({"count": 2})).unwrap();
+    let a = at(NOW + 300_000, &tired, &running);
+    assert_eq!(kinds(&a), ["WorkloadStatus", "PatchWorkload"]);
+    assert_eq!(
+        condition(status_of(&a), "DeactivationTarget")["reason"],
+        "RequeuingLimitExceeded"
+    );
+    // All pods ready: PodsReady True.
+    let ready = job(
+        json!({"suspend": false, "parallelism": 2}),
+        json!({"active": 2, "ready": 2}),
+    );
+    let a = at(NOW + 60_000, &w, &ready);
+    assert_eq!(condition(status_of(&a), "PodsReady")["status"], "True");
+    assert_eq!(condition(status_of(&a), "PodsReady")["reason"], "Started");
+}
+
+#[test]
+fn backoff_doubles_up_to_the_maximum() {
+    assert_eq!(
+        [1, 2, 3, 4].map(|n| backoff_seconds(n, 60, 3600)),
+        [60, 120, 240, 480]
+    );
+    assert_eq!(backoff_seconds(10, 60, 3600), 3600);
+    assert_eq!(backoff_seconds(500, 60, 3600), 3600, "no overflow");
+}
+
+#[test]
+fn completion_finishes_the_workload_then_lets_it_go() {
+    let w = admitted_wl();
+    let done = job(
+        json!({"suspend": false}),
+        json!({"conditions": [{"type": "Complete", "status": "True", "message": "Reached expected number of succeeded pods"}]}),
+    );
+    let a = run(&done, &[(&w, 1)], None);
+    assert_eq!(kinds(&a), ["WorkloadStatus", "Event:FinishedWorkload"]);
+    let f = condition(status_of(&a), "Finished");
+    assert_eq!(
+        (f["reason"].as_str(), f["message"].as_str()),
+        (
+            Some("Succeeded"),
+            Some("Reached expected number of succeeded pods")
+        )
+    );
+    let failed = job(
+        json!({"suspend": false}),
+        json!({"conditions": [{"type": "Failed", "status": "True", "message": "Job has reached the specified backoff limit"}]}),
+    );
+    assert_eq!(
+        condition(status_of(&run(&failed, &[(&w, 1)], None)), "Finished")["reason"],
+        "Failed"
+    );
+    let mut finished = admitted_wl();
+    finished
+        .status
+        .as_mut()
+        .unwrap()
+        .conditions
+        .push(serde_json::from_value(cond("Finished", "True", "Succeeded", "")).unwrap());
+    assert_eq!(
+        kinds(&run(&done, &[(&finished, 1)], None)),
+        ["RemoveFinalizer"]
+    );
+}
+
+#[test]
+fn a_changed_job_gets_an_updated_or_new_workload() {
+    let pending = wl(vec![], false, json!({}));
+    let bigger = job(json!({"suspend": true, "parallelism": 3}), json!({}));
+    let a = run(&bigger, &[(&pending, 1)], None);
+    assert_eq!(kinds(&a), ["PatchWorkload", "Event:UpdatedWorkload"]);
+    let Action::PatchWorkload { patch, .. } = &a[0] else {
+        unreachable!()
+    };
+    assert_eq!(patch["spec"]["podSets"][0]["count"], 3);
+    // With a reservation the stale Workload is deleted instead.
+    let a = run(&bigger, &[(&admitted_wl(), 1)], None);
+    assert_eq!(kinds(&a), ["DeleteWorkload", "Event:DeletedWorkload"]);
+}
+
+#[test]
+fn deleting_the_workload_of_a_running_job_stops_it_first() {
+    let mut w = admitted_wl();
+    w.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+    ));
+    let running = job(json!({"suspend": false}), json!({"active": 1}));
+    assert_eq!(
+        kinds(&run(&running, &[(&w, 1)], None)),
+        ["SuspendJob", "Event:Stopped"]
+    );
+    let mut stopping = job(json!({"suspend": true}), json!({"active": 0}));
+    stopping.metadata.annotations =
+        Some([("kueue.x-k8s.io/stopping".to_owned(), "true".to_owned())].into());
+    assert_eq!(kinds(&run(&stopping, &[(&w, 1)], None)), ["RestoreJob"]);
+    assert_eq!(
+        kinds(&run(
+            &job(json!({"suspend": true}), json!({})),
+            &[(&w, 1)],
+            None
+        )),
+        ["RemoveFinalizer"]
+    );
+}
+
+#[test]
+fn finished_pods_give_back_their_quota() {
+    let w = admitted_wl();
+    let j = job(
+        json!({"suspend": false, "parallelism": 4, "completions": 6}),
+        json!({"active": 4, "ready": 4, "succeeded": 3}),
+    );
+    let a = run(&j, &[(&w, 4)], None);
+    // 3 of 6 done: 3 remain, 1 of the 4 parallel pods is no longer needed.
+    assert_eq!(
+        status_of(&a)["reclaimablePods"],
+        json!([{"name": "main", "count": 1}])
+    );
+}
