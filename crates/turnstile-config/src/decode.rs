@@ -5,7 +5,9 @@
 //! [`Node`], a `serde::Deserializer` that knows where it is, so that:
 //! * a type error names its field (`waitForPodsReady.timeout: invalid type: integer `5`, expected …`);
 //! * a key the types do not know is recorded (as a warning) instead of failing;
-//! * `null` and missing values mean Go's zero value, as in `encoding/json`.
+//! * `null` and missing values mean Go's zero value, as in `encoding/json`;
+//! * a boolean field also takes YAML 1.1's words (`yes`, `no`, `on`, `off`, `y`, `n`, …), which the YAML reader
+//!   Kubernetes uses resolves to booleans.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -217,8 +219,18 @@ impl<'de> Deserializer<'de> for Node<'de, '_> {
         }
     }
 
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.value {
+            Value::Null => visitor.visit_bool(false).map_err(|e| self.fill(e)),
+            Value::String(s) => match yaml11_bool(s) {
+                Some(b) => visitor.visit_bool(b).map_err(|e| self.fill(e)),
+                None => self.value.deserialize_bool(visitor).map_err(|e| self.at(e)),
+            },
+            _ => self.value.deserialize_bool(visitor).map_err(|e| self.at(e)),
+        }
+    }
+
     scalar! {
-        deserialize_bool => |v: V| v.visit_bool(false);
         deserialize_i8 => |v: V| v.visit_i64(0);
         deserialize_i16 => |v: V| v.visit_i64(0);
         deserialize_i32 => |v: V| v.visit_i64(0);
@@ -308,6 +320,15 @@ impl<'de> Deserializer<'de> for Node<'de, '_> {
 
     serde::forward_to_deserialize_any! {
         i128 u128 char bytes byte_buf unit unit_struct tuple tuple_struct identifier
+    }
+}
+
+/// YAML 1.1 boolean words (go-yaml v2's resolve table).
+fn yaml11_bool(s: &str) -> Option<bool> {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
     }
 }
 

@@ -39,7 +39,7 @@ pub const DEFAULT_RENEW_DEADLINE: GoDuration = GoDuration::from_secs(10);
 /// Default `leaderElection.retryPeriod`.
 pub const DEFAULT_RETRY_PERIOD: GoDuration = GoDuration::from_secs(2);
 /// Default `clientConnection.qps`.
-pub const DEFAULT_CLIENT_CONNECTION_QPS: f32 = 20.0;
+pub const DEFAULT_CLIENT_CONNECTION_QPS: f32 = 300.0;
 /// Default `clientConnection.burst`.
 pub const DEFAULT_CLIENT_CONNECTION_BURST: i32 = 500;
 /// Default `integrations.frameworks` (when the list is empty).

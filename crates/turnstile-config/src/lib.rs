@@ -43,7 +43,7 @@
 //! | `resources.transformations[].strategy` | `Retain` |
 //! | `fairSharing`, `admissionFairSharing`, `objectRetentionPolicies` | absent (off) |
 //!
-//! The constants are in [`defaults`].
+//! The constants are in the [`defaults`](mod@defaults) module; [`defaults()`] returns the whole defaulted configuration.
 //!
 //! # What Turnstile acts on
 //!

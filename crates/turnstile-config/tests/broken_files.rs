@@ -280,8 +280,8 @@ fn bad_quantity() {
 #[test]
 fn wrong_type_for_a_field() {
     assert_eq!(
-        decode("manageJobsWithoutQueueName: \"yes\"\n"),
-        r#"manageJobsWithoutQueueName: invalid type: string "yes", expected a boolean"#
+        decode("manageJobsWithoutQueueName: \"maybe\"\n"),
+        r#"manageJobsWithoutQueueName: invalid type: string "maybe", expected a boolean"#
     );
     assert_eq!(
         decode("integrations:\n  frameworks: batch/job\n"),
@@ -323,7 +323,9 @@ fn not_a_mapping() {
 
 #[test]
 fn yaml_syntax_errors() {
-    let e = error(&format!("{HEAD}waitForPodsReady:\n  timeout: 5m\n blockAdmission: true\n"));
+    let e = error(&format!(
+        "{HEAD}waitForPodsReady:\n  timeout: 5m\n blockAdmission: true\n"
+    ));
     assert_eq!(
         e.to_string(),
         "YAML syntax error: did not find expected key at line 5 column 2, while parsing a block mapping"
@@ -334,7 +336,10 @@ fn yaml_syntax_errors() {
     assert_eq!((*line, *column), (Some(5), Some(2)));
 
     assert_eq!(
-        error(&format!("{HEAD}fairSharing:\n  preemptionStrategies: [LessThanInitialShare\n")).to_string(),
+        error(&format!(
+            "{HEAD}fairSharing:\n  preemptionStrategies: [LessThanInitialShare\n"
+        ))
+        .to_string(),
         "YAML syntax error: did not find expected ',' or ']' at line 5 column 1, while parsing a flow sequence at line 4 column 25"
     );
     // Kueue's strict decoder rejects repeated keys too.

@@ -100,14 +100,8 @@ fn kueue_shipped_manager_config_loads() {
 }
 
 #[test]
-fn every_core_field_is_read() {
-    let loaded = load(CORE);
-    assert_eq!(loaded.warnings, Vec::<String>::new());
-    let c = &loaded.config;
-
-    assert_eq!(c.namespace(), "batch-system");
-    assert!(c.manage_jobs_without_queue_name);
-
+fn core_file_namespace_selector() {
+    let c = load(CORE).config;
     let sel = c.managed_jobs_namespace_selector().unwrap();
     assert_eq!(sel.match_labels, labels(&[("team", "ml")]));
     assert_eq!(sel.match_expressions.len(), 4);
@@ -130,6 +124,23 @@ fn every_core_field_is_read() {
     let mut no_queues = ok;
     no_queues.remove("queues");
     assert!(!sel.matches(&no_queues));
+}
+
+#[test]
+fn every_core_field_is_read() {
+    let loaded = load(CORE);
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    let c = &loaded.config;
+
+    assert_eq!(c.namespace(), "batch-system");
+    assert!(c.manage_jobs_without_queue_name);
+    assert_eq!(
+        c.managed_jobs_namespace_selector()
+            .unwrap()
+            .match_expressions
+            .len(),
+        4
+    );
 
     assert_eq!(
         c.wait_for_pods_ready(),
@@ -371,6 +382,16 @@ fn disable_wait_for_pods_ready_gate_turns_it_off() {
 }
 
 #[test]
+fn yaml_1_1_booleans_are_booleans() {
+    let c = load(&format!(
+        "{HEAD}manageJobsWithoutQueueName: yes\nleaderElection:\n  leaderElect: off\n"
+    ))
+    .config;
+    assert!(c.manage_jobs_without_queue_name);
+    assert!(!c.leader_election().leader_elect);
+}
+
+#[test]
 fn json_is_accepted_too() {
     let c = load(r#"{"apiVersion": "config.kueue.x-k8s.io/v1beta2", "kind": "Configuration", "fairSharing": {"preemptionStrategies": ["LessThanInitialShare"]}}"#).config;
     assert_eq!(
@@ -390,7 +411,7 @@ fn every_field_of_the_schema_loads_and_round_trips() {
         afs.usage_half_life_time.to_std(),
         Some(Duration::from_hours(168))
     );
-    assert_eq!(afs.resource_weights["memory"], 0.5);
+    assert!((afs.resource_weights["memory"] - 0.5).abs() < f64::EPSILON);
     let mk = c.multi_kueue.as_ref().unwrap();
     assert_eq!(
         mk.incremental_dispatcher_config.as_ref().unwrap().step_size,

@@ -201,7 +201,8 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         if !shared.leader.load(Ordering::SeqCst) {
             continue;
         }
-        upkeep(&client, &shared, &now().1).await;
+        let (now_ms, now_s) = now();
+        upkeep(&client, &shared, (now_ms, &now_s)).await;
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
@@ -614,11 +615,11 @@ async fn release(
 
 /// Carries out what the workload lifecycle calls for (evictions of drained or deactivated
 /// workloads, letting parked workloads back).
-async fn upkeep(client: &Client, shared: &Shared, now: &str) {
+async fn upkeep(client: &Client, shared: &Shared, (now_ms, now): (i64, &str)) {
     use turnstile_state::index::Upkeep;
     let todo: Vec<(Upkeep, Workload)> = {
         let Ok(ix) = shared.index.lock() else { return };
-        ix.upkeep()
+        ix.upkeep(now_ms)
             .into_iter()
             .filter_map(|u| {
                 let key = match &u {

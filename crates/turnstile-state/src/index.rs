@@ -878,7 +878,8 @@ impl Index {
     /// Evictions and requeues the lifecycle calls for now: admitted workloads of a HoldAndDrain
     /// ClusterQueue or LocalQueue, or deactivated (`spec.active=false`), are evicted; parked ones
     /// are let back when their queue runs again or they are reactivated.
-    pub fn upkeep(&self) -> Vec<Upkeep> {
+    /// `now_ms` ends backoffs (`Requeued=False/PodsReadyTimeout` → `BackoffFinished`).
+    pub fn upkeep(&self, now_ms: i64) -> Vec<Upkeep> {
         let mut out = Vec::new();
         for (key, wl) in &self.workloads {
             if condition_true(wl, conditions::FINISHED) {
@@ -969,6 +970,18 @@ impl Index {
                 }
                 r if r == reasons::DEACTIVATED && wl.spec.is_active() => {
                     out.push(back(reasons::REACTIVATED, "The workload was reactivated"));
+                }
+                r if (r == reasons::PODS_READY_TIMEOUT || r == reasons::ADMISSION_CHECK)
+                    && wl
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.requeue_state.as_ref())
+                        .is_none_or(|rs| millis(rs.requeue_at.as_ref()) <= now_ms) =>
+                {
+                    out.push(back(
+                        reasons::BACKOFF_FINISHED,
+                        "The workload backoff was finished",
+                    ));
                 }
                 _ => {}
             }

@@ -1,6 +1,8 @@
 // Scenario tests over the cache and the scheduling core together.
 #![allow(clippy::too_many_lines)]
 
+use std::str::FromStr;
+
 use serde_json::{Value, json};
 use turnstile_core::{CycleConfig, schedule_cycle};
 
@@ -317,10 +319,10 @@ fn admitted_wl(name: &str, extra_conditions: Value) -> api::Workload {
 fn upkeep_drains_deactivates_and_lets_back() {
     let mut ix = setup("2");
     ix.apply_workload(admitted_wl("a", json!([])));
-    assert!(ix.upkeep().is_empty());
+    assert!(ix.upkeep(0).is_empty());
     ix.apply_cluster_queue(cq("2", json!({"stopPolicy": "HoldAndDrain"})));
     assert_eq!(
-        ix.upkeep(),
+        ix.upkeep(0),
         vec![Upkeep::Evict {
             key: "ns/a".into(),
             reason: "ClusterQueueStopped",
@@ -328,11 +330,11 @@ fn upkeep_drains_deactivates_and_lets_back() {
         }]
     );
     ix.apply_cluster_queue(cq("2", json!({"stopPolicy": "Hold"})));
-    assert!(ix.upkeep().is_empty(), "Hold lets admitted workloads run");
+    assert!(ix.upkeep(0).is_empty(), "Hold lets admitted workloads run");
     let mut off = admitted_wl("b", json!([]));
     off.spec.active = Some(false);
     ix.apply_workload(off);
-    assert!(ix.upkeep().contains(&Upkeep::Evict {
+    assert!(ix.upkeep(0).contains(&Upkeep::Evict {
         key: "ns/b".into(),
         reason: "Deactivated",
         message: "The workload is deactivated"
@@ -344,12 +346,12 @@ fn upkeep_drains_deactivates_and_lets_back() {
     ix.apply_workload(parked);
     assert_eq!(ix.standing("ns/p"), Some(Standing::Parked));
     assert!(
-        !ix.upkeep()
+        !ix.upkeep(0)
             .iter()
             .any(|u| matches!(u, Upkeep::Requeue { .. }))
     );
     ix.apply_cluster_queue(cq("2", json!({})));
-    assert!(ix.upkeep().contains(&Upkeep::Requeue {
+    assert!(ix.upkeep(0).contains(&Upkeep::Requeue {
         key: "ns/p".into(),
         reason: "ClusterQueueRestarted",
         message: "The ClusterQueue was restarted after being stopped"
@@ -375,10 +377,10 @@ fn workload_priority_class_values_are_pushed_to_workloads() {
     ));
     ix.apply_workload(pod_class);
     ix.apply_priority_class(obj(json!({"metadata": {"name": "high"}, "value": 100})));
-    assert!(ix.upkeep().is_empty(), "values already match");
+    assert!(ix.upkeep(0).is_empty(), "values already match");
     ix.apply_priority_class(obj(json!({"metadata": {"name": "high"}, "value": 1000})));
     assert_eq!(
-        ix.upkeep(),
+        ix.upkeep(0),
         vec![Upkeep::SetPriority {
             key: "ns/a".into(),
             priority: 1000
@@ -386,7 +388,28 @@ fn workload_priority_class_values_are_pushed_to_workloads() {
         "only the workload naming the WorkloadPriorityClass; a pod PriorityClass is left alone"
     );
     ix.apply_workload(with_class("a", "high", 1000));
-    assert!(ix.upkeep().is_empty());
+    assert!(ix.upkeep(0).is_empty());
     ix.delete_priority_class("high");
-    assert!(ix.upkeep().is_empty(), "a deleted class changes nothing");
+    assert!(ix.upkeep(0).is_empty(), "a deleted class changes nothing");
+}
+
+#[test]
+fn backoff_ends_at_requeue_at() {
+    let mut ix = setup("2");
+    let mut w = wl("t", "1", "2026-11-25T00:00:01Z");
+    w.status = Some(obj(json!({"conditions": [
+        {"type": "Requeued", "status": "False", "reason": "PodsReadyTimeout", "message": "Exceeded the PodsReady timeout ns/t", "lastTransitionTime": "2026-11-25T00:01:00Z"}],
+        "requeueState": {"count": 1, "requeueAt": "2026-11-25T00:02:00Z"}})));
+    ix.apply_workload(w);
+    assert_eq!(ix.standing("ns/t"), Some(Standing::Parked));
+    let at = |s: &str| k8s_openapi::jiff::Timestamp::from_str(s).unwrap().as_millisecond();
+    assert!(ix.upkeep(at("2026-11-25T00:01:59Z")).is_empty(), "still backing off");
+    assert_eq!(
+        ix.upkeep(at("2026-11-25T00:02:00Z")),
+        vec![Upkeep::Requeue {
+            key: "ns/t".into(),
+            reason: "BackoffFinished",
+            message: "The workload backoff was finished"
+        }]
+    );
 }
