@@ -389,3 +389,68 @@ fn load_reads_a_file() {
     let loaded = turnstile_config::load(&path).unwrap();
     assert_eq!(loaded.config.namespace(), "batch-system");
 }
+
+#[test]
+fn less_common_sections_are_validated_too() {
+    assert_eq!(
+        invalid(
+            "visibilityServer:
+  bindAddress: localhost
+  bindPort: 0
+tls:
+  minVersion: VersionTLS13
+  cipherSuites: [TLS_AES_128_GCM_SHA256]
+multiKueue:
+  incrementalDispatcherConfig:
+    stepSize: 0
+  clusterProfile:
+    accessProviders:
+    - name: \"\"
+      execConfig:
+        command: \"\"
+        interactiveMode: Sometimes
+resources:
+  excludeResourcePrefixes: [example.com/]
+  quotaCheckStrategy: IgnoreUndeclared
+  deviceClassMappings:
+  - name: example.com/gpu
+    deviceClassNames: [gpu.example.com]
+    sources:
+    - capacity:
+        name: memory
+        driver: gpu.example.com
+metrics:
+  customLabels:
+  - name: team
+  - name: team
+    sourceLabelKey: a
+    sourceAnnotationKey: b
+"
+        ),
+        [
+            "multiKueue.clusterProfile.accessProviders.name: Required value: must be specified",
+            "multiKueue.clusterProfile.accessProviders.execConfig.command: Required value: must be specified",
+            "multiKueue.clusterProfile.accessProviders.execConfig.apiVersion: Required value: must be specified",
+            r#"multiKueue.clusterProfile.accessProviders.execConfig.interactiveMode: Unsupported value: "Sometimes": supported values: "Never", "IfAvailable", "Always""#,
+            r#"multiKueue.incrementalDispatcherConfig: Invalid value: {"stepSize":0}: incrementalDispatcherConfig is only valid when dispatcherName is set to the incremental dispatcher"#,
+            "multiKueue.incrementalDispatcherConfig.stepSize: Invalid value: 0: must be greater than or equal to 1",
+            "resources.deviceClassMappings[0].sources[0].capacity: Invalid value: true: capacity sources require KueueDRAIntegrationConsumableCapacity to be enabled",
+            r#"tls.cipherSuites: Invalid value: ["TLS_AES_128_GCM_SHA256"]: may not be specified when `minVersion` is 'VersionTLS13'"#,
+            r#"visibilityServer.bindAddress: Invalid value: "localhost": must be a valid IP address"#,
+            "visibilityServer.bindPort: Invalid value: 0: must be a valid port number (1-65535)",
+            r#"metrics.customLabels[1].name: Duplicate value: "team""#,
+            r#"metrics.customLabels[1]: Invalid value: {"name":"team","sourceLabelKey":"a","sourceAnnotationKey":"b"}: sourceLabelKey and sourceAnnotationKey are mutually exclusive"#,
+            r#"resources.quotaCheckStrategy: Invalid value: "IgnoreUndeclared": excludeResourcePrefixes is not allowed when quotaCheckStrategy is IgnoreUndeclared"#,
+        ]
+    );
+    // Feature gates in the file change what is checked, as in Kueue.
+    assert_eq!(
+        invalid(
+            "featureGates:\n  KueueDRAIntegrationConsumableCapacity: true\nresources:\n  deviceClassMappings:\n  - name: example.com/gpu\n    deviceClassNames: [gpu.example.com]\n    sources:\n    - capacity:\n        name: a/b_c\n        driver: Bad_Driver\n"
+        ),
+        [
+            r#"resources.deviceClassMappings[0].sources[0].capacity.driver: Invalid value: "Bad_Driver": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"#,
+            "resources.deviceClassMappings[0].sources[0].capacity.deviceSelector.cel.expression: Required value",
+        ]
+    );
+}

@@ -402,8 +402,15 @@ fn backoff_ends_at_requeue_at() {
         "requeueState": {"count": 1, "requeueAt": "2026-11-25T00:02:00Z"}})));
     ix.apply_workload(w);
     assert_eq!(ix.standing("ns/t"), Some(Standing::Parked));
-    let at = |s: &str| k8s_openapi::jiff::Timestamp::from_str(s).unwrap().as_millisecond();
-    assert!(ix.upkeep(at("2026-11-25T00:01:59Z")).is_empty(), "still backing off");
+    let at = |s: &str| {
+        k8s_openapi::jiff::Timestamp::from_str(s)
+            .unwrap()
+            .as_millisecond()
+    };
+    assert!(
+        ix.upkeep(at("2026-11-25T00:01:59Z")).is_empty(),
+        "still backing off"
+    );
     assert_eq!(
         ix.upkeep(at("2026-11-25T00:02:00Z")),
         vec![Upkeep::Requeue {
