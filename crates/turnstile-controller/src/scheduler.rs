@@ -201,8 +201,8 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         if !shared.leader.load(Ordering::SeqCst) {
             continue;
         }
-        let (now_ms, now_s) = now();
-        upkeep(&client, &shared, (now_ms, &now_s)).await;
+        let (at_ms, stamp) = now();
+        upkeep(&client, &shared, (at_ms, &stamp)).await;
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }

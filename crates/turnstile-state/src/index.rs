@@ -879,6 +879,8 @@ impl Index {
     /// ClusterQueue or LocalQueue, or deactivated (`spec.active=false`), are evicted; parked ones
     /// are let back when their queue runs again or they are reactivated.
     /// `now_ms` ends backoffs (`Requeued=False/PodsReadyTimeout` → `BackoffFinished`).
+    // The lifecycle rules in one place, in Kueue's order.
+    #[allow(clippy::too_many_lines)]
     pub fn upkeep(&self, now_ms: i64) -> Vec<Upkeep> {
         let mut out = Vec::new();
         for (key, wl) in &self.workloads {
