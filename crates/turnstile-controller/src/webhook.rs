@@ -301,11 +301,7 @@ pub struct AdmittedJobs {
 impl AdmittedJobs {
     /// Records a Workload as it is now.
     pub fn apply(&mut self, w: &Workload) {
-        let key = format!(
-            "{}/{}",
-            w.metadata.namespace.as_deref().unwrap_or_default(),
-            w.metadata.name.as_deref().unwrap_or_default()
-        );
+        let key = workload_key(w);
         self.delete(&key);
         let admitted = w.status.as_ref().is_some_and(|s| {
             s.conditions
@@ -355,6 +351,14 @@ impl AdmittedJobs {
     }
 }
 
+fn workload_key(w: &Workload) -> String {
+    format!(
+        "{}/{}",
+        w.metadata.namespace.as_deref().unwrap_or_default(),
+        w.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
 type SharedAdmittedJobs = Arc<std::sync::RwLock<AdmittedJobs>>;
 
 fn spawn_admitted_jobs(
@@ -396,11 +400,7 @@ fn spawn_admitted_jobs(
                 }
                 watcher::Event::Delete(w) => {
                     if let Ok(mut g) = v.write() {
-                        g.delete(&format!(
-                            "{}/{}",
-                            w.metadata.namespace.as_deref().unwrap_or_default(),
-                            w.metadata.name.as_deref().unwrap_or_default()
-                        ));
+                        g.delete(&workload_key(&w));
                     }
                 }
             }

@@ -249,20 +249,15 @@ pub fn matches(job: &Job, view: &WorkloadView<'_>) -> bool {
         .as_ref()
         .and_then(|s| s.template.spec.as_ref())
         .and_then(|s| s.tolerations.as_ref())
-        .map(|ts| ts.iter().map(turnstile_toleration).collect())
+        .map(|ts| {
+            ts.iter()
+                .map(turnstile_state::convert::toleration)
+                .collect()
+        })
         .unwrap_or_default();
     view.count == workload::pod_count(job)
         && view.min_count == workload::min_count(job)
         && (holds_quota(view.wl) || view.tolerations == tolerations)
-}
-
-fn turnstile_toleration(t: &k8s_openapi::api::core::v1::Toleration) -> Toleration {
-    Toleration {
-        key: t.key.clone().unwrap_or_default(),
-        exists: t.operator.as_deref() == Some("Exists"),
-        value: t.value.clone().unwrap_or_default(),
-        effect: t.effect.clone().unwrap_or_default(),
-    }
 }
 
 /// Backoff before the `n`th requeue (1-based): `base · 2^(n-1)` seconds, at most `max`.
