@@ -28,6 +28,8 @@ use kube::{Client, Config};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+pub mod jobs;
+
 /// Errors of the harness.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -270,6 +272,21 @@ impl Harness {
         for (ar, obj) in list {
             let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
             let _ = api.delete(&obj, &DeleteParams::background()).await;
+        }
+        // Workloads keep Turnstile's finalizer while their Job is unfinished; the manager may be
+        // gone by the time the namespace is deleted, so let them go now.
+        let wl_api: Api<turnstile_api::Workload> = Api::namespaced(self.client.clone(), &ns_name);
+        if let Ok(list) = wl_api.list(&kube::api::ListParams::default()).await {
+            for w in list.items {
+                let name = w.metadata.name.unwrap_or_default();
+                let _ = wl_api
+                    .patch(
+                        &name,
+                        &PatchParams::default(),
+                        &Patch::Merge(serde_json::json!({"metadata": {"finalizers": null}})),
+                    )
+                    .await;
+            }
         }
         let _ = ns_api.delete(&ns_name, &DeleteParams::background()).await;
         if let Err(e) = outcome {
@@ -655,4 +672,135 @@ pub async fn until_event(ns: &TestNs, name: &str, reason: &str) -> String {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Applies an object (server-side apply, field manager `e2e`) through the dynamic API; kinds the
+/// discovery table of [`api_resource`] lacks (webhook configurations, cluster role bindings) are
+/// named here.
+///
+/// # Panics
+/// When the object is malformed or the apply fails.
+pub async fn apply_cluster_object(client: &Client, v: &Value) {
+    let api_version = v["apiVersion"].as_str().unwrap_or_default();
+    let kind = v["kind"].as_str().unwrap_or_default();
+    let (ar, _) = api_resource(api_version, kind).unwrap_or_else(|_| {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+        let plural = match kind {
+            "MutatingWebhookConfiguration" => "mutatingwebhookconfigurations",
+            "ValidatingWebhookConfiguration" => "validatingwebhookconfigurations",
+            "ClusterRoleBinding" => "clusterrolebindings",
+            other => panic!("no resource known for kind {other}"),
+        };
+        (ApiResource::from_gvk_with_plural(&gvk, plural), false)
+    });
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    let name = v["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if let Err(e) = api
+        .patch(&name, &PatchParams::apply("e2e").force(), &Patch::Apply(v))
+        .await
+    {
+        panic!("applying {kind} {name}: {e}");
+    }
+}
+
+/// A webhook served by a test's manager on `127.0.0.1:port` and registered by URL.
+pub struct UrlWebhooks {
+    /// Name of the MutatingWebhookConfiguration.
+    pub mutating: String,
+    /// Name of the ValidatingWebhookConfiguration.
+    pub validating: String,
+    /// Namespace of the manager (its certificate Secret, Lease).
+    pub namespace: String,
+    /// A user that is not the manager (the webhook lets the manager's own requests through),
+    /// bound to cluster-admin: tests act as this user.
+    pub user: String,
+}
+
+impl UrlWebhooks {
+    /// Creates the manager's namespace (labelled with `opt_in`), binds `user` to cluster-admin,
+    /// and registers the configurations Turnstile ships, by URL, for objects and namespaces
+    /// labelled `opt_in` only. Everything is listed in [`UrlWebhooks::cleanup`].
+    ///
+    /// # Panics
+    /// When an API call fails.
+    pub async fn register(
+        h: &Harness,
+        prefix: &str,
+        port: u16,
+        opt_in: (&str, &str),
+    ) -> UrlWebhooks {
+        use turnstile_webhook::registration::{self, Options, Target};
+        let id = std::process::id();
+        let hooks = UrlWebhooks {
+            mutating: format!("{prefix}-mutating-{id}"),
+            validating: format!("{prefix}-validating-{id}"),
+            namespace: format!("{prefix}-system-{id}"),
+            user: format!("{prefix}-user"),
+        };
+        let ns_api: Api<Namespace> = Api::all(h.client.clone());
+        let ns: Namespace = serde_json::from_value(serde_json::json!(
+            {"metadata": {"name": hooks.namespace, "labels": {opt_in.0: opt_in.1}}}))
+        .unwrap_or_default();
+        if let Err(e) = ns_api.create(&PostParams::default(), &ns).await {
+            panic!("creating namespace {}: {e}", hooks.namespace);
+        }
+        apply_cluster_object(&h.client, &serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding", "metadata": {"name": hooks.user},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": hooks.user}]}))
+        .await;
+        let opts = Options {
+            target: Target::Url(format!("https://127.0.0.1:{port}")),
+            mutating_name: hooks.mutating.clone(),
+            validating_name: hooks.validating.clone(),
+            namespace: hooks.namespace.clone(),
+            managed_jobs_namespace_selector: None,
+            see_unlabelled_jobs: false,
+            extra_selector_labels: [(opt_in.0.to_owned(), opt_in.1.to_owned())].into(),
+            ca_bundle: vec![],
+        };
+        let mut m = serde_json::to_value(registration::mutating(&opts)).unwrap_or_default();
+        m["apiVersion"] = "admissionregistration.k8s.io/v1".into();
+        m["kind"] = "MutatingWebhookConfiguration".into();
+        apply_cluster_object(&h.client, &m).await;
+        let mut v = serde_json::to_value(registration::validating(&opts)).unwrap_or_default();
+        v["apiVersion"] = "admissionregistration.k8s.io/v1".into();
+        v["kind"] = "ValidatingWebhookConfiguration".into();
+        apply_cluster_object(&h.client, &v).await;
+        hooks
+    }
+
+    /// Manager arguments that serve these webhooks on `port` with self-managed certificates for
+    /// 127.0.0.1, injecting the CA into the two configurations.
+    pub fn manager_args(&self, port: u16) -> Vec<String> {
+        [
+            "--namespace",
+            &self.namespace,
+            "--webhook-addr",
+            &format!("127.0.0.1:{port}"),
+            "--cert-ip",
+            "127.0.0.1",
+            "--mutating-webhook-configuration",
+            &self.mutating,
+            "--validating-webhook-configuration",
+            &self.validating,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    }
+
+    /// kubectl references of everything [`UrlWebhooks::register`] made.
+    pub fn cleanup(&self) -> Vec<String> {
+        vec![
+            format!("mutatingwebhookconfiguration/{}", self.mutating),
+            format!("validatingwebhookconfiguration/{}", self.validating),
+            format!("namespace/{}", self.namespace),
+            format!("clusterrolebinding/{}", self.user),
+        ]
+    }
 }

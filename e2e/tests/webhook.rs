@@ -18,120 +18,44 @@
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use serde_json::{Value, json};
-use turnstile_e2e::{Harness, ManagerProcess, TestNs, free_port};
-use turnstile_webhook::registration::{self, Options, Target};
+use serde_json::json;
+use turnstile_e2e::{Harness, ManagerProcess, TestNs, UrlWebhooks, free_port};
 
-const USER: &str = "e2e-webhook-user";
-const MUTATING: &str = "e2e-turnstile-mutating";
-const VALIDATING: &str = "e2e-turnstile-validating";
+const USER: &str = "e2e-turnstile-user";
 const OPT_IN: (&str, &str) = ("e2e.turnstile.dev/webhook", "on");
 
 async fn start_manager(h: &Harness) -> (ManagerProcess, String) {
-    let client = h.client.clone();
-    let namespace = format!("e2e-turnstile-system-{}", std::process::id());
     let port = free_port();
-    let apply = |v: Value| {
-        let client = client.clone();
-        async move {
-            let (ar, _) = turnstile_e2e::api_resource(
-                v["apiVersion"].as_str().unwrap(),
-                v["kind"].as_str().unwrap(),
-            )
-            .unwrap_or_else(|_| {
-                let gvk = kube::api::GroupVersionKind::gvk(
-                    v["apiVersion"].as_str().unwrap().split('/').next().unwrap(),
-                    v["apiVersion"].as_str().unwrap().split('/').nth(1).unwrap(),
-                    v["kind"].as_str().unwrap(),
-                );
-                let plural = match v["kind"].as_str().unwrap() {
-                    "MutatingWebhookConfiguration" => "mutatingwebhookconfigurations",
-                    "ValidatingWebhookConfiguration" => "validatingwebhookconfigurations",
-                    "ClusterRoleBinding" => "clusterrolebindings",
-                    other => panic!("{other}"),
-                };
-                (
-                    kube::api::ApiResource::from_gvk_with_plural(&gvk, plural),
-                    false,
-                )
-            });
-            let api: Api<kube::api::DynamicObject> = Api::all_with(client, &ar);
-            let name = v["metadata"]["name"].as_str().unwrap().to_owned();
-            api.patch(&name, &PatchParams::apply("e2e").force(), &Patch::Apply(&v))
-                .await
-                .unwrap_or_else(|e| panic!("applying {name}: {e}"));
-        }
-    };
-    let ns_api: Api<Namespace> = Api::all(client.clone());
-    let ns: Namespace = serde_json::from_value(
-        json!({"metadata": {"name": namespace, "labels": {OPT_IN.0: OPT_IN.1}}}),
-    )
-    .unwrap();
-    ns_api.create(&PostParams::default(), &ns).await.unwrap();
-    apply(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": USER},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}]}))
-    .await;
     // The configurations Turnstile ships, registered by URL and scoped to opted-in objects.
-    let opts = Options {
-        target: Target::Url(format!("https://127.0.0.1:{port}")),
-        mutating_name: MUTATING.into(),
-        validating_name: VALIDATING.into(),
-        namespace: namespace.clone(),
-        managed_jobs_namespace_selector: None,
-        see_unlabelled_jobs: false,
-        extra_selector_labels: [(OPT_IN.0.to_owned(), OPT_IN.1.to_owned())].into(),
-        ca_bundle: vec![],
-    };
-    let mut m = serde_json::to_value(registration::mutating(&opts)).unwrap();
-    m["apiVersion"] = "admissionregistration.k8s.io/v1".into();
-    m["kind"] = "MutatingWebhookConfiguration".into();
-    apply(m).await;
-    let mut v = serde_json::to_value(registration::validating(&opts)).unwrap();
-    v["apiVersion"] = "admissionregistration.k8s.io/v1".into();
-    v["kind"] = "ValidatingWebhookConfiguration".into();
-    apply(v).await;
-
-    let port_s = port.to_string();
-    let args: Vec<String> = [
-        "--namespace",
-        &namespace,
-        "--webhook-addr",
-        &format!("127.0.0.1:{port_s}"),
-        "--no-scheduler",
-        "--cert-ip",
-        "127.0.0.1",
-        "--mutating-webhook-configuration",
-        MUTATING,
-        "--validating-webhook-configuration",
-        VALIDATING,
-        // Renew the serving certificate every ~6 s and the CA every ~24 s, so every request below
-        // runs while certificates rotate.
-        "--cert-validity-seconds",
-        "12",
-        "--cert-renew-before-seconds",
-        "6",
-        "--ca-validity-seconds",
-        "30",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    let cleanup = vec![
-        format!("mutatingwebhookconfiguration/{MUTATING}"),
-        format!("validatingwebhookconfiguration/{VALIDATING}"),
-        format!("namespace/{namespace}"),
-        format!("clusterrolebinding/{USER}"),
-    ];
+    let hooks = UrlWebhooks::register(h, "e2e-turnstile", port, OPT_IN).await;
+    assert_eq!(hooks.user, USER);
+    let (mutating, namespace) = (hooks.mutating.clone(), hooks.namespace.clone());
+    let mut args = hooks.manager_args(port);
+    args.extend(
+        [
+            "--no-scheduler",
+            // Renew the serving certificate every ~6 s and the CA every ~24 s, so every request
+            // below runs while certificates rotate.
+            "--cert-validity-seconds",
+            "12",
+            "--cert-renew-before-seconds",
+            "6",
+            "--ca-validity-seconds",
+            "30",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    );
+    let cleanup = hooks.cleanup();
     let manager = ManagerProcess::start(h, &args, cleanup).await;
     let out = h
         .kubectl(&[
             "get",
             "mutatingwebhookconfiguration",
-            MUTATING,
+            &mutating,
             "-o",
             "jsonpath={.webhooks[*].clientConfig.caBundle}",
         ])

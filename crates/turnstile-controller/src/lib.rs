@@ -11,6 +11,7 @@
 
 pub mod events;
 pub mod health;
+pub mod jobs;
 pub mod lease;
 pub mod scheduler;
 pub mod webhook;

@@ -51,6 +51,9 @@ pub struct Shared {
     pub leader: Arc<AtomicBool>,
     /// Where events go (nowhere by default).
     pub events: crate::events::Events,
+    /// Signalled on every cache change, for the Job reconciler (it asks the cache which Jobs'
+    /// Workloads changed).
+    pub jobs_wake: Arc<Notify>,
 }
 
 fn now() -> (i64, String) {
@@ -126,6 +129,7 @@ fn spawn_watch<K>(
             }
             drop(ix);
             shared.wake.notify_one();
+            shared.jobs_wake.notify_one();
         }
     });
 }
@@ -578,7 +582,7 @@ async fn release(
     extra: &[(&str, &str, &str, &str)],
     now: &str,
 ) -> Result<(), kube::Error> {
-    let (quota_reason, quota_message) = if reason == reasons::DEACTIVATED {
+    let (quota_reason, quota_message) = if reason.starts_with(reasons::DEACTIVATED) {
         (reasons::DEACTIVATED, "The workload is deactivated")
     } else {
         (reasons::PENDING_EVALUATION, message)
@@ -638,6 +642,7 @@ async fn upkeep(client: &Client, shared: &Shared, (now_ms, now): (i64, &str)) {
                 reason,
                 message,
             } => {
+                let (reason, message) = (reason.as_str(), message.as_str());
                 tracing::info!(workload = %key, reason, "evicting");
                 shared.events.emit(
                     &wl,

@@ -287,6 +287,27 @@ pub struct JobsConfig {
     pub excluded_namespaces: Vec<String>,
 }
 
+impl JobsConfig {
+    /// Whether Jobs in namespace `ns` (with these labels) are managed at all.
+    pub fn manages_namespace(&self, ns: &str, labels: &BTreeMap<String, String>) -> bool {
+        if self.excluded_namespaces.iter().any(|x| x == ns) {
+            return false;
+        }
+        self.managed_jobs_namespace_selector
+            .as_ref()
+            .is_none_or(|selector| turnstile_api::selector::matches(selector, labels))
+    }
+
+    /// Whether the Job is managed: its namespace is, and it names a queue (or unlabelled Jobs
+    /// are managed too).
+    pub fn manages_job(&self, job: &Job, namespace_labels: &BTreeMap<String, String>) -> bool {
+        let ns = job.metadata.namespace.as_deref().unwrap_or_default();
+        self.manages_namespace(ns, namespace_labels)
+            && (self.manage_jobs_without_queue_name
+                || turnstile_jobs::workload::queue_name(job).is_some_and(|q| !q.is_empty()))
+    }
+}
+
 /// Which Jobs have an admitted Workload: the UIDs a Workload names (owner references and the
 /// `job-uid` label), kept only while it is `Admitted`. This is all the webhook needs to know of
 /// Workloads, so it does not keep a second copy of every Workload (the scheduler's cache has them).
@@ -477,18 +498,12 @@ impl ClusterView {
     }
 
     fn namespace_excluded(&self, ns: &str) -> bool {
-        if self.config.excluded_namespaces.iter().any(|x| x == ns) {
-            return true;
-        }
-        let Some(selector) = &self.config.managed_jobs_namespace_selector else {
-            return false;
-        };
         let labels = self
             .namespaces
             .get(&ObjectRef::new(ns))
             .and_then(|n| n.metadata.labels.clone())
             .unwrap_or_default();
-        !turnstile_api::selector::matches(selector, &labels)
+        !self.config.manages_namespace(ns, &labels)
     }
 
     fn workload_admitted(&self, job: &Job) -> bool {

@@ -402,7 +402,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
             }
             Err(why) => out.push(Action::Event {
                 warning: true,
-                reason: "WorkloadPriorityClassNotFound",
+                reason: "ErrWorkloadCompose",
                 note: why.clone(),
             }),
         }
@@ -541,6 +541,37 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
     out
 }
 
+/// `Finished=True` with this reason and message (`FailedToStart` when the start patch cannot be
+/// built, `OwnerNotFound` for an orphan).
+pub fn finish(view: &WorkloadView<'_>, reason: &str, message: &str, now_ms: i64) -> Action {
+    status_action(
+        view,
+        &[(conditions::FINISHED, "True", reason, message)],
+        now_ms,
+        json!({}),
+    )
+}
+
+/// A Workload whose Job is gone (or is another Job of the same name): first finished with
+/// `OwnerNotFound`, then (next call) its finalizer removed so that garbage collection can
+/// delete it.
+pub fn orphan(view: &WorkloadView<'_>, now_ms: i64) -> Vec<Action> {
+    if !is_true(view.wl, conditions::FINISHED) {
+        vec![finish(
+            view,
+            reasons::OWNER_NOT_FOUND,
+            "The workload's owner no longer exists",
+            now_ms,
+        )]
+    } else if has_finalizer(view.wl) {
+        vec![Action::RemoveFinalizer {
+            name: wl_name(view.wl),
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
 /// The status that gives an evicted Workload's quota back once its Job has stopped.
 fn release(view: &WorkloadView<'_>, now: i64) -> Action {
     let ev = cond(view.wl, conditions::EVICTED);
@@ -556,7 +587,8 @@ fn release(view: &WorkloadView<'_>, now: i64) -> Action {
     } else {
         (reasons::PENDING_EVALUATION, message)
     };
-    status_action(
+    let deactivated = reason.starts_with(reasons::DEACTIVATED);
+    let mut action = status_action(
         view,
         &[
             (conditions::QUOTA_RESERVED, "False", q_reason, q_message),
@@ -569,8 +601,21 @@ fn release(view: &WorkloadView<'_>, now: i64) -> Action {
             (conditions::REQUEUED, requeued, reason, message),
         ],
         now,
-        json!({"admission": null}),
-    )
+        if deactivated {
+            // Backoff counting starts again after a reactivation.
+            json!({"admission": null, "requeueState": null})
+        } else {
+            json!({"admission": null})
+        },
+    );
+    // The deactivation has happened: its target condition goes.
+    if deactivated
+        && let Action::WorkloadStatus { status, .. } = &mut action
+        && let Some(Value::Array(conds)) = status.get_mut("conditions")
+    {
+        conds.retain(|c| c["type"] != conditions::DEACTIVATION_TARGET);
+    }
+    action
 }
 
 /// A Job running under an admitted Workload: readiness, its deadline, reclaimable pods.
@@ -579,6 +624,10 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
     let job = inputs.job;
     let wl = view.wl;
     let now = inputs.now_ms;
+    if !wl.spec.is_active() {
+        // Deactivation decided; the eviction that stops the Job comes next.
+        return out;
+    }
     let st = job.status.as_ref();
     let succeeded = st.and_then(|s| s.succeeded).unwrap_or(0);
     let ready = st.and_then(|s| s.ready).unwrap_or(0);

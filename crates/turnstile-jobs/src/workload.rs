@@ -283,3 +283,75 @@ mod tests {
         );
     }
 }
+
+/// A `scheduling.k8s.io/v1` PriorityClass as the resolver needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodPriorityClass {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: i32,
+    /// `globalDefault`.
+    pub global_default: bool,
+}
+
+/// The Job's priority, in Kueue's order: the `kueue.x-k8s.io/priority-class` label's
+/// WorkloadPriorityClass; else the pod template's `priorityClassName`; else the `globalDefault`
+/// PriorityClass with the lowest value; else 0 without a class. A named class that does not exist
+/// is an error (the Workload is not created until it does).
+pub fn resolve_priority(
+    job: &Job,
+    workload_class: impl Fn(&str) -> Option<i32>,
+    pod_classes: &[PodPriorityClass],
+) -> Result<Priority, String> {
+    let label = job
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::PRIORITY_CLASS))
+        .filter(|v| !v.is_empty());
+    if let Some(name) = label {
+        let value = workload_class(name)
+            .ok_or_else(|| format!("workloadpriorityclasses.kueue.x-k8s.io {name:?} not found"))?;
+        return Ok(Priority {
+            class: Some(api::PriorityClassRef {
+                group: api::PriorityClassGroup::Kueue,
+                kind: api::PriorityClassKind::WorkloadPriorityClass,
+                name: name.clone(),
+            }),
+            value,
+        });
+    }
+    let pod_class = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.priority_class_name.as_ref())
+        .filter(|v| !v.is_empty());
+    let found = match pod_class {
+        Some(name) => Some(
+            pod_classes
+                .iter()
+                .find(|c| &c.name == name)
+                .ok_or_else(|| format!("priorityclasses.scheduling.k8s.io {name:?} not found"))?,
+        ),
+        None => pod_classes
+            .iter()
+            .filter(|c| c.global_default)
+            .min_by(|a, b| a.value.cmp(&b.value).then_with(|| a.name.cmp(&b.name))),
+    };
+    Ok(found.map_or(
+        Priority {
+            class: None,
+            value: 0,
+        },
+        |c| Priority {
+            class: Some(api::PriorityClassRef {
+                group: api::PriorityClassGroup::Scheduling,
+                kind: api::PriorityClassKind::PriorityClass,
+                name: c.name.clone(),
+            }),
+            value: c.value,
+        },
+    ))
+}

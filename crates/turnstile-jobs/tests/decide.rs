@@ -176,7 +176,7 @@ fn jobs_that_are_not_ours_or_not_ready_are_left_alone() {
         pods_ready: None,
         now_ms: NOW,
     });
-    assert_eq!(kinds(&missing), ["Event:WorkloadPriorityClassNotFound"]);
+    assert_eq!(kinds(&missing), ["Event:ErrWorkloadCompose"]);
 }
 
 #[test]
@@ -481,4 +481,144 @@ fn finished_pods_give_back_their_quota() {
         status_of(&a)["reclaimablePods"],
         json!([{"name": "main", "count": 1}])
     );
+}
+
+#[test]
+fn a_deactivation_release_clears_its_target_and_backoff() {
+    let mut w = wl(
+        vec![
+            cond(
+                "QuotaReserved",
+                "True",
+                "QuotaReserved",
+                "Quota reserved in ClusterQueue cq",
+            ),
+            cond("Admitted", "True", "Admitted", "The workload is admitted"),
+            cond(
+                "DeactivationTarget",
+                "True",
+                "RequeuingLimitExceeded",
+                "exceeding the maximum number of re-queuing retries",
+            ),
+            cond(
+                "Evicted",
+                "True",
+                "DeactivatedDueToRequeuingLimitExceeded",
+                "The workload is deactivated due to exceeding the maximum number of re-queuing retries",
+            ),
+        ],
+        true,
+        json!({"requeueState": {"count": 2, "requeueAt": "2027-01-15T08:00:00Z"}}),
+    );
+    w.spec.active = Some(false);
+    let gone = job(json!({"suspend": true}), json!({"active": 0}));
+    let a = run(&gone, &[(&w, 1)], None);
+    assert_eq!(kinds(&a), ["WorkloadStatus"]);
+    let st = status_of(&a);
+    assert!(st.get("requeueState").is_some_and(Value::is_null), "{st}");
+    assert!(st.get("admission").is_some_and(Value::is_null), "{st}");
+    assert!(
+        !st["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "DeactivationTarget"),
+        "{st}"
+    );
+    assert_eq!(
+        (
+            condition(st, "Requeued")["status"].as_str(),
+            condition(st, "Requeued")["reason"].as_str()
+        ),
+        (
+            Some("False"),
+            Some("DeactivatedDueToRequeuingLimitExceeded")
+        )
+    );
+    assert_eq!(condition(st, "QuotaReserved")["reason"], "Deactivated");
+}
+
+#[test]
+fn priority_comes_from_the_label_then_the_pod_class_then_the_global_default() {
+    use turnstile_jobs::workload::{PodPriorityClass, resolve_priority};
+    let wpc = |n: &str| (n == "high").then_some(1000);
+    let pcs = [
+        PodPriorityClass {
+            name: "system".into(),
+            value: 50,
+            global_default: false,
+        },
+        PodPriorityClass {
+            name: "d2".into(),
+            value: 7,
+            global_default: true,
+        },
+        PodPriorityClass {
+            name: "d1".into(),
+            value: 3,
+            global_default: true,
+        },
+    ];
+    let mut j = suspended();
+    j.spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .priority_class_name = Some("system".into());
+    let from_pod = resolve_priority(&j, wpc, &pcs).unwrap();
+    assert_eq!(
+        (from_pod.value, from_pod.class.map(|c| (c.kind, c.name))),
+        (
+            50,
+            Some((api::PriorityClassKind::PriorityClass, "system".into()))
+        )
+    );
+    j.metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .insert("kueue.x-k8s.io/priority-class".into(), "high".into());
+    let from_label = resolve_priority(&j, wpc, &pcs).unwrap();
+    assert_eq!(
+        (from_label.value, from_label.class.map(|c| (c.kind, c.name))),
+        (
+            1000,
+            Some((api::PriorityClassKind::WorkloadPriorityClass, "high".into()))
+        )
+    );
+    j.metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .insert("kueue.x-k8s.io/priority-class".into(), "nope".into());
+    assert_eq!(
+        resolve_priority(&j, wpc, &pcs),
+        Err("workloadpriorityclasses.kueue.x-k8s.io \"nope\" not found".into())
+    );
+    let mut plain = suspended();
+    assert_eq!(
+        resolve_priority(&plain, wpc, &pcs).unwrap().value,
+        3,
+        "lowest global default"
+    );
+    assert_eq!(
+        resolve_priority(&plain, wpc, &[]),
+        Ok(Priority {
+            class: None,
+            value: 0
+        })
+    );
+    plain
+        .spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .priority_class_name = Some("gone".into());
+    assert!(resolve_priority(&plain, wpc, &pcs).is_err());
 }

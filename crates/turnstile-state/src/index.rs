@@ -49,9 +49,9 @@ pub enum Upkeep {
         /// Workload key.
         key: String,
         /// Eviction reason.
-        reason: &'static str,
+        reason: String,
         /// Eviction message.
-        message: &'static str,
+        message: String,
     },
     /// Set `spec.priority` to the current value of the WorkloadPriorityClass the workload names.
     SetPriority {
@@ -125,6 +125,23 @@ pub struct Index {
     priority_classes: BTreeMap<String, i32>,
     /// Admissions decided but not yet seen back from the API (assumed).
     assumed: BTreeMap<String, (String, Vec<turnstile_core::model::PodSetAssignment>)>,
+    /// Workload keys by the `namespace/name` of the batch/v1 Job that controls them.
+    by_job: BTreeMap<String, BTreeSet<String>>,
+    /// Jobs whose Workloads changed since the Job controller last looked.
+    dirty_jobs: BTreeSet<String>,
+}
+
+/// The `namespace/name` of the batch/v1 Job controlling a Workload, if any.
+pub fn controlling_job(wl: &api::Workload) -> Option<String> {
+    let r =
+        wl.metadata.owner_references.as_ref()?.iter().find(|r| {
+            r.controller == Some(true) && r.kind == "Job" && r.api_version == "batch/v1"
+        })?;
+    Some(format!(
+        "{}/{}",
+        wl.metadata.namespace.as_deref().unwrap_or_default(),
+        r.name
+    ))
 }
 
 fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
@@ -249,7 +266,17 @@ impl Index {
             Some([(api::keys::labels::JOB_UID.to_owned(), uid)].into())
         });
         self.models.insert(key.clone(), model);
-        self.workloads.insert(key.clone(), wl);
+        let owner = controlling_job(&wl);
+        if let Some(old) = self.workloads.insert(key.clone(), wl) {
+            self.unlink_job(&key, &old);
+        }
+        if let Some(job) = owner {
+            self.by_job
+                .entry(job.clone())
+                .or_default()
+                .insert(key.clone());
+            self.dirty_jobs.insert(job);
+        }
         self.place(&key);
         if let Some(Standing::Reserving { cluster_queue }) = was
             && !matches!(self.standing(&key), Some(Standing::Reserving { .. }))
@@ -261,13 +288,71 @@ impl Index {
     /// Forgets a Workload.
     pub fn delete_workload(&mut self, key: &str) {
         let was = self.standing(key);
-        self.workloads.remove(key);
+        if let Some(old) = self.workloads.remove(key) {
+            self.unlink_job(key, &old);
+        }
         self.models.remove(key);
         self.assumed.remove(key);
         self.pending.remove(key);
         if let Some(Standing::Reserving { cluster_queue }) = was {
             self.requeue_tree_of(&cluster_queue);
         }
+    }
+
+    fn unlink_job(&mut self, key: &str, old: &api::Workload) {
+        let Some(job) = controlling_job(old) else {
+            return;
+        };
+        if let Some(set) = self.by_job.get_mut(&job) {
+            set.remove(key);
+            if set.is_empty() {
+                self.by_job.remove(&job);
+            }
+        }
+        self.dirty_jobs.insert(job);
+    }
+
+    /// The Workloads a Job controls (`namespace/name` of the Job; the caller checks the owner's
+    /// UID), each with its converted model (pod counts, tolerations) or why it did not convert.
+    pub fn workloads_of_job(
+        &self,
+        job: &str,
+    ) -> Vec<(&api::Workload, Result<&Workload, &convert::ConvertError>)> {
+        self.by_job
+            .get(job)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| {
+                let wl = self.workloads.get(k)?;
+                let model = self.models.get(k)?.as_ref().map(AsRef::as_ref);
+                Some((wl, model))
+            })
+            .collect()
+    }
+
+    /// Jobs whose Workloads changed since the last call (`namespace/name`).
+    pub fn take_dirty_jobs(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.dirty_jobs)
+    }
+
+    /// Every Job that controls a Workload (`namespace/name`).
+    pub fn jobs_with_workloads(&self) -> Vec<String> {
+        self.by_job.keys().cloned().collect()
+    }
+
+    /// ResourceFlavors by name.
+    pub fn flavors(&self) -> &BTreeMap<String, api::ResourceFlavor> {
+        &self.flavors
+    }
+
+    /// The value of a WorkloadPriorityClass.
+    pub fn priority_class_value(&self, name: &str) -> Option<i32> {
+        self.priority_classes.get(name).copied()
+    }
+
+    /// A Namespace's labels (`None`: not seen).
+    pub fn namespace_labels(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.namespaces.get(name)
     }
 
     /// Undoes an assumed admission whose write failed; the workload is pending again.
@@ -923,13 +1008,26 @@ impl Index {
             let admitted = condition_true(wl, conditions::QUOTA_RESERVED)
                 && wl.status.as_ref().is_some_and(|s| s.admission.is_some());
             if admitted && !condition_true(wl, conditions::EVICTED) {
-                let evict = |reason, message| Upkeep::Evict {
+                let evict = |reason: &str, message: &str| Upkeep::Evict {
                     key: key.clone(),
-                    reason,
-                    message,
+                    reason: reason.to_owned(),
+                    message: message.to_owned(),
                 };
                 if !wl.spec.is_active() {
-                    out.push(evict(reasons::DEACTIVATED, "The workload is deactivated"));
+                    // Deactivated by Turnstile (backoff limit...): the cause goes into the reason.
+                    let (reason, message) = match condition(wl, conditions::DEACTIVATION_TARGET)
+                        .filter(|c| c.status == "True")
+                    {
+                        Some(t) => (
+                            format!("{}{}", reasons::DEACTIVATED_DUE_TO_PREFIX, t.reason),
+                            format!("The workload is deactivated due to {}", t.message),
+                        ),
+                        None => (
+                            reasons::DEACTIVATED.to_owned(),
+                            "The workload is deactivated".to_owned(),
+                        ),
+                    };
+                    out.push(evict(&reason, &message));
                 } else if cq_policy == api::StopPolicy::HoldAndDrain
                     && condition_true(wl, conditions::ADMITTED)
                 {
@@ -970,7 +1068,9 @@ impl Index {
                         "The LocalQueue was restarted after being stopped",
                     ));
                 }
-                r if r == reasons::DEACTIVATED && wl.spec.is_active() => {
+                // Kueue lets only the bare `Deactivated` back; a workload deactivated by the
+                // controller (`DeactivatedDueTo<cause>`) comes back too once reactivated.
+                r if r.starts_with(reasons::DEACTIVATED) && wl.spec.is_active() => {
                     out.push(back(reasons::REACTIVATED, "The workload was reactivated"));
                 }
                 r if (r == reasons::PODS_READY_TIMEOUT || r == reasons::ADMISSION_CHECK)

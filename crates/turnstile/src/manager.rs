@@ -14,6 +14,7 @@ use turnstile_controller::health::{self, Readiness};
 use turnstile_controller::webhook::{
     ClusterView, JobsConfig, SelfManagedCerts, own_username, run_file_certs, run_self_managed_certs,
 };
+use turnstile_jobs::decide::PodsReadyConfig;
 use turnstile_webhook::certs::{Lifetimes, Names};
 use turnstile_webhook::server::{CertStore, NoObserver};
 
@@ -79,13 +80,18 @@ pub struct ManagerArgs {
         default_value = "turnstile-validating-webhook-configuration"
     )]
     pub validating_configurations: Vec<String>,
-    /// Queue Jobs that carry no queue label too (Kueue's manageJobsWithoutQueueName).
+    /// Kueue's Configuration file (`config.kueue.x-k8s.io/v1beta2`, kind `Configuration`); without
+    /// one, Kueue's defaults apply (e.g. waitForPodsReady on with a 30 minute timeout).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Queue Jobs that carry no queue label too (Kueue's manageJobsWithoutQueueName; also read
+    /// from the Configuration file).
     #[arg(long)]
     pub manage_jobs_without_queue_name: bool,
     /// Namespaces whose Jobs are managed, as a JSON label selector (Kueue's managedJobsNamespaceSelector).
     #[arg(long)]
     pub managed_jobs_namespace_selector: Option<String>,
-    /// Do not run the scheduler (serve only the webhook).
+    /// Do not run the scheduler and the Job reconciler (serve only the webhook).
     #[arg(long)]
     pub no_scheduler: bool,
     /// This replica's identity for leader election (default: hostname and process id).
@@ -123,17 +129,49 @@ impl Readiness for Ready {
     }
 }
 
+/// The Configuration file (or Kueue's defaults) and the managed-namespace selector, checked
+/// before anything touches the cluster.
+fn load_config(
+    args: &ManagerArgs,
+) -> Result<(
+    turnstile_config::Configuration,
+    Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+)> {
+    let config = match &args.config {
+        Some(path) => {
+            let loaded = turnstile_config::load(path)
+                .map_err(|e| anyhow::anyhow!("configuration file {}: {e}", path.display()))?;
+            for w in &loaded.warnings {
+                tracing::warn!(file = %path.display(), "configuration: {w}");
+            }
+            loaded.config
+        }
+        None => turnstile_config::defaults_for_namespace(&args.namespace),
+    };
+    let not_yet = turnstile_config::not_yet_supported(&config);
+    if !not_yet.is_empty() {
+        tracing::warn!(fields = ?not_yet, "configuration fields accepted but not acted on yet");
+    }
+    let selector = match args.managed_jobs_namespace_selector.as_deref() {
+        Some(text) => Some(
+            serde_json::from_str(text)
+                .context("--managed-jobs-namespace-selector is not a JSON label selector")?,
+        ),
+        None => config
+            .managed_jobs_namespace_selector()
+            .map(|s| serde_json::to_value(s).and_then(serde_json::from_value))
+            .transpose()
+            .context("managedJobsNamespaceSelector")?,
+    };
+    Ok((config, selector))
+}
+
 /// Runs the manager until it is interrupted.
 pub async fn run(args: ManagerArgs) -> Result<()> {
     if args.cert_renew_before_seconds >= args.cert_validity_seconds {
         bail!("--cert-renew-before-seconds must be smaller than --cert-validity-seconds");
     }
-    let selector = args
-        .managed_jobs_namespace_selector
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .context("--managed-jobs-namespace-selector is not a JSON label selector")?;
+    let (config, selector) = load_config(&args)?;
     let client = kube::Client::try_default()
         .await
         .context("connecting to the API server")?;
@@ -175,11 +213,12 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     }
 
     let jobs = JobsConfig {
-        manage_jobs_without_queue_name: args.manage_jobs_without_queue_name,
+        manage_jobs_without_queue_name: args.manage_jobs_without_queue_name
+            || config.manage_jobs_without_queue_name,
         managed_jobs_namespace_selector: selector,
         excluded_namespaces: vec!["kube-system".into(), args.namespace.clone()],
     };
-    let view = ClusterView::start(&client, jobs, username);
+    let view = ClusterView::start(&client, jobs.clone(), username);
     let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let (view, synced) = (view.clone(), synced.clone());
@@ -191,7 +230,11 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         });
     }
     if !args.no_scheduler {
-        start_scheduler(&client, &args);
+        let settings = turnstile_controller::jobs::JobSettings {
+            jobs,
+            pods_ready: config.wait_for_pods_ready().map(pods_ready),
+        };
+        start_scheduler(&client, &args, &config, settings);
     }
     let ready = Arc::new(Ready {
         certs: certs.clone(),
@@ -220,7 +263,12 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
 
 /// Starts leader election and, behind it, the scheduler (its watches run on every replica so that
 /// a new leader starts with a warm cache).
-fn start_scheduler(client: &kube::Client, args: &ManagerArgs) {
+fn start_scheduler(
+    client: &kube::Client,
+    args: &ManagerArgs,
+    config: &turnstile_config::Configuration,
+    jobs: turnstile_controller::jobs::JobSettings,
+) {
     let identity = args.identity.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map_or_else(|_| "turnstile".into(), |h| h.trim().to_owned());
@@ -245,17 +293,51 @@ fn start_scheduler(client: &kube::Client, args: &ManagerArgs) {
         shared.leader.clone(),
     ));
     let client = client.clone();
+    let strategies = config.fair_sharing_strategies();
+    let fair_strategies = strategies
+        .and_then(|s| {
+            use turnstile_core::preempt::Strategy;
+            let list: Vec<Strategy> = s
+                .strategies()
+                .iter()
+                .map(|p| match p.as_str() {
+                    "LessThanInitialShare" => Strategy::LessThanInitialShare,
+                    _ => Strategy::LessThanOrEqualToFinalShare,
+                })
+                .collect();
+            turnstile_core::preempt::Strategies::from_list(&list)
+        })
+        .unwrap_or_default();
     let config = turnstile_core::CycleConfig {
         max_evaluations: args.max_evaluations_per_cycle,
         partial_admission: true,
-        fair_sharing: args.fair_sharing,
-        fair_strategies: turnstile_core::preempt::Strategies::default(),
+        fair_sharing: args.fair_sharing || strategies.is_some(),
+        fair_strategies,
     };
     tokio::spawn(async move {
         turnstile_controller::scheduler::start_watches(&client, &shared).await;
         tracing::info!("scheduler caches synced; scheduling");
+        tokio::spawn(turnstile_controller::jobs::run(
+            client.clone(),
+            shared.clone(),
+            jobs,
+        ));
         turnstile_controller::scheduler::run(client, shared, config).await;
     });
+}
+
+/// `waitForPodsReady` as the Job reconciler uses it.
+fn pods_ready(w: turnstile_config::accessors::WaitForPodsReadySettings) -> PodsReadyConfig {
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    PodsReadyConfig {
+        timeout_ms: ms(w.timeout),
+        recovery_timeout_ms: w.recovery_timeout.map(ms),
+        backoff_base_seconds: i64::from(w.backoff_base_seconds),
+        backoff_max_seconds: i64::from(w.backoff_max_seconds),
+        backoff_limit_count: w
+            .backoff_limit_count
+            .map(|c| i32::try_from(c).unwrap_or(i32::MAX)),
+    }
 }
 
 async fn shutdown_signal() {

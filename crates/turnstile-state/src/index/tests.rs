@@ -325,8 +325,8 @@ fn upkeep_drains_deactivates_and_lets_back() {
         ix.upkeep(0),
         vec![Upkeep::Evict {
             key: "ns/a".into(),
-            reason: "ClusterQueueStopped",
-            message: "The ClusterQueue is stopped"
+            reason: "ClusterQueueStopped".into(),
+            message: "The ClusterQueue is stopped".into()
         }]
     );
     ix.apply_cluster_queue(cq("2", json!({"stopPolicy": "Hold"})));
@@ -336,8 +336,31 @@ fn upkeep_drains_deactivates_and_lets_back() {
     ix.apply_workload(off);
     assert!(ix.upkeep(0).contains(&Upkeep::Evict {
         key: "ns/b".into(),
-        reason: "Deactivated",
-        message: "The workload is deactivated"
+        reason: "Deactivated".into(),
+        message: "The workload is deactivated".into()
+    }));
+    // Deactivated by the controller: the cause is in the reason and message.
+    let mut limit = admitted_wl(
+        "d",
+        json!([{"type": "DeactivationTarget", "status": "True", "reason": "RequeuingLimitExceeded",
+            "message": "exceeding the maximum number of re-queuing retries", "lastTransitionTime": "2026-11-25T00:01:00Z"}]),
+    );
+    limit.spec.active = Some(false);
+    ix.apply_workload(limit);
+    assert!(ix.upkeep(0).contains(&Upkeep::Evict {
+        key: "ns/d".into(),
+        reason: "DeactivatedDueToRequeuingLimitExceeded".into(),
+        message: "The workload is deactivated due to exceeding the maximum number of re-queuing retries".into()
+    }));
+    // Reactivated, it comes back (bare and caused deactivations alike).
+    let mut back = wl("r", "1", "2026-11-25T00:00:01Z");
+    back.status = Some(obj(json!({"conditions": [
+        {"type": "Requeued", "status": "False", "reason": "DeactivatedDueToRequeuingLimitExceeded", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"}]})));
+    ix.apply_workload(back);
+    assert!(ix.upkeep(0).contains(&Upkeep::Requeue {
+        key: "ns/r".into(),
+        reason: "Reactivated",
+        message: "The workload was reactivated"
     }));
     // A parked workload comes back only when its queue runs again.
     let mut parked = wl("p", "1", "2026-11-25T00:00:01Z");
@@ -348,7 +371,7 @@ fn upkeep_drains_deactivates_and_lets_back() {
     assert!(
         !ix.upkeep(0)
             .iter()
-            .any(|u| matches!(u, Upkeep::Requeue { .. }))
+            .any(|u| matches!(u, Upkeep::Requeue { key, .. } if key == "ns/p"))
     );
     ix.apply_cluster_queue(cq("2", json!({})));
     assert!(ix.upkeep(0).contains(&Upkeep::Requeue {
@@ -419,4 +442,39 @@ fn backoff_ends_at_requeue_at() {
             message: "The workload backoff was finished"
         }]
     );
+}
+
+#[test]
+fn workloads_are_found_by_their_job_and_changes_are_reported() {
+    let mut ix = setup("2");
+    let owned = |name: &str, job: &str| {
+        let mut w = wl(name, "1", "2026-11-25T00:00:01Z");
+        w.metadata.owner_references =
+            Some(vec![obj(json!({"apiVersion": "batch/v1", "kind": "Job",
+            "name": job, "uid": format!("uid-{job}"), "controller": true}))]);
+        w
+    };
+    ix.apply_workload(owned("a", "j1"));
+    ix.apply_workload(owned("b", "j1"));
+    ix.apply_workload(wl("free", "1", "2026-11-25T00:00:01Z"));
+    assert_eq!(ix.workloads_of_job("ns/j1").len(), 2);
+    assert_eq!(
+        ix.workloads_of_job("ns/j1")[0]
+            .1
+            .map(|m| m.pod_sets[0].count),
+        Ok(1)
+    );
+    assert_eq!(ix.take_dirty_jobs(), ["ns/j1".to_owned()].into());
+    assert!(ix.take_dirty_jobs().is_empty());
+    // Moving a Workload to another owner reports both Jobs.
+    ix.apply_workload(owned("b", "j2"));
+    assert_eq!(
+        ix.take_dirty_jobs(),
+        ["ns/j1".to_owned(), "ns/j2".to_owned()].into()
+    );
+    assert_eq!(ix.workloads_of_job("ns/j1").len(), 1);
+    ix.delete_workload("ns/a");
+    assert_eq!(ix.take_dirty_jobs(), ["ns/j1".to_owned()].into());
+    assert!(ix.workloads_of_job("ns/j1").is_empty());
+    assert_eq!(ix.jobs_with_workloads(), vec!["ns/j2".to_owned()]);
 }

@@ -1,0 +1,533 @@
+//! The Job reconciler: carries out what [`turnstile_jobs::decide::decide`] says for each
+//! batch/v1 Job, leader-gated like the scheduler.
+//!
+//! Inputs: a Job reflector (managed fields dropped), the scheduler's cache for the Workloads a
+//! Job controls (found by owner through [`Index::workloads_of_job`]), ResourceFlavors and
+//! WorkloadPriorityClasses, and a PriorityClass reflector. A Job is reconciled when it changes,
+//! when one of its Workloads changes (the cache reports them), when a deadline it asked for comes
+//! (`waitForPodsReady`), after a failed write (backoff from 200 ms to 30 s), and in a full pass
+//! when this replica becomes the leader and every five minutes.
+//!
+//! Every write carries the `resourceVersion` the decision was made from, so a decision taken on
+//! a stale view fails with a conflict and is taken again on the fresh one. All state lives in the
+//! API objects (the Job's `suspend` and `kueue.x-k8s.io/stopping`, the Workload's conditions), so a
+//! restart anywhere in the lifecycle simply continues from what the objects say.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::{Value, json};
+use turnstile_api::keys::{annotations, reasons};
+use turnstile_api::{ResourceFlavor, Workload};
+use turnstile_jobs::decide::{self, Action, Inputs, PodsReadyConfig, WorkloadView};
+use turnstile_jobs::directives::{self, Admitted};
+use turnstile_jobs::workload::{self, PodPriorityClass};
+use turnstile_state::index::Index;
+
+use crate::Error;
+use crate::scheduler::Shared;
+use crate::webhook::JobsConfig;
+
+/// Field manager of the Job reconciler's writes.
+pub const FIELD_MANAGER: &str = "turnstile-job-controller";
+/// Most Jobs reconciled at once.
+const CONCURRENCY: usize = 16;
+/// Interval of the full pass over every Job.
+const RESYNC: Duration = Duration::from_mins(5);
+
+/// What the reconciler is configured with.
+#[derive(Clone, Debug, Default)]
+pub struct JobSettings {
+    /// Which Jobs are managed.
+    pub jobs: JobsConfig,
+    /// `waitForPodsReady`, when on.
+    pub pods_ready: Option<PodsReadyConfig>,
+}
+
+struct Ctx {
+    client: Client,
+    shared: Shared,
+    jobs: Store<Job>,
+    priority_classes: Store<PriorityClass>,
+    settings: JobSettings,
+}
+
+fn now_ms() -> i64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn job_key(job: &Job) -> String {
+    format!(
+        "{}/{}",
+        job.metadata.namespace.as_deref().unwrap_or_default(),
+        job.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// A Workload with what the cache converted from its pod set.
+struct Owned {
+    wl: Workload,
+    count: i32,
+    min_count: Option<i32>,
+    tolerations: Vec<turnstile_core::model::Toleration>,
+    owner_uid: String,
+}
+
+impl Owned {
+    fn view(&self) -> WorkloadView<'_> {
+        WorkloadView {
+            wl: &self.wl,
+            count: self.count,
+            min_count: self.min_count,
+            tolerations: self.tolerations.clone(),
+        }
+    }
+}
+
+/// Runs the reconciler until the process ends.
+pub async fn run(client: Client, shared: Shared, settings: JobSettings) {
+    let dirty: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let (jobs, writer) = reflector::store::<Job>();
+    {
+        let (dirty, wake) = (dirty.clone(), shared.jobs_wake.clone());
+        let stream = watcher(Api::<Job>::all(client.clone()), watcher::Config::default())
+            .default_backoff()
+            .modify(|j| {
+                j.managed_fields_mut().clear();
+            })
+            .reflect(writer)
+            .touched_objects();
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(job) => {
+                        if let Ok(mut d) = dirty.lock() {
+                            d.insert(job_key(&job));
+                        }
+                        wake.notify_one();
+                    }
+                    Err(e) => tracing::debug!(error = %e, "Job watch error (retried)"),
+                }
+            }
+        });
+    }
+    let priority_classes = spawn_store(Api::<PriorityClass>::all(client.clone()));
+    if jobs.wait_until_ready().await.is_err() || priority_classes.wait_until_ready().await.is_err()
+    {
+        tracing::error!("the Job or PriorityClass watch ended before listing");
+        return;
+    }
+    tracing::info!("Job reconciler caches synced");
+    let ctx = Arc::new(Ctx {
+        client,
+        shared,
+        jobs,
+        priority_classes,
+        settings,
+    });
+    drive(&ctx, &dirty).await;
+}
+
+fn spawn_store<K>(api: Api<K>) -> Store<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects();
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                tracing::debug!(error = %e, "watch error (retried)");
+            }
+        }
+    });
+    reader
+}
+
+/// The work loop: collects the Jobs to look at, reconciles them concurrently (each key once per
+/// round), schedules retries and deadlines.
+async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
+    let mut timers: BTreeMap<String, Instant> = BTreeMap::new();
+    let mut failures: BTreeMap<String, u32> = BTreeMap::new();
+    let mut leading = false;
+    let mut last_full = Instant::now();
+    loop {
+        let wait = timers
+            .values()
+            .min()
+            .map_or(Duration::from_secs(1), |t| {
+                t.saturating_duration_since(Instant::now())
+            })
+            .min(Duration::from_secs(1));
+        let _ = tokio::time::timeout(wait, ctx.shared.jobs_wake.notified()).await;
+        let mut keys: BTreeSet<String> = dirty
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default();
+        if let Ok(mut ix) = ctx.shared.index.lock() {
+            keys.extend(ix.take_dirty_jobs());
+        }
+        if !ctx.shared.leader.load(Ordering::SeqCst) {
+            leading = false;
+            timers.clear();
+            failures.clear();
+            continue;
+        }
+        if !leading || last_full.elapsed() >= RESYNC {
+            leading = true;
+            last_full = Instant::now();
+            keys.extend(ctx.jobs.state().iter().map(|j| job_key(j)));
+            if let Ok(ix) = ctx.shared.index.lock() {
+                keys.extend(ix.jobs_with_workloads());
+            }
+        }
+        let now = Instant::now();
+        let due: Vec<String> = timers
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            timers.remove(&k);
+            keys.insert(k);
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let results: Vec<(String, Result<Option<Duration>, Error>)> =
+            futures::stream::iter(keys.into_iter().map(|k| {
+                let ctx = ctx.clone();
+                async move {
+                    let r = reconcile(&ctx, &k).await;
+                    (k, r)
+                }
+            }))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for (key, result) in results {
+            match result {
+                Ok(after) => {
+                    failures.remove(&key);
+                    if let Some(d) = after {
+                        let at = Instant::now() + d;
+                        let t = timers.entry(key).or_insert(at);
+                        *t = (*t).min(at);
+                    }
+                }
+                Err(e) => {
+                    let n = failures.entry(key.clone()).or_insert(0);
+                    *n = n.saturating_add(1);
+                    let backoff = Duration::from_millis(200u64.saturating_mul(1 << (*n).min(8)))
+                        .min(Duration::from_secs(30));
+                    tracing::debug!(job = %key, error = %e, retry_in = ?backoff, "Job reconcile failed");
+                    timers.insert(key, Instant::now() + backoff);
+                }
+            }
+        }
+    }
+}
+
+/// What the cache knows about the Workloads controlled by Job `key`.
+fn owned_workloads(ix: &Index, key: &str) -> Vec<Owned> {
+    ix.workloads_of_job(key)
+        .into_iter()
+        .map(|(wl, model)| {
+            let owner_uid = wl
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|r| r.controller == Some(true))
+                .map(|r| r.uid.clone())
+                .unwrap_or_default();
+            let ps = model.ok().and_then(|m| m.pod_sets.first());
+            Owned {
+                wl: wl.clone(),
+                // A Workload whose quantities do not convert is compared by its count alone.
+                count: ps.map_or(-1, |p| p.count),
+                min_count: ps.and_then(|p| p.min_count),
+                tolerations: ps.map(|p| p.tolerations.clone()).unwrap_or_default(),
+                owner_uid,
+            }
+        })
+        .collect()
+}
+
+async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
+    let (ns, name) = key.split_once('/').unwrap_or_default();
+    let job = ctx.jobs.get(&ObjectRef::new(name).within(ns));
+    let now = now_ms();
+    let (owned, ns_labels, priority) = {
+        let ix = ctx
+            .shared
+            .index
+            .lock()
+            .map_err(|_| Error::Serve("cache lock poisoned".into()))?;
+        let owned = owned_workloads(&ix, key);
+        let ns_labels = ix.namespace_labels(ns).cloned().unwrap_or_default();
+        let priority = job.as_ref().map(|j| {
+            let pcs: Vec<PodPriorityClass> = ctx
+                .priority_classes
+                .state()
+                .iter()
+                .map(|pc| PodPriorityClass {
+                    name: pc.name_any(),
+                    value: pc.value.unwrap_or(0),
+                    global_default: pc.global_default == Some(true),
+                })
+                .collect();
+            workload::resolve_priority(j, |n| ix.priority_class_value(n), &pcs)
+        });
+        (owned, ns_labels, priority)
+    };
+    let uid = job.as_ref().and_then(|j| j.metadata.uid.clone());
+    let (mine, orphans): (Vec<&Owned>, Vec<&Owned>) = owned
+        .iter()
+        .partition(|o| uid.as_deref() == Some(o.owner_uid.as_str()));
+    // Workloads of a Job that is gone (or of an earlier Job of the same name).
+    for o in orphans {
+        for a in decide::orphan(&o.view(), now) {
+            apply(ctx, None, &owned, a).await?;
+        }
+    }
+    let (Some(job), Some(priority)) = (job, priority) else {
+        return Ok(None);
+    };
+    if !ctx.settings.jobs.manages_job(&job, &ns_labels) {
+        return Ok(None);
+    }
+    let inputs = Inputs {
+        job: &job,
+        workloads: mine.iter().map(|o| o.view()).collect(),
+        priority,
+        pods_ready: ctx.settings.pods_ready,
+        now_ms: now,
+    };
+    let mut after = None;
+    for a in decide::decide(&inputs) {
+        if let Some(d) = apply(ctx, Some(&job), &owned, a).await? {
+            after = Some(d);
+        }
+    }
+    Ok(after)
+}
+
+fn conflict_ok(
+    r: Result<(), kube::Error>,
+    what: &'static str,
+    ok_codes: &[u16],
+) -> Result<(), Error> {
+    match r {
+        Err(kube::Error::Api(e)) if ok_codes.contains(&e.code) => Ok(()),
+        r => r.map_err(Error::kube(what)),
+    }
+}
+
+fn params() -> PatchParams {
+    PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PatchParams::default()
+    }
+}
+
+/// `patch` with `metadata.resourceVersion` set: the write applies only to the object as seen.
+fn guarded(mut patch: Value, resource_version: Option<&String>) -> Value {
+    if let (Some(rv), Value::Object(m)) = (resource_version, &mut patch) {
+        let meta = m.entry("metadata").or_insert_with(|| json!({}));
+        meta["resourceVersion"] = json!(rv);
+    }
+    patch
+}
+
+// One match over every action reads as the table of what each does.
+#[allow(clippy::too_many_lines)]
+async fn apply(
+    ctx: &Ctx,
+    job: Option<&Job>,
+    owned: &[Owned],
+    action: Action,
+) -> Result<Option<Duration>, Error> {
+    let ns = job
+        .and_then(|j| j.metadata.namespace.clone())
+        .or_else(|| owned.first().and_then(|o| o.wl.metadata.namespace.clone()))
+        .unwrap_or_default();
+    let workloads: Api<Workload> = Api::namespaced(ctx.client.clone(), &ns);
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &ns);
+    let find = |name: &str| {
+        owned
+            .iter()
+            .find(|o| o.wl.metadata.name.as_deref() == Some(name))
+    };
+    let job_name = job.map(ResourceExt::name_any).unwrap_or_default();
+    let job_rv = job.and_then(|j| j.metadata.resource_version.as_ref());
+    match action {
+        Action::CreateWorkload(wl) => {
+            let pp = PostParams {
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..PostParams::default()
+            };
+            let r = workloads.create(&pp, &wl).await.map(|_| ());
+            conflict_ok(r, "creating a Workload", &[409])?;
+            tracing::info!(job = %job_name, workload = ?wl.metadata.name, "created Workload");
+        }
+        Action::PatchWorkload { name, patch } => {
+            let r = workloads
+                .patch(&name, &params(), &Patch::Merge(&patch))
+                .await;
+            conflict_ok(r.map(|_| ()), "updating a Workload", &[])?;
+        }
+        Action::DeleteWorkload { name } => {
+            let r = workloads.delete(&name, &DeleteParams::background()).await;
+            conflict_ok(r.map(|_| ()), "deleting a Workload", &[404])?;
+        }
+        Action::StartJob { workload: name } => {
+            let Some(o) = find(&name) else {
+                return Ok(None);
+            };
+            let admission = o.wl.status.as_ref().and_then(|s| s.admission.as_ref());
+            let main = admission.and_then(|a| a.pod_set_assignments.first());
+            let cluster_queue = admission
+                .map(|a| a.cluster_queue.to_string())
+                .unwrap_or_default();
+            let local_queue =
+                o.wl.spec
+                    .queue_name
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+            let flavor_names: Vec<String> = main
+                .map(|m| m.flavors.values().map(ToString::to_string).collect())
+                .unwrap_or_default();
+            let flavors: BTreeMap<String, ResourceFlavor> = {
+                let ix = ctx
+                    .shared
+                    .index
+                    .lock()
+                    .map_err(|_| Error::Serve("cache lock poisoned".into()))?;
+                flavor_names
+                    .iter()
+                    .filter_map(|f| ix.flavors().get(f).map(|rf| (f.clone(), rf.clone())))
+                    .collect()
+            };
+            let admitted = Admitted {
+                workload: &name,
+                local_queue: &local_queue,
+                cluster_queue: &cluster_queue,
+                flavors: flavor_names.iter().map(String::as_str).collect(),
+                count: main.and_then(|m| m.count),
+            };
+            let Some(job) = job else { return Ok(None) };
+            match directives::start_patch(job, &admitted, &flavors) {
+                Ok(patch) => {
+                    let r = jobs
+                        .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
+                        .await;
+                    conflict_ok(r.map(|_| ()), "starting a Job", &[])?;
+                    tracing::info!(job = %job_name, workload = %name, cluster_queue = %cluster_queue, "started");
+                }
+                Err(message) => {
+                    tracing::warn!(job = %job_name, %message, "cannot start");
+                    let a = decide::finish(&o.view(), reasons::FAILED_TO_START, &message, now_ms());
+                    return Box::pin(apply(ctx, Some(job), owned, a)).await;
+                }
+            }
+        }
+        Action::SuspendJob => {
+            let patch = json!({"metadata": {"annotations": {annotations::STOPPING: "true"}}, "spec": {"suspend": true}});
+            let r = jobs
+                .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
+                .await;
+            conflict_ok(r.map(|_| ()), "suspending a Job", &[])?;
+            tracing::info!(job = %job_name, "suspended");
+        }
+        Action::ClearStartTime => {
+            let patch = guarded(json!({"status": {"startTime": null}}), job_rv);
+            let r = jobs
+                .patch_status(&job_name, &params(), &Patch::Merge(&patch))
+                .await;
+            conflict_ok(r.map(|_| ()), "clearing a Job's startTime", &[])?;
+        }
+        Action::RestoreJob { workload: name } => {
+            let Some(job) = job else { return Ok(None) };
+            // The cache drops pod sets: read the template the Workload recorded.
+            let full = workloads
+                .get(&name)
+                .await
+                .map_err(Error::kube("reading a Workload's template"))?;
+            let Some(ps) = full.spec.pod_sets.first() else {
+                return Ok(None);
+            };
+            let patch = directives::restore_patch(job, &ps.template, ps.count);
+            let r = jobs
+                .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
+                .await;
+            conflict_ok(r.map(|_| ()), "restoring a Job's template", &[])?;
+            tracing::info!(job = %job_name, workload = %name, "template restored");
+        }
+        Action::WorkloadStatus { name, status } => {
+            let rv = find(&name).and_then(|o| o.wl.metadata.resource_version.as_ref());
+            let patch = guarded(json!({"status": status}), rv);
+            let r = workloads
+                .patch_status(&name, &params(), &Patch::Merge(&patch))
+                .await;
+            conflict_ok(r.map(|_| ()), "writing a Workload status", &[])?;
+        }
+        Action::RemoveFinalizer { name } => {
+            let Some(o) = find(&name) else {
+                return Ok(None);
+            };
+            let rest: Vec<&String> =
+                o.wl.metadata
+                    .finalizers
+                    .iter()
+                    .flatten()
+                    .filter(|f| *f != turnstile_api::keys::RESOURCE_IN_USE_FINALIZER)
+                    .collect();
+            let patch = guarded(
+                json!({"metadata": {"finalizers": rest}}),
+                o.wl.metadata.resource_version.as_ref(),
+            );
+            let r = workloads
+                .patch(&name, &params(), &Patch::Merge(&patch))
+                .await;
+            conflict_ok(r.map(|_| ()), "removing a Workload finalizer", &[404])?;
+        }
+        Action::Event {
+            warning,
+            reason,
+            note,
+        } => {
+            if let Some(job) = job {
+                ctx.shared.events.emit(job, warning, reason, note);
+            }
+        }
+        Action::RequeueAfterMs(ms) => {
+            return Ok(Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))));
+        }
+    }
+    Ok(None)
+}
