@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use kube::Client;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use turnstile_api::Workload;
 use turnstile_e2e::jobs::{
@@ -91,7 +91,23 @@ async fn sequence(ns: TestNs, user: Client, cq: String, flavor: String) {
         || {
             let ns = ns.clone();
             async move {
+                // Pods and Jobs first, Workloads after: a pod or a running Job seen now must
+                // belong to a Workload whose admission is visible by the later read.
+                let mut started = Vec::new();
+                for j in ["a", "f", "b"] {
+                    let has_pods = !pods_of(&ns, j).await.is_empty();
+                    let running = get_job(&ns, j).await.spec.and_then(|s| s.suspend) != Some(true);
+                    if has_pods || running {
+                        started.push(j);
+                    }
+                }
                 let all = turnstile_e2e::list_workloads(&ns).await.ok()?;
+                for j in started {
+                    assert!(
+                        of_job(&all, j).is_some_and(|w| is_true(w, "QuotaReserved")),
+                        "{j} has pods or runs without an admitted Workload"
+                    );
+                }
                 let holding: Vec<&str> = ["a", "f", "b"]
                     .into_iter()
                     .filter(|j| of_job(&all, j).is_some_and(reserved))
@@ -100,15 +116,6 @@ async fn sequence(ns: TestNs, user: Client, cq: String, flavor: String) {
                     holding.len() <= 1,
                     "more than the quota admitted: {holding:?}"
                 );
-                for j in ["a", "f", "b"] {
-                    let w = of_job(&all, j);
-                    if w.is_none_or(|w| !is_true(w, "QuotaReserved")) {
-                        let pods = pods_of(&ns, j).await;
-                        assert!(pods.is_empty(), "{j} has pods before admission");
-                        let suspended = get_job(&ns, j).await.spec.and_then(|s| s.suspend);
-                        assert_eq!(suspended, Some(true), "{j} waits suspended");
-                    }
-                }
                 ["a", "f", "b"]
                     .iter()
                     .all(|j| of_job(&all, j).is_some_and(|w| is_true(w, "Finished")))
@@ -208,6 +215,76 @@ async fn sequence(ns: TestNs, user: Client, cq: String, flavor: String) {
         },
     )
     .await;
+
+    // Deleting the Workload of a running Job stops the Job (suspended, template restored) and
+    // queues it again under a new Workload, which is admitted.
+    let all = turnstile_e2e::list_workloads(&ns).await.unwrap();
+    let old = of_job(&all, "c").unwrap().clone();
+    let wl_api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
+    wl_api
+        .delete(
+            old.metadata.name.as_deref().unwrap(),
+            &DeleteParams::default(),
+        )
+        .await
+        .unwrap();
+    let all = turnstile_e2e::until_workloads(&ns, "c under a new Workload, admitted", |all| {
+        of_job(all, "c").is_some_and(|w| w.metadata.uid != old.metadata.uid && reserved(w))
+    })
+    .await;
+    assert!(
+        all.values().all(|w| w.metadata.uid != old.metadata.uid),
+        "the deleted Workload is gone"
+    );
+    turnstile_e2e::until_event(&ns, "c", "Stopped").await;
+
+    // Deleting a Job deletes its Workload (garbage collection; the finalizer is let go).
+    jobs.delete("c", &DeleteParams::background()).await.unwrap();
+    turnstile_e2e::until_workloads(&ns, "c's Workload deleted with it", |all| {
+        of_job(all, "c").is_none()
+    })
+    .await;
+
+    // A Job naming a missing LocalQueue waits suspended; its Workload says why, and follows the
+    // Job's parallelism while it waits.
+    let mut lost = job("lost", "1", "1s", &json!({}), &json!({}));
+    lost.metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .insert("kueue.x-k8s.io/queue-name".into(), "nope".into());
+    // Pod count is min(parallelism, completions).
+    lost.spec.as_mut().unwrap().completions = Some(4);
+    jobs.create(&pp, &lost).await.unwrap();
+    let all = turnstile_e2e::until_workloads(&ns, "lost's Workload misconfigured", |all| {
+        of_job(all, "lost")
+            .and_then(|w| cond(w, "QuotaReserved"))
+            .is_some_and(|c| c.reason == "Misconfigured")
+    })
+    .await;
+    let w = of_job(&all, "lost").unwrap();
+    assert_eq!(
+        cond(w, "QuotaReserved").unwrap().message,
+        "LocalQueue nope doesn't exist"
+    );
+    jobs.patch(
+        "lost",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"parallelism": 2}})),
+    )
+    .await
+    .unwrap();
+    let name = w.metadata.name.clone();
+    turnstile_e2e::until_workloads(&ns, "lost's Workload updated in place", |all| {
+        of_job(all, "lost")
+            .is_some_and(|w| w.metadata.name == name && w.spec.pod_sets[0].count == 2)
+    })
+    .await;
+    assert_eq!(
+        get_job(&ns, "lost").await.spec.and_then(|s| s.suspend),
+        Some(true)
+    );
+    assert!(pods_of(&ns, "lost").await.is_empty());
 }
 
 async fn preemption(

@@ -243,7 +243,11 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
                     *n = n.saturating_add(1);
                     let backoff = Duration::from_millis(200u64.saturating_mul(1 << (*n).min(8)))
                         .min(Duration::from_secs(30));
-                    tracing::debug!(job = %key, error = %e, retry_in = ?backoff, "Job reconcile failed");
+                    if *n >= 3 {
+                        tracing::warn!(job = %key, error = %e, retry_in = ?backoff, "Job reconcile keeps failing");
+                    } else {
+                        tracing::debug!(job = %key, error = %e, retry_in = ?backoff, "Job reconcile failed");
+                    }
                     timers.insert(key, Instant::now() + backoff);
                 }
             }

@@ -541,8 +541,44 @@ impl ReviewContext for ClusterView {
 
 #[cfg(test)]
 mod tests {
-    use super::AdmittedJobs;
+    use super::{AdmittedJobs, JobsConfig};
     use turnstile_api::Workload;
+
+    #[test]
+    fn managed_jobs_follow_the_label_the_option_and_the_namespace_selector() {
+        let job = |ns: &str, queue: Option<&str>| -> k8s_openapi::api::batch::v1::Job {
+            let mut v = serde_json::json!({"metadata": {"name": "j", "namespace": ns}});
+            if let Some(q) = queue {
+                v["metadata"]["labels"] = serde_json::json!({"kueue.x-k8s.io/queue-name": q});
+            }
+            serde_json::from_value(v).unwrap()
+        };
+        let team: std::collections::BTreeMap<String, String> =
+            [("team".to_owned(), "a".to_owned())].into();
+        let none = std::collections::BTreeMap::new();
+        let mut c = JobsConfig {
+            excluded_namespaces: vec!["kube-system".into(), "turnstile-system".into()],
+            ..JobsConfig::default()
+        };
+        assert!(c.manages_job(&job("ns", Some("lq")), &none));
+        assert!(!c.manages_job(&job("ns", None), &none), "no queue label");
+        assert!(
+            !c.manages_job(&job("ns", Some("")), &none),
+            "empty queue label"
+        );
+        assert!(!c.manages_job(&job("kube-system", Some("lq")), &none));
+        assert!(!c.manages_job(&job("turnstile-system", Some("lq")), &none));
+        c.manage_jobs_without_queue_name = true;
+        assert!(c.manages_job(&job("ns", None), &none));
+        c.managed_jobs_namespace_selector = Some(
+            serde_json::from_value(serde_json::json!({"matchLabels": {"team": "a"}})).unwrap(),
+        );
+        assert!(c.manages_job(&job("ns", None), &team));
+        assert!(
+            !c.manages_job(&job("ns", Some("lq")), &none),
+            "selector applies to labelled Jobs too"
+        );
+    }
 
     fn wl(name: &str, owner: &str, label: Option<&str>, admitted: bool) -> Workload {
         let mut v = serde_json::json!({"metadata": {"name": name, "namespace": "ns",
