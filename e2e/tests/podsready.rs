@@ -2,7 +2,8 @@
 //! ask for a node label no node has) is evicted at the PodsReady timeout (5 s here), its Job
 //! suspended and its template restored, requeued after its backoff (1 s), admitted again, and
 //! on the second timeout deactivated (backoff limit 1) with reason
-//! `DeactivatedDueToRequeuingLimitExceeded`.
+//! `DeactivatedDueToRequeuingLimitExceeded`. The manager is restarted after the first eviction: the
+//! rest of the lifecycle continues from what the objects say.
 
 // Test code: failures are panics.
 #![allow(
@@ -20,7 +21,12 @@ use serde_json::json;
 use turnstile_e2e::jobs::{OPT_IN, cond, get_job, job, of_job, pods_of, setup};
 use turnstile_e2e::{Harness, ManagerProcess, TestNs, UrlWebhooks, free_port};
 
-async fn pods_ready_timeout(ns: TestNs, user: Client, cq: String, flavor: String) {
+async fn pods_ready_timeout(
+    ns: TestNs,
+    user: Client,
+    (cq, flavor): (String, String),
+    (manager, args): (ManagerProcess, Vec<String>),
+) {
     setup(&ns, &cq, &flavor, "1", json!({})).await;
     let jobs: Api<Job> = Api::namespaced(user, &ns.name);
     // Its pods ask for a node label no node has: admitted, but never ready.
@@ -45,6 +51,9 @@ async fn pods_ready_timeout(ns: TestNs, user: Client, cq: String, flavor: String
         })
     })
     .await;
+    // The manager restarts here, mid-lifecycle: everything it needs is in the objects.
+    drop(manager);
+    let _manager = ManagerProcess::start(&ns.harness, &args, vec![]).await;
     let w = of_job(&all, "stuck").unwrap();
     assert!(
         w.status
@@ -127,7 +136,7 @@ async fn pods_ready_timeout_requeue_and_deactivation() {
         "--config".to_owned(),
         config.display().to_string(),
     ]);
-    let _manager = ManagerProcess::start(&h, &args, vec![]).await;
+    let manager = ManagerProcess::start(&h, &args, vec![]).await;
     let user = h.client_as(&hooks.user).await.unwrap();
     turnstile_e2e::apply_cluster_object(
         &h.client,
@@ -136,7 +145,7 @@ async fn pods_ready_timeout_requeue_and_deactivation() {
     )
     .await;
     h.run_labelled("jobs-ready", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
-        pods_ready_timeout(ns, user, cq, flavor)
+        pods_ready_timeout(ns, user, (cq, flavor), (manager, args))
     })
     .await;
     let _ = std::fs::remove_file(&config);
