@@ -2,7 +2,8 @@
 # Turnstile's whole test suite, as CI runs it (`.ci/run` calls this):
 #   static checks (fmt, clippy, core boundary, CRD drift), unit tests (with the Kueue schema-parity
 #   check), then the end-to-end tests on a real control plane that this script builds (if not
-#   cached), starts on loopback in its own state dir, and stops again on exit.
+#   cached), starts on loopback in its own state dir, and stops again on exit; the Helm chart check
+#   (scripts/check-chart.sh) runs once the plane's binaries (helm among them) are built.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 t0=$SECONDS
@@ -46,6 +47,9 @@ bash e2e/tools/build.sh >/dev/null
 export TURNSTILE_E2E_DIR="${TMPDIR:-/tmp}/turnstile-test-$$"
 trap 'bash e2e/cluster.sh down >/dev/null 2>&1 || true' EXIT
 bash e2e/cluster.sh up
+
+step "Helm chart: generated files, lint, golden template output"
+TURNSTILE_E2E_BIN="$(bash e2e/tools/build.sh)/bin" bash scripts/check-chart.sh
 
 step "end-to-end tests"
 cargo build -p turnstile -p turnstile-e2e --tests

@@ -118,7 +118,7 @@ pub fn queue_objects(
     nominal: &str,
     preemption: &Value,
 ) -> Value {
-    json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": cq},
+    json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": cq, "labels": {OPT_IN.0: OPT_IN.1}},
         "spec": {"namespaceSelector": {"matchLabels": {"e2e.turnstile.dev/jobs": selector}},
             "preemption": preemption,
             "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [{"name": flavor,

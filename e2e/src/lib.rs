@@ -466,6 +466,8 @@ pub struct ManagerProcess {
     pub cleanup: Vec<String>,
     /// Address of the health endpoints.
     pub health: std::net::SocketAddr,
+    /// Address of the metrics endpoint.
+    pub metrics: std::net::SocketAddr,
 }
 
 /// A free loopback port.
@@ -493,6 +495,7 @@ impl ManagerProcess {
             bin.display()
         );
         let health = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
         let log = std::env::temp_dir().join(format!(
             "turnstile-manager-e2e-{}-{}.log",
             std::process::id(),
@@ -506,6 +509,8 @@ impl ManagerProcess {
                 "manager",
                 "--health-addr",
                 &health.to_string(),
+                "--metrics-addr",
+                &metrics.to_string(),
             ])
             .args(args)
             .env("KUBECONFIG", &h.kubeconfig)
@@ -521,6 +526,7 @@ impl ManagerProcess {
             log,
             cleanup,
             health,
+            metrics,
         };
         let url = format!("http://{health}/readyz");
         wait_for(Duration::from_mins(1), "manager /readyz", || {
@@ -540,6 +546,33 @@ impl ManagerProcess {
 }
 
 impl ManagerProcess {
+    /// The manager's `/metrics` text.
+    ///
+    /// # Panics
+    /// When it cannot be fetched.
+    pub fn scrape(&self) -> String {
+        let out = std::process::Command::new("curl")
+            .args(["-sf", &format!("http://{}/metrics", self.metrics)])
+            .output()
+            .unwrap_or_else(|e| panic!("curl: {e}"));
+        assert!(out.status.success(), "scraping {} failed", self.metrics);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The value of one series in `/metrics` text: the line that starts with `name{` and contains
+    /// every `label="value"` pair given (0 when there is none).
+    pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .filter(|l| {
+                labels
+                    .iter()
+                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// The manager's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -20,7 +20,9 @@
     clippy::expect_used,
     clippy::panic,
     clippy::too_many_lines,
-    clippy::needless_pass_by_value
+    clippy::needless_pass_by_value,
+    // Metric counts are small integers, exact in an f64.
+    clippy::float_cmp
 )]
 
 use std::time::Duration;
@@ -66,6 +68,20 @@ async fn pods_after_admission_on_flavor_nodes(ns: &TestNs, job: &str, wl: &Workl
 
 async fn sequence(ns: TestNs, user: Client, cq: String, flavor: String) {
     setup(&ns, &cq, &flavor, "1", json!({})).await;
+    let finalizers = ns
+        .harness
+        .kubectl(&[
+            "get",
+            "clusterqueue",
+            &cq,
+            "-o",
+            "jsonpath={.metadata.finalizers}",
+        ])
+        .unwrap();
+    assert!(
+        finalizers.contains("kueue.x-k8s.io/resource-in-use"),
+        "{finalizers}"
+    );
     let jobs: Api<Job> = Api::namespaced(user, &ns.name);
     let pp = PostParams::default();
     let none = json!({});
@@ -423,10 +439,10 @@ async fn jobs_end_to_end() {
         "--config".to_owned(),
         config.display().to_string(),
     ]);
-    let _manager = ManagerProcess::start(&h, &args, vec![]).await;
+    let manager = ManagerProcess::start(&h, &args, vec![]).await;
     let user = h.client_as(&hooks.user).await.unwrap();
     for doc in [
-        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": flavor},
+        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": flavor, "labels": {OPT_IN.0: OPT_IN.1}},
             "spec": {"nodeLabels": {"instance-type": "on-demand"}}}),
         json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass", "metadata": {"name": low}, "value": 10}),
         json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass", "metadata": {"name": high}, "value": 1000}),
@@ -434,8 +450,9 @@ async fn jobs_end_to_end() {
         turnstile_e2e::apply_cluster_object(&h.client, &doc).await;
     }
     let labels = json!({OPT_IN.0: OPT_IN.1});
-    let [seq_cq, pre_cq] = cqs;
+    let [seq_cq, pre_cq] = cqs.clone();
     let (u1, u2) = (user.clone(), user);
+    let flavor_name = flavor.clone();
     let (f1, f2) = (flavor.clone(), flavor);
     tokio::join!(
         h.run_labelled("jobs-seq", labels.clone(), move |ns| sequence(
@@ -450,4 +467,82 @@ async fn jobs_end_to_end() {
         )),
     );
     let _ = std::fs::remove_file(&config);
+
+    // The metrics tell what happened: six admissions in `seq` (a, f, b, c, d, and c again under a
+    // new Workload), three in `preempt` (low, high, low again), one preemption.
+    let text = manager.scrape();
+    let m = |name: &str, labels: &[(&str, &str)]| ManagerProcess::metric(&text, name, labels);
+    let (seq, pre) = (cqs[0].as_str(), cqs[1].as_str());
+    assert_eq!(
+        m("kueue_admitted_workloads_total", &[("cluster_queue", seq)]),
+        6.0,
+        "{text}"
+    );
+    assert_eq!(
+        m(
+            "kueue_quota_reserved_workloads_total",
+            &[("cluster_queue", seq)]
+        ),
+        6.0
+    );
+    assert_eq!(
+        m("kueue_admitted_workloads_total", &[("cluster_queue", pre)]),
+        3.0
+    );
+    assert_eq!(
+        m(
+            "kueue_admission_wait_time_seconds_count",
+            &[("cluster_queue", pre)]
+        ),
+        3.0
+    );
+    assert_eq!(
+        m(
+            "kueue_preempted_workloads_total",
+            &[
+                ("preempting_cluster_queue", pre),
+                ("reason", "InClusterQueue")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m(
+            "kueue_evicted_workloads_total",
+            &[("cluster_queue", pre), ("reason", "Preempted")]
+        ),
+        1.0
+    );
+    // a, f, b, d finished by their Jobs, c's second Workload finished as an orphan; low and high.
+    assert_eq!(
+        m("kueue_finished_workloads_total", &[("cluster_queue", seq)]),
+        5.0,
+        "{text}"
+    );
+    assert_eq!(
+        m("kueue_finished_workloads_total", &[("cluster_queue", pre)]),
+        2.0
+    );
+    assert!(
+        m(
+            "turnstile_api_writes_total",
+            &[("verb", "patch"), ("resource", "jobs")]
+        ) >= 9.0
+    );
+    assert!(m("turnstile_scheduling_cycle_duration_seconds_count", &[]) >= 1.0);
+    assert!(text.contains("replica_role=\"leader\""));
+
+    // The test runs deleted their ClusterQueues (they carried the in-use finalizer, see
+    // `sequence`): once nothing holds quota they go, and then the flavor can go too.
+    for cq in &cqs {
+        wait_for(WAIT, &format!("{cq} deleted"), || async {
+            h.kubectl(&["get", "clusterqueue", cq])
+                .is_err()
+                .then_some(())
+        })
+        .await
+        .unwrap();
+    }
+    h.kubectl(&["delete", "resourceflavor", &flavor_name, "--timeout=60s"])
+        .unwrap();
 }

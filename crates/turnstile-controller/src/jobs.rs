@@ -34,6 +34,7 @@ use turnstile_jobs::workload::{self, PodPriorityClass};
 use turnstile_state::index::Index;
 
 use crate::Error;
+use crate::metrics;
 use crate::scheduler::Shared;
 use crate::webhook::JobsConfig;
 
@@ -340,6 +341,50 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
     Ok(after)
 }
 
+/// Kueue's finish and PodsReady-timeout eviction counters, for a status the reconciler wrote.
+fn count_transitions(before: &Workload, status: &Value) {
+    use turnstile_api::keys::conditions;
+    use turnstile_state::index::condition_of;
+    let became = |t: &str| {
+        status["conditions"].as_array().and_then(|cs| {
+            cs.iter()
+                .find(|c| c["type"] == t && c["status"] == "True")
+                .filter(|_| condition_of(before, t).is_none_or(|c| c.status != "True"))
+        })
+    };
+    let cq = before
+        .status
+        .as_ref()
+        .and_then(|s| s.admission.as_ref())
+        .map(|a| a.cluster_queue.to_string())
+        .unwrap_or_default();
+    let pc = metrics::priority_class(before);
+    let m = metrics::global();
+    if became(conditions::FINISHED).is_some() {
+        m.inc(
+            metrics::FINISHED,
+            &[
+                ("cluster_queue", cq.as_str()),
+                ("priority_class", pc.as_str()),
+            ],
+        );
+    }
+    if let Some(c) = became(conditions::EVICTED) {
+        let cause = condition_of(before, conditions::PODS_READY)
+            .map(|p| p.reason.clone())
+            .unwrap_or_default();
+        m.inc(
+            metrics::EVICTED,
+            &[
+                ("cluster_queue", cq.as_str()),
+                ("reason", c["reason"].as_str().unwrap_or_default()),
+                ("underlying_cause", cause.as_str()),
+                ("priority_class", pc.as_str()),
+            ],
+        );
+    }
+}
+
 fn conflict_ok(
     r: Result<(), kube::Error>,
     what: &'static str,
@@ -395,18 +440,30 @@ async fn apply(
                 ..PostParams::default()
             };
             let r = workloads.create(&pp, &wl).await.map(|_| ());
-            conflict_ok(r, "creating a Workload", &[409])?;
+            conflict_ok(
+                metrics::write("create", "workloads", r),
+                "creating a Workload",
+                &[409],
+            )?;
             tracing::info!(job = %job_name, workload = ?wl.metadata.name, "created Workload");
         }
         Action::PatchWorkload { name, patch } => {
             let r = workloads
                 .patch(&name, &params(), &Patch::Merge(&patch))
                 .await;
-            conflict_ok(r.map(|_| ()), "updating a Workload", &[])?;
+            conflict_ok(
+                metrics::write("patch", "workloads", r.map(|_| ())),
+                "updating a Workload",
+                &[],
+            )?;
         }
         Action::DeleteWorkload { name } => {
             let r = workloads.delete(&name, &DeleteParams::background()).await;
-            conflict_ok(r.map(|_| ()), "deleting a Workload", &[404])?;
+            conflict_ok(
+                metrics::write("delete", "workloads", r.map(|_| ())),
+                "deleting a Workload",
+                &[404],
+            )?;
         }
         Action::StartJob { workload: name } => {
             let Some(o) = find(&name) else {
@@ -450,7 +507,11 @@ async fn apply(
                     let r = jobs
                         .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
                         .await;
-                    conflict_ok(r.map(|_| ()), "starting a Job", &[])?;
+                    conflict_ok(
+                        metrics::write("patch", "jobs", r.map(|_| ())),
+                        "starting a Job",
+                        &[],
+                    )?;
                     tracing::info!(job = %job_name, workload = %name, cluster_queue = %cluster_queue, "started");
                 }
                 Err(message) => {
@@ -465,7 +526,11 @@ async fn apply(
             let r = jobs
                 .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
                 .await;
-            conflict_ok(r.map(|_| ()), "suspending a Job", &[])?;
+            conflict_ok(
+                metrics::write("patch", "jobs", r.map(|_| ())),
+                "suspending a Job",
+                &[],
+            )?;
             tracing::info!(job = %job_name, "suspended");
         }
         Action::ClearStartTime => {
@@ -473,7 +538,11 @@ async fn apply(
             let r = jobs
                 .patch_status(&job_name, &params(), &Patch::Merge(&patch))
                 .await;
-            conflict_ok(r.map(|_| ()), "clearing a Job's startTime", &[])?;
+            conflict_ok(
+                metrics::write("patch", "jobs/status", r.map(|_| ())),
+                "clearing a Job's startTime",
+                &[],
+            )?;
         }
         Action::RestoreJob { workload: name } => {
             let Some(job) = job else { return Ok(None) };
@@ -489,7 +558,11 @@ async fn apply(
             let r = jobs
                 .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
                 .await;
-            conflict_ok(r.map(|_| ()), "restoring a Job's template", &[])?;
+            conflict_ok(
+                metrics::write("patch", "jobs", r.map(|_| ())),
+                "restoring a Job's template",
+                &[],
+            )?;
             tracing::info!(job = %job_name, workload = %name, "template restored");
         }
         Action::WorkloadStatus { name, status } => {
@@ -498,7 +571,14 @@ async fn apply(
             let r = workloads
                 .patch_status(&name, &params(), &Patch::Merge(&patch))
                 .await;
-            conflict_ok(r.map(|_| ()), "writing a Workload status", &[])?;
+            conflict_ok(
+                metrics::write("patch", "workloads/status", r.map(|_| ())),
+                "writing a Workload status",
+                &[],
+            )?;
+            if let Some(o) = find(&name) {
+                count_transitions(&o.wl, &status);
+            }
         }
         Action::RemoveFinalizer { name } => {
             let Some(o) = find(&name) else {
@@ -518,7 +598,11 @@ async fn apply(
             let r = workloads
                 .patch(&name, &params(), &Patch::Merge(&patch))
                 .await;
-            conflict_ok(r.map(|_| ()), "removing a Workload finalizer", &[404])?;
+            conflict_ok(
+                metrics::write("patch", "workloads", r.map(|_| ())),
+                "removing a Workload finalizer",
+                &[404],
+            )?;
         }
         Action::Event {
             warning,

@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod lease;
+pub mod metrics;
 pub mod scheduler;
 pub mod webhook;
 

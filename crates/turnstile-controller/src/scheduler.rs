@@ -26,6 +26,7 @@ use turnstile_core::{CycleConfig, Decision, Eviction, schedule_cycle};
 use turnstile_state::index::Index;
 
 use crate::Error;
+use crate::metrics;
 
 /// Field manager of the scheduler's status writes.
 pub const FIELD_MANAGER: &str = "turnstile-scheduler";
@@ -207,6 +208,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         }
         let (at_ms, stamp) = now();
         upkeep(&client, &shared, (at_ms, &stamp)).await;
+        release_finalizers(&client, &shared).await;
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
@@ -279,13 +281,15 @@ async fn write_status(client: &Client, wl: &Workload, status: Value) -> Result<(
     let name = wl.metadata.name.clone().unwrap_or_default();
     let api: Api<Workload> = Api::namespaced(client.clone(), &ns);
     let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload", "metadata": {"name": name, "namespace": ns}, "status": status});
-    api.patch_status(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&body),
-    )
-    .await
-    .map(|_| ())
+    let r = api
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map(|_| ());
+    metrics::write("apply", "workloads/status", r)
 }
 
 /// Keeps the stored lastTransitionTime of a condition whose status did not change.
@@ -361,14 +365,16 @@ async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fai
     for (name, status) in cohorts {
         let api: Api<Cohort> = Api::all(client.clone());
         let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Cohort", "metadata": {"name": name}, "status": status});
-        if let Err(e) = api.patch_status(&name, &pp, &Patch::Apply(&body)).await {
+        let r = api.patch_status(&name, &pp, &Patch::Apply(&body)).await;
+        if let Err(e) = metrics::write("apply", "cohorts/status", r) {
             tracing::debug!(cohort = %name, error = %e, "status write failed");
         }
     }
     for (name, status) in cqs {
         let api: Api<ClusterQueue> = Api::all(client.clone());
         let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name}, "status": status});
-        if let Err(e) = api.patch_status(&name, &pp, &Patch::Apply(&body)).await {
+        let r = api.patch_status(&name, &pp, &Patch::Apply(&body)).await;
+        if let Err(e) = metrics::write("apply", "clusterqueues/status", r) {
             tracing::debug!(cluster_queue = %name, error = %e, "status write failed");
         }
     }
@@ -376,7 +382,8 @@ async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fai
         let (ns, name) = key.split_once('/').unwrap_or_default();
         let api: Api<LocalQueue> = Api::namespaced(client.clone(), ns);
         let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": name, "namespace": ns}, "status": status});
-        if let Err(e) = api.patch_status(name, &pp, &Patch::Apply(&body)).await {
+        let r = api.patch_status(name, &pp, &Patch::Apply(&body)).await;
+        if let Err(e) = metrics::write("apply", "localqueues/status", r) {
             tracing::debug!(local_queue = %key, error = %e, "status write failed");
         }
     }
@@ -421,6 +428,7 @@ async fn report_blocked(client: &Client, shared: &Shared, now: &str) {
 async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result<(), Error> {
     let (now_ms, now) = now();
     report_blocked(client, shared, &now).await;
+    let started = std::time::Instant::now();
     let (outcome, workloads, paths) = {
         let Ok(mut ix) = shared.index.lock() else {
             return Err(Error::Serve("cache lock poisoned".into()));
@@ -431,6 +439,24 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
         }
         let out = schedule_cycle(&ix.snapshot(), &heads, now_ms, config);
         ix.apply_outcome(&out);
+        let took = started.elapsed().as_secs_f64();
+        let result = if out
+            .decisions
+            .iter()
+            .any(|d| matches!(d, Decision::Admit { .. }))
+        {
+            "success"
+        } else {
+            "inadmissible"
+        };
+        let m = metrics::global();
+        m.observe(metrics::CYCLE_DURATION, &[], took);
+        m.inc(metrics::ADMISSION_ATTEMPTS, &[("result", result)]);
+        m.observe(
+            metrics::ADMISSION_ATTEMPT_DURATION,
+            &[("result", result)],
+            took,
+        );
         let mut wls = BTreeMap::new();
         let mut paths = BTreeMap::new();
         for d in &out.decisions {
@@ -457,6 +483,13 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
         let Some(victim) = workloads.get(&e.target.key) else {
             continue;
         };
+        // Already evicted (its Job is still stopping): the preemptor waits for the quota; the
+        // eviction is not issued (nor counted, nor announced) again.
+        if turnstile_state::index::condition_of(victim, conditions::EVICTED)
+            .is_some_and(|c| c.status == "True")
+        {
+            continue;
+        }
         let preemptor = workloads.get(&e.preemptor);
         if let Err(err) = evict(client, shared, (victim, preemptor), e, &paths, &now).await {
             tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
@@ -520,6 +553,7 @@ async fn write_decision(
             } else {
                 tracing::info!(workload = %key, cluster_queue = %cluster_queue, "admitted");
                 let waited = (now_ms - queued_at_ms(wl)).max(0) / 1000;
+                count_admission(wl, cluster_queue, now_ms);
                 shared.events.emit(
                     wl,
                     false,
@@ -568,6 +602,112 @@ async fn write_decision(
         }
         Decision::Blocked { .. } => {}
     }
+}
+
+/// Lets deleted ClusterQueues (no workload holds quota in them any more) and ResourceFlavors (no
+/// ClusterQueue names them) go: removes the `kueue.x-k8s.io/resource-in-use` finalizer the webhook
+/// added, with the resourceVersion seen as precondition.
+async fn release_finalizers(client: &Client, shared: &Shared) {
+    use turnstile_state::index::ReleasableKind;
+    let todo = match shared.index.lock() {
+        Ok(ix) => ix.releasable(),
+        Err(_) => return,
+    };
+    for r in todo {
+        let patch = Patch::Merge(
+            json!({"metadata": {"finalizers": r.keep, "resourceVersion": r.resource_version}}),
+        );
+        let pp = PatchParams::default();
+        let result = match r.kind {
+            ReleasableKind::ClusterQueue => metrics::write(
+                "patch",
+                "clusterqueues",
+                Api::<ClusterQueue>::all(client.clone())
+                    .patch(&r.name, &pp, &patch)
+                    .await
+                    .map(|_| ()),
+            ),
+            ReleasableKind::ResourceFlavor => metrics::write(
+                "patch",
+                "resourceflavors",
+                Api::<ResourceFlavor>::all(client.clone())
+                    .patch(&r.name, &pp, &patch)
+                    .await
+                    .map(|_| ()),
+            ),
+        };
+        match result {
+            Ok(()) => tracing::info!(name = %r.name, kind = ?r.kind, "in-use finalizer removed"),
+            Err(e) => tracing::debug!(name = %r.name, error = %e, "finalizer removal failed"),
+        }
+    }
+}
+
+/// Admission counters and wait-time histograms (Kueue's names).
+fn count_admission(wl: &Workload, cluster_queue: &str, now_ms: i64) {
+    let m = metrics::global();
+    let pc = metrics::priority_class(wl);
+    let labels = [
+        ("cluster_queue", cluster_queue),
+        ("priority_class", pc.as_str()),
+    ];
+    #[allow(clippy::cast_precision_loss)]
+    let waited = (now_ms - queued_at_ms(wl)).max(0) as f64 / 1000.0;
+    m.inc(metrics::QUOTA_RESERVED, &labels);
+    m.inc(metrics::ADMITTED, &labels);
+    m.observe(metrics::QUOTA_RESERVED_WAIT, &labels, waited);
+    m.observe(metrics::ADMISSION_WAIT, &labels, waited);
+    m.inc(
+        metrics::LQ_ADMITTED,
+        &[
+            (
+                "name",
+                wl.spec
+                    .queue_name
+                    .as_ref()
+                    .map(turnstile_api::LocalQueueName::as_str)
+                    .unwrap_or_default(),
+            ),
+            (
+                "namespace",
+                wl.metadata.namespace.as_deref().unwrap_or_default(),
+            ),
+            ("priority_class", pc.as_str()),
+        ],
+    );
+}
+
+/// Counts an eviction under Kueue's labels.
+fn count_eviction(wl: &Workload, reason: &str) {
+    let cq = wl
+        .status
+        .as_ref()
+        .and_then(|s| s.admission.as_ref())
+        .map(|a| a.cluster_queue.to_string())
+        .unwrap_or_default();
+    let (reason, cause) = metrics::eviction_labels(reason);
+    let pc = metrics::priority_class(wl);
+    metrics::global().inc(
+        metrics::EVICTED,
+        &[
+            ("cluster_queue", cq.as_str()),
+            ("reason", reason),
+            ("underlying_cause", cause),
+            ("priority_class", pc.as_str()),
+        ],
+    );
+}
+
+/// Counts a preemption: the victim's eviction and the preempting queue's preemption.
+fn count_preemption(victim: &Workload, preempting_cluster_queue: &str, reason: &str) {
+    count_eviction(victim, reasons::PREEMPTED);
+    metrics::global().inc(
+        metrics::PREEMPTED,
+        &[
+            ("preempting_cluster_queue", preempting_cluster_queue),
+            ("reason", reason),
+        ],
+    );
 }
 
 /// Completes the eviction of a workload that has no Job to stop: quota released (admission
@@ -644,6 +784,7 @@ async fn upkeep(client: &Client, shared: &Shared, (now_ms, now): (i64, &str)) {
             } => {
                 let (reason, message) = (reason.as_str(), message.as_str());
                 tracing::info!(workload = %key, reason, "evicting");
+                count_eviction(&wl, reason);
                 shared.events.emit(
                     &wl,
                     false,
@@ -672,13 +813,15 @@ async fn upkeep(client: &Client, shared: &Shared, (now_ms, now): (i64, &str)) {
                     client.clone(),
                     wl.metadata.namespace.as_deref().unwrap_or_default(),
                 );
-                api.patch(
-                    wl.metadata.name.as_deref().unwrap_or_default(),
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"spec": {"priority": priority}})),
-                )
-                .await
-                .map(|_| ())
+                let r = api
+                    .patch(
+                        wl.metadata.name.as_deref().unwrap_or_default(),
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"spec": {"priority": priority}})),
+                    )
+                    .await
+                    .map(|_| ());
+                metrics::write("patch", "workloads", r)
             }
             Upkeep::Requeue {
                 key,
@@ -739,6 +882,7 @@ async fn evict(
     }
     write_status(client, victim, status).await?;
     tracing::info!(workload = %e.target.key, preemptor = %e.preemptor, reason = e.target.reason.as_str(), "preempted");
+    count_preemption(victim, &preemptor_cq, e.target.reason.as_str());
     let priority = |w: Option<&Workload>| {
         let p = w.and_then(|w| w.spec.priority).unwrap_or(0);
         format!("{p} (base: {p}, boost: 0)")

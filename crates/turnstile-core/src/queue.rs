@@ -193,6 +193,14 @@ impl PendingQueues {
         self.queues.get(queue).map_or(0, |q| q.items.len())
     }
 
+    /// Pending workloads of a ClusterQueue that are set aside (inadmissible until something
+    /// changes).
+    pub fn inadmissible_count(&self, queue: &str) -> usize {
+        self.queues
+            .get(queue)
+            .map_or(0, |q| q.items.values().filter(|i| i.inadmissible).count())
+    }
+
     /// Whether a workload is pending, and whether it is set aside.
     pub fn state(&self, key: &str) -> Option<bool> {
         let cq = self.location.get(key)?;

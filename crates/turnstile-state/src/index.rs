@@ -71,6 +71,28 @@ pub enum Upkeep {
     },
 }
 
+/// Which kind a [`Releasable`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReleasableKind {
+    /// A ClusterQueue.
+    ClusterQueue,
+    /// A ResourceFlavor.
+    ResourceFlavor,
+}
+
+/// An object being deleted whose in-use finalizer may be removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Releasable {
+    /// Kind.
+    pub kind: ReleasableKind,
+    /// Name.
+    pub name: String,
+    /// The other finalizers, kept.
+    pub keep: Vec<String>,
+    /// The resourceVersion seen (the removal applies only to that version).
+    pub resource_version: Option<String>,
+}
+
 /// A workload's condition of type `t`.
 pub fn condition_of<'a>(
     wl: &'a api::Workload,
@@ -1107,6 +1129,67 @@ impl Index {
     /// Pending workloads of a ClusterQueue.
     pub fn pending_count(&self, cq: &str) -> usize {
         self.pending.pending_count(cq)
+    }
+
+    /// ClusterQueues and ResourceFlavors being deleted whose `kueue.x-k8s.io/resource-in-use`
+    /// finalizer may go: a ClusterQueue once no workload holds quota in it, a ResourceFlavor once
+    /// no ClusterQueue names it. Each with the finalizers to keep and its resourceVersion.
+    pub fn releasable(&self) -> Vec<Releasable> {
+        let has = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.deletion_timestamp.is_some()
+                && m.finalizers
+                    .iter()
+                    .flatten()
+                    .any(|f| f == api::keys::RESOURCE_IN_USE_FINALIZER)
+        };
+        let rest = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.finalizers
+                .iter()
+                .flatten()
+                .filter(|f| *f != api::keys::RESOURCE_IN_USE_FINALIZER)
+                .cloned()
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (name, cq) in &self.cluster_queues {
+            let in_use = || {
+                self.workloads.keys().any(|k| {
+                    matches!(self.standing(k), Some(Standing::Reserving { cluster_queue }) if &cluster_queue == name)
+                })
+            };
+            if has(&cq.metadata) && !in_use() {
+                out.push(Releasable {
+                    kind: ReleasableKind::ClusterQueue,
+                    name: name.clone(),
+                    keep: rest(&cq.metadata),
+                    resource_version: cq.metadata.resource_version.clone(),
+                });
+            }
+        }
+        for (name, rf) in &self.flavors {
+            let named = self.cluster_queues.values().any(|cq| {
+                cq.spec
+                    .resource_groups
+                    .iter()
+                    .any(|rg| rg.flavors.iter().any(|f| f.name.as_str() == name))
+            });
+            if has(&rf.metadata) && !named {
+                out.push(Releasable {
+                    kind: ReleasableKind::ResourceFlavor,
+                    name: name.clone(),
+                    keep: rest(&rf.metadata),
+                    resource_version: rf.metadata.resource_version.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Pending workloads of a ClusterQueue: `(active, inadmissible)`.
+    pub fn pending_split(&self, cq: &str) -> (usize, usize) {
+        let all = self.pending.pending_count(cq);
+        let aside = self.pending.inadmissible_count(cq);
+        (all.saturating_sub(aside), aside)
     }
 }
 

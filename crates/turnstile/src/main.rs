@@ -4,6 +4,8 @@
 //! - `turnstile crds [--out DIR] [--check]`: write (or check) the generated CRD YAML files.
 //!
 //! - `turnstile manager [...]`: the long-running process (today: the admission webhook).
+//!
+//! - `turnstile chart [--out DIR] [--check]`: write (or check) the generated parts of the Helm chart.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,7 +13,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod chart;
 mod manager;
+mod rbac;
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +71,20 @@ enum Command {
         #[arg(long)]
         see_unlabelled_jobs: bool,
     },
+    /// Write the generated parts of the Helm chart: templates/rbac.yaml (from the RBAC rules in
+    /// crates/turnstile/src/rbac.rs), templates/webhooks.yaml (from the webhook registration) and
+    /// crds/ (a copy of the CRD directory).
+    Chart {
+        /// The chart's directory.
+        #[arg(long, default_value = "charts/turnstile")]
+        out: PathBuf,
+        /// Directory of the generated CRDs to copy into the chart.
+        #[arg(long, default_value = "crds")]
+        crds: PathBuf,
+        /// Do not write; fail (naming the files) if the chart's generated files differ.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,6 +100,25 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Crds { out, check, stdout } => crds(&out, check, stdout),
+        Command::Chart { out, crds, check } => {
+            let files = chart::generate(&crds)?;
+            if check {
+                chart::check(&out, &files)?;
+                println!(
+                    "{} generated chart files up to date in {}",
+                    files.len(),
+                    out.display()
+                );
+            } else {
+                chart::write(&out, &files)?;
+                println!(
+                    "wrote {} generated chart files to {}",
+                    files.len(),
+                    out.display()
+                );
+            }
+            Ok(())
+        }
         Command::WebhookConfigurations {
             namespace,
             service,

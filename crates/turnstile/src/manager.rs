@@ -100,9 +100,14 @@ pub struct ManagerArgs {
     /// Name of the leader-election Lease (in --namespace).
     #[arg(long, default_value = "turnstile-manager")]
     pub leader_election_lease: String,
-    /// Lease duration in seconds; a new leader may take over this long after the old one stopped renewing.
-    #[arg(long, default_value_t = 15)]
-    pub lease_duration_seconds: u64,
+    /// Lease duration in seconds; a new leader may take over this long after the old one stopped renewing
+    /// (default: the Configuration's `leaderElection.leaseDuration`, 15 s).
+    #[arg(long)]
+    pub lease_duration_seconds: Option<u64>,
+    /// Address of the Prometheus endpoint `/metrics` (default: the Configuration's `metrics.bindAddress`,
+    /// `:8443`; `0` turns it off). Plain HTTP.
+    #[arg(long)]
+    pub metrics_addr: Option<String>,
     /// Fair sharing between the ClusterQueues and Cohorts of a cohort tree (Kueue's `fairSharing`
     /// configuration): admission order by dominant resource share.
     #[arg(long)]
@@ -229,13 +234,19 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
             }
         });
     }
-    if !args.no_scheduler {
-        let settings = turnstile_controller::jobs::JobSettings {
-            jobs,
-            pods_ready: config.wait_for_pods_ready().map(pods_ready),
-        };
-        start_scheduler(&client, &args, &config, settings);
-    }
+    let shared = if args.no_scheduler {
+        None
+    } else {
+        let settings =
+            config
+                .batch_job_enabled()
+                .then(|| turnstile_controller::jobs::JobSettings {
+                    jobs,
+                    pods_ready: config.wait_for_pods_ready().map(pods_ready),
+                });
+        Some(start_scheduler(&client, &args, &config, settings))
+    };
+    start_metrics(&args, &config, shared)?;
     let ready = Arc::new(Ready {
         certs: certs.clone(),
         synced,
@@ -267,8 +278,8 @@ fn start_scheduler(
     client: &kube::Client,
     args: &ManagerArgs,
     config: &turnstile_config::Configuration,
-    jobs: turnstile_controller::jobs::JobSettings,
-) {
+    jobs: Option<turnstile_controller::jobs::JobSettings>,
+) -> turnstile_controller::scheduler::Shared {
     let identity = args.identity.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map_or_else(|_| "turnstile".into(), |h| h.trim().to_owned());
@@ -278,20 +289,42 @@ fn start_scheduler(
         events: turnstile_controller::events::Events::start(client.clone(), Some(identity.clone())),
         ..Default::default()
     };
-    let duration = Duration::from_secs(args.lease_duration_seconds.max(3));
-    let lease = turnstile_controller::lease::LeaseConfig {
-        namespace: args.namespace.clone(),
-        name: args.leader_election_lease.clone(),
-        identity,
-        duration,
-        renew_deadline: duration * 2 / 3,
-        retry: duration / 6,
+    let election = config.leader_election();
+    let (duration, renew_deadline, retry) = match args.lease_duration_seconds {
+        Some(secs) => {
+            let d = Duration::from_secs(secs.max(3));
+            (d, d * 2 / 3, d / 6)
+        }
+        None => (
+            election.lease_duration.max(Duration::from_secs(3)),
+            election.renew_deadline,
+            election.retry_period,
+        ),
     };
-    tokio::spawn(turnstile_controller::lease::run(
-        client.clone(),
-        lease,
-        shared.leader.clone(),
-    ));
+    if election.leader_elect {
+        let lease = turnstile_controller::lease::LeaseConfig {
+            namespace: election
+                .resource_namespace
+                .clone()
+                .unwrap_or_else(|| args.namespace.clone()),
+            name: args.leader_election_lease.clone(),
+            identity,
+            duration,
+            renew_deadline,
+            retry,
+        };
+        tokio::spawn(turnstile_controller::lease::run(
+            client.clone(),
+            lease,
+            shared.leader.clone(),
+        ));
+    } else {
+        // leaderElection.leaderElect: false — a single replica that always writes.
+        tracing::warn!("leader election is off: run exactly one replica");
+        shared
+            .leader
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
     let client = client.clone();
     let strategies = config.fair_sharing_strategies();
     let fair_strategies = strategies
@@ -314,16 +347,88 @@ fn start_scheduler(
         fair_sharing: args.fair_sharing || strategies.is_some(),
         fair_strategies,
     };
+    let returned = shared.clone();
     tokio::spawn(async move {
         turnstile_controller::scheduler::start_watches(&client, &shared).await;
         tracing::info!("scheduler caches synced; scheduling");
-        tokio::spawn(turnstile_controller::jobs::run(
-            client.clone(),
-            shared.clone(),
-            jobs,
-        ));
+        if let Some(jobs) = jobs {
+            tokio::spawn(turnstile_controller::jobs::run(
+                client.clone(),
+                shared.clone(),
+                jobs,
+            ));
+        } else {
+            tracing::warn!("integrations.frameworks lacks batch/job: Jobs are not managed");
+        }
         turnstile_controller::scheduler::run(client, shared, config).await;
     });
+    returned
+}
+
+/// Starts the metrics endpoint unless it is turned off.
+fn start_metrics(
+    args: &ManagerArgs,
+    config: &turnstile_config::Configuration,
+    shared: Option<turnstile_controller::scheduler::Shared>,
+) -> Result<()> {
+    let metrics_addr = match &args.metrics_addr {
+        Some(a) if a == "0" => None,
+        Some(a) => Some(a.clone()),
+        None => config.metrics_bind_address(),
+    };
+    if let Some(addr) = metrics_addr {
+        let addr = bind_address(&addr).with_context(|| format!("metrics address {addr:?}"))?;
+        tracing::info!(metrics = %addr, "serving metrics");
+        tokio::spawn(serve_metrics(addr, shared));
+    }
+    Ok(())
+}
+
+/// `host:port`, `:port` (all interfaces) or a bare port as a socket address.
+fn bind_address(text: &str) -> Result<SocketAddr> {
+    let full = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else if text.parse::<u16>().is_ok() {
+        format!("0.0.0.0:{text}")
+    } else {
+        text.to_owned()
+    };
+    full.parse()
+        .with_context(|| format!("{text:?} is not host:port"))
+}
+
+/// Serves `/metrics`: counters and histograms of this process, gauges from the scheduler's cache.
+async fn serve_metrics(addr: SocketAddr, shared: Option<turnstile_controller::scheduler::Shared>) {
+    use turnstile_controller::metrics;
+    let route = move |path: &str| {
+        if path != "/metrics" {
+            return (
+                health::StatusCode::NOT_FOUND,
+                "text/plain; charset=utf-8",
+                "not found".to_owned(),
+            );
+        }
+        let (gauges, role) = match &shared {
+            Some(sh) => {
+                let gauges = sh
+                    .index
+                    .lock()
+                    .map(|ix| metrics::cache_gauges(&ix))
+                    .unwrap_or_default();
+                let leader = sh.leader.load(std::sync::atomic::Ordering::SeqCst);
+                (gauges, if leader { "leader" } else { "follower" })
+            }
+            None => (Vec::new(), "standalone"),
+        };
+        (
+            health::StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            metrics::global().render(&gauges, role),
+        )
+    };
+    if let Err(e) = health::serve_routes(addr, "metrics", Arc::new(route)).await {
+        tracing::error!(error = %e, "metrics server stopped");
+    }
 }
 
 /// `waitForPodsReady` as the Job reconciler uses it.

@@ -478,3 +478,39 @@ fn workloads_are_found_by_their_job_and_changes_are_reported() {
     assert!(ix.workloads_of_job("ns/j1").is_empty());
     assert_eq!(ix.jobs_with_workloads(), vec!["ns/j2".to_owned()]);
 }
+
+#[test]
+fn terminating_queues_and_flavors_let_go_once_unused() {
+    let mut ix = setup("2");
+    let deleting = |mut m: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        m.deletion_timestamp = Some(obj(json!("2026-11-25T00:00:00Z")));
+        m.finalizers = Some(vec![
+            "kueue.x-k8s.io/resource-in-use".into(),
+            "other".into(),
+        ]);
+        m
+    };
+    ix.apply_workload(admitted_wl("a", json!([])));
+    let mut c = ix.cluster_queue("cq").unwrap().clone();
+    c.metadata = deleting(c.metadata);
+    ix.apply_cluster_queue(c.clone());
+    let mut f: api::ResourceFlavor = obj(json!({"metadata": {"name": "default"}}));
+    f.metadata = deleting(f.metadata);
+    ix.apply_flavor(f);
+    assert!(
+        ix.releasable().is_empty(),
+        "a workload holds quota; the queue names the flavor"
+    );
+    ix.delete_workload("ns/a");
+    assert_eq!(
+        ix.releasable(),
+        vec![Releasable {
+            kind: ReleasableKind::ClusterQueue,
+            name: "cq".into(),
+            keep: vec!["other".into()],
+            resource_version: None,
+        }]
+    );
+    ix.delete_cluster_queue("cq");
+    assert_eq!(ix.releasable()[0].kind, ReleasableKind::ResourceFlavor);
+}

@@ -1,0 +1,191 @@
+//! The Kubernetes API access the manager needs, listed once. `turnstile chart` renders the chart's
+//! ClusterRole and Role from [`RULES`] (`charts/turnstile/templates/rbac.yaml`), and the drift check
+//! in CI keeps the chart equal to this table: a new API call in the code means a new line here, and
+//! nothing broader than what the code does is granted.
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+
+/// Where a rule is granted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everywhere (ClusterRole + ClusterRoleBinding).
+    Cluster,
+    /// Only in the manager's own namespace (Role + RoleBinding).
+    Namespace,
+}
+
+/// One RBAC rule: verbs on resources of an API group (`""` is the core group).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Where it is granted.
+    pub scope: Scope,
+    /// API group.
+    pub group: &'static str,
+    /// Resources (and subresources, `workloads/status`).
+    pub resources: &'static [&'static str],
+    /// Verbs.
+    pub verbs: &'static [&'static str],
+}
+
+const KUEUE: &str = "kueue.x-k8s.io";
+const READ: &[&str] = &["get", "list", "watch"];
+const STATUS: &[&str] = &["get", "patch", "update"];
+
+/// Every API call the manager makes, by scope.
+pub const RULES: &[Rule] = &[
+    // The scheduler's and the webhook's view of the queueing objects.
+    Rule {
+        scope: Scope::Cluster,
+        group: KUEUE,
+        resources: &["cohorts", "localqueues", "workloadpriorityclasses"],
+        verbs: READ,
+    },
+    // Read like the others; patched when deleted, to drop the in-use finalizer once unused.
+    Rule {
+        scope: Scope::Cluster,
+        group: KUEUE,
+        resources: &["clusterqueues", "resourceflavors"],
+        verbs: &["get", "list", "watch", "patch"],
+    },
+    // Workloads: created and deleted for Jobs by the Job reconciler, patched by the scheduler.
+    Rule {
+        scope: Scope::Cluster,
+        group: KUEUE,
+        resources: &["workloads"],
+        verbs: &["get", "list", "watch", "create", "patch", "delete"],
+    },
+    // Status written by the scheduler and the Job reconciler.
+    Rule {
+        scope: Scope::Cluster,
+        group: KUEUE,
+        resources: &[
+            "workloads/status",
+            "clusterqueues/status",
+            "localqueues/status",
+            "cohorts/status",
+        ],
+        verbs: STATUS,
+    },
+    // Jobs: suspended, started with node selectors, restored.
+    Rule {
+        scope: Scope::Cluster,
+        group: "batch",
+        resources: &["jobs"],
+        verbs: &["get", "list", "watch", "patch"],
+    },
+    // Clearing a stopped Job's startTime.
+    Rule {
+        scope: Scope::Cluster,
+        group: "batch",
+        resources: &["jobs/status"],
+        verbs: &["patch"],
+    },
+    // Job priorities from PriorityClasses.
+    Rule {
+        scope: Scope::Cluster,
+        group: "scheduling.k8s.io",
+        resources: &["priorityclasses"],
+        verbs: &["list", "watch"],
+    },
+    // Namespace labels, for namespace selectors.
+    Rule {
+        scope: Scope::Cluster,
+        group: "",
+        resources: &["namespaces"],
+        verbs: &["list", "watch"],
+    },
+    // Events on Workloads, Jobs and queues (both APIs).
+    Rule {
+        scope: Scope::Cluster,
+        group: "events.k8s.io",
+        resources: &["events"],
+        verbs: &["create", "patch"],
+    },
+    Rule {
+        scope: Scope::Cluster,
+        group: "",
+        resources: &["events"],
+        verbs: &["create", "patch"],
+    },
+    // Injecting the self-managed CA into the webhook configurations.
+    Rule {
+        scope: Scope::Cluster,
+        group: "admissionregistration.k8s.io",
+        resources: &[
+            "mutatingwebhookconfigurations",
+            "validatingwebhookconfigurations",
+        ],
+        verbs: &["get", "list", "watch", "update", "patch"],
+    },
+    // Learning its own username (the webhook recognises its own requests).
+    Rule {
+        scope: Scope::Cluster,
+        group: "authentication.k8s.io",
+        resources: &["selfsubjectreviews"],
+        verbs: &["create"],
+    },
+    // Leader election.
+    Rule {
+        scope: Scope::Namespace,
+        group: "coordination.k8s.io",
+        resources: &["leases"],
+        verbs: &["get", "create", "update", "patch"],
+    },
+    // The self-managed webhook certificate Secret.
+    Rule {
+        scope: Scope::Namespace,
+        group: "",
+        resources: &["secrets"],
+        verbs: &["get", "create", "update", "patch"],
+    },
+];
+
+/// The rules of one scope, as RBAC PolicyRules, in table order.
+pub fn policy_rules(scope: Scope) -> Vec<PolicyRule> {
+    RULES
+        .iter()
+        .filter(|r| r.scope == scope)
+        .map(|r| PolicyRule {
+            api_groups: Some(vec![r.group.to_owned()]),
+            resources: Some(r.resources.iter().map(|s| (*s).to_owned()).collect()),
+            verbs: r.verbs.iter().map(|s| (*s).to_owned()).collect(),
+            non_resource_urls: None,
+            resource_names: None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_wildcards_and_no_resource_twice_in_a_scope() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in RULES {
+            assert!(!r.group.contains('*'));
+            assert!(!r.verbs.is_empty() && !r.resources.is_empty());
+            for v in r.verbs {
+                assert_ne!(*v, "*");
+            }
+            for res in r.resources {
+                assert!(!res.contains('*'), "{res}");
+                assert!(
+                    seen.insert((r.group, *res)),
+                    "{}/{res} is listed twice",
+                    r.group
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_and_leases_only_in_the_namespace() {
+        for r in policy_rules(Scope::Cluster) {
+            let resources = r.resources.unwrap_or_default();
+            assert!(!resources.iter().any(|x| x == "secrets" || x == "leases"));
+        }
+        let ns = policy_rules(Scope::Namespace);
+        assert_eq!(ns.len(), 2);
+    }
+}
