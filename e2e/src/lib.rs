@@ -484,6 +484,19 @@ impl ManagerProcess {
     /// # Panics
     /// When the binary is missing or does not become ready within a minute.
     pub async fn start(h: &Harness, args: &[String], cleanup: Vec<String>) -> ManagerProcess {
+        Self::start_with_kubeconfig(h, &h.kubeconfig, args, cleanup).await
+    }
+
+    /// [`ManagerProcess::start`] with another kubeconfig (e.g. a ServiceAccount token's).
+    ///
+    /// # Panics
+    /// As [`ManagerProcess::start`].
+    pub async fn start_with_kubeconfig(
+        h: &Harness,
+        kubeconfig: &std::path::Path,
+        args: &[String],
+        cleanup: Vec<String>,
+    ) -> ManagerProcess {
         // TURNSTILE_E2E_MANAGER_BIN picks another build (e.g. target/release/turnstile for figures).
         let bin = std::env::var_os("TURNSTILE_E2E_MANAGER_BIN").map_or_else(
             || e2e_dir().join("../target/debug/turnstile"),
@@ -513,7 +526,7 @@ impl ManagerProcess {
                 &metrics.to_string(),
             ])
             .args(args)
-            .env("KUBECONFIG", &h.kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(file)

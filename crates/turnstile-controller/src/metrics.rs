@@ -88,7 +88,7 @@ defs! {
     CYCLE_DURATION = "turnstile_scheduling_cycle_duration_seconds", Histogram,
         "Wall time of one scheduling cycle (snapshot, core decision, applying the outcome), without the API writes.";
     API_WRITES = "turnstile_api_writes_total", Counter,
-        "API writes by verb (create, patch, apply, delete), resource and result (ok or error).";
+        "API writes by verb (create, patch, apply, delete), resource and result (ok, conflict, forbidden, not_found, invalid, error).";
 }
 
 fn buckets(def: Def) -> &'static [f64] {
@@ -134,14 +134,27 @@ pub fn global() -> &'static Metrics {
 }
 
 /// Counts one API write (`verb`: create, patch, apply, delete) and passes its result through.
-pub fn write<T, E>(verb: &'static str, resource: &'static str, r: Result<T, E>) -> Result<T, E> {
+/// `result` is `ok`, `conflict` (409: a stale view or an object that already exists, retried),
+/// `forbidden` (403: missing RBAC), `not_found`, `invalid` (422) or `error`.
+pub fn write<T>(
+    verb: &'static str,
+    resource: &'static str,
+    r: Result<T, kube::Error>,
+) -> Result<T, kube::Error> {
+    let result = match &r {
+        Ok(_) => "ok",
+        Err(kube::Error::Api(e)) => match e.code {
+            409 => "conflict",
+            403 => "forbidden",
+            404 => "not_found",
+            422 => "invalid",
+            _ => "error",
+        },
+        Err(_) => "error",
+    };
     global().inc(
         API_WRITES,
-        &[
-            ("verb", verb),
-            ("resource", resource),
-            ("result", if r.is_ok() { "ok" } else { "error" }),
-        ],
+        &[("verb", verb), ("resource", resource), ("result", result)],
     );
     r
 }
