@@ -19,7 +19,7 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
-use turnstile_e2e::jobs::{cond, is_true, kwok_timing, of_job};
+use turnstile_e2e::jobs::{cond, is_true, of_job};
 use turnstile_e2e::{Harness, ManagerProcess, free_port, wait_for};
 
 fn helm(h: &Harness, args: &[&str]) -> String {
@@ -232,43 +232,77 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
     );
     let manager = ManagerProcess::start_with_kubeconfig(&h, &kubeconfig, &args, vec![]).await;
 
-    // Queues and a Job, through the chart's webhook configurations.
-    let (flavor, cq) = (format!("e2e-helm-{id}"), format!("e2e-helm-{id}"));
-    let (f2, c2) = (flavor.clone(), cq.clone());
-    h.run("helm-jobs", move |tns| async move {
-        // Cluster-scoped objects the run does not clean up: they must outlive it.
-        let client = tns.client();
-        turnstile_e2e::apply_cluster_object(&client, &json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor",
-            "metadata": {"name": f2}, "spec": {"nodeLabels": {"instance-type": "spot"}}}))
-            .await;
-        turnstile_e2e::apply_cluster_object(&client, &json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": c2},
-            "spec": {"namespaceSelector": {}, "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [{"name": f2,
-                "resources": [{"name": "cpu", "nominalQuota": "2"}]}]}]}}))
-            .await;
-        tns.apply_doc(&json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue",
-            "metadata": {"name": "lq"}, "spec": {"clusterQueue": c2}}))
-            .await
-            .unwrap();
-        let job: Job = serde_json::from_value(json!({"metadata": {"name": "pi", "labels": {"kueue.x-k8s.io/queue-name": "lq"}},
-            "spec": {"template": {"metadata": {"annotations": kwok_timing("1s")}, "spec": {"restartPolicy": "Never",
-                "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "1"}}}]}}}}))
-        .unwrap();
-        let created = Api::<Job>::namespaced(tns.client(), &tns.name)
-            .create(&PostParams::default(), &job)
-            .await
-            .unwrap();
-        assert_eq!(created.spec.and_then(|s| s.suspend), Some(true), "suspended by the chart's webhook");
-        let all = turnstile_e2e::until_workloads(&tns, "the Job's Workload finished", |all| {
-            of_job(all, "pi").is_some_and(|w| is_true(w, "Finished"))
+    // The examples (the demo's queue and Jobs), through the chart's webhook configurations.
+    let examples = turnstile_e2e::e2e_dir().join("../examples");
+    let queue_docs = turnstile_e2e::read_manifests(&examples.join("demo-queue.yaml")).unwrap();
+    let job_docs = turnstile_e2e::read_manifests(&examples.join("demo-jobs.yaml")).unwrap();
+    let job_names: Vec<String> = job_docs
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    let n_jobs = job_names.len();
+    let cq = "demo".to_owned();
+    let cluster_objects: Vec<String> = queue_docs
+        .iter()
+        .filter(|d| d["kind"] != "LocalQueue")
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d["kind"].as_str().unwrap().to_lowercase(),
+                d["metadata"]["name"].as_str().unwrap()
+            )
         })
-        .await;
-        let w = of_job(&all, "pi").unwrap();
-        assert_eq!(cond(w, "Finished").unwrap().reason, "Succeeded");
-        assert!(is_true(w, "Admitted"));
+        .collect();
+    h.run("helm-jobs", move |tns| async move {
+        for doc in &queue_docs {
+            if doc["kind"] == "LocalQueue" {
+                tns.apply_doc(doc).await.unwrap();
+            } else {
+                // Cluster-scoped objects the run does not clean up: they must outlive it.
+                turnstile_e2e::apply_cluster_object(&tns.client(), doc).await;
+            }
+        }
+        let jobs = Api::<Job>::namespaced(tns.client(), &tns.name);
+        for doc in &job_docs {
+            let job: Job = serde_json::from_value(doc.clone()).unwrap();
+            let created = jobs.create(&PostParams::default(), &job).await.unwrap();
+            assert_eq!(
+                created.spec.and_then(|s| s.suspend),
+                Some(true),
+                "suspended by the chart's webhook"
+            );
+        }
+        let all = wait_for(
+            Duration::from_mins(2),
+            "every demo Job's Workload finished",
+            || {
+                let tns = tns.clone();
+                let names = job_names.clone();
+                async move {
+                    let all = turnstile_e2e::list_workloads(&tns).await.ok()?;
+                    names
+                        .iter()
+                        .all(|j| of_job(&all, j).is_some_and(|w| is_true(w, "Finished")))
+                        .then_some(all)
+                }
+            },
+        )
+        .await
+        .unwrap();
+        for j in &job_names {
+            let w = of_job(&all, j).unwrap();
+            assert_eq!(cond(w, "Finished").unwrap().reason, "Succeeded", "{j}");
+        }
         // The ClusterQueue got the in-use finalizer from the webhook.
         let fin = tns
             .harness
-            .kubectl(&["get", "clusterqueue", &c2, "-o", "jsonpath={.metadata.finalizers}"])
+            .kubectl(&[
+                "get",
+                "clusterqueue",
+                "demo",
+                "-o",
+                "jsonpath={.metadata.finalizers}",
+            ])
             .unwrap();
         assert!(fin.contains("kueue.x-k8s.io/resource-in-use"), "{fin}");
         // Kept for the upgrade/uninstall checks below: the namespace goes, the queue stays.
@@ -281,7 +315,7 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
             "kueue_admitted_workloads_total",
             &[("cluster_queue", &cq)]
         ),
-        1.0,
+        f64::from(u32::try_from(n_jobs).unwrap()),
         "{text}"
     );
     assert_eq!(
@@ -290,7 +324,7 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
             "kueue_finished_workloads_total",
             &[("cluster_queue", &cq)]
         ),
-        1.0
+        f64::from(u32::try_from(n_jobs).unwrap())
     );
     let writes: Vec<&str> = text
         .lines()
@@ -354,21 +388,18 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
     h.kubectl(&["get", "crd", "clusterqueues.kueue.x-k8s.io"])
         .unwrap();
     h.kubectl(&["get", "clusterqueue", &cq]).unwrap();
-    h.kubectl(&["get", "resourceflavor", &flavor]).unwrap();
     // As documented: with Turnstile gone, the in-use finalizers are removed by hand.
-    for obj in [
-        format!("clusterqueue/{cq}"),
-        format!("resourceflavor/{flavor}"),
-    ] {
+    for obj in &cluster_objects {
+        h.kubectl(&["get", obj]).unwrap();
         h.kubectl(&[
             "patch",
-            &obj,
+            obj,
             "--type=merge",
             "-p",
             "{\"metadata\":{\"finalizers\":null}}",
         ])
         .unwrap();
-        h.kubectl(&["delete", &obj, "--ignore-not-found"]).unwrap();
+        h.kubectl(&["delete", obj, "--ignore-not-found"]).unwrap();
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
