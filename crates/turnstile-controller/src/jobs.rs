@@ -325,6 +325,9 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
     if !ctx.settings.jobs.manages_job(&job, &ns_labels) {
         return Ok(None);
     }
+    // A missing priority class: decided (a Warning event), then retried with backoff until the
+    // class appears (the cache may simply not have seen it yet).
+    let missing_class = priority.as_ref().err().cloned();
     let inputs = Inputs {
         job: &job,
         workloads: mine.iter().map(|o| o.view()).collect(),
@@ -333,12 +336,19 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
         now_ms: now,
     };
     let mut after = None;
+    let mut composed = true;
     for a in decide::decide(&inputs) {
+        if matches!(&a, Action::Event { reason, .. } if *reason == "ErrWorkloadCompose") {
+            composed = false;
+        }
         if let Some(d) = apply(ctx, Some(&job), &owned, a).await? {
             after = Some(d);
         }
     }
-    Ok(after)
+    match missing_class {
+        Some(why) if !composed => Err(Error::Waiting(why)),
+        _ => Ok(after),
+    }
 }
 
 /// Kueue's finish and PodsReady-timeout eviction counters, for a status the reconciler wrote.

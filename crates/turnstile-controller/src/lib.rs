@@ -34,6 +34,9 @@ pub enum Error {
     /// A server could not start.
     #[error("serving {0}")]
     Serve(String),
+    /// Something the object needs does not exist yet (retried later).
+    #[error("waiting: {0}")]
+    Waiting(String),
 }
 
 impl Error {
