@@ -122,6 +122,24 @@ impl Quantity {
             .map(|nanos| Self { nanos })
     }
 
+    /// Product of two quantities (`2 × 500m = 1`), saturating at the representable range; below a
+    /// nano-unit the product is truncated.
+    #[must_use]
+    pub fn saturating_mul_quantity(self, other: Self) -> Self {
+        let nanos = self
+            .nanos
+            .checked_mul(other.nanos)
+            .map_or_else(
+                || {
+                    // Too large for the exact product: scale first.
+                    (self.nanos / NANO).saturating_mul(other.nanos)
+                },
+                |p| p / NANO,
+            )
+            .clamp(-MAX_NANOS, MAX_NANOS);
+        Self { nanos }
+    }
+
     /// Whether the quantity is an exact multiple of `n` (n > 0): `n` equal shares with no remainder.
     pub fn divisible_by(self, n: i64) -> bool {
         n > 0 && self.nanos % i128::from(n) == 0

@@ -301,10 +301,84 @@ pub fn pod_requests(
     Ok(sum)
 }
 
-fn pod_set(ps: &api::PodSet, path: &str) -> Result<model::PodSet, ConvertError> {
+/// One `resources.transformations` entry of Kueue's Configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transformation {
+    /// `Retain` (keep the input next to the outputs) rather than `Replace`.
+    pub retain: bool,
+    /// A resource whose requested amount multiplies the input before the outputs are computed.
+    pub multiply_by: Option<String>,
+    /// Output resource → amount per unit of input (negative: an allowance).
+    pub outputs: BTreeMap<String, Quantity>,
+}
+
+/// Kueue's `resources` configuration, as it applies to a pod's requests: resources whose name
+/// starts with an excluded prefix are dropped, then transformations turn inputs into outputs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceRules {
+    /// `resources.excludeResourcePrefixes`.
+    pub exclude_prefixes: Vec<String>,
+    /// `resources.transformations`, by input resource.
+    pub transformations: BTreeMap<String, Transformation>,
+}
+
+impl ResourceRules {
+    /// The requests the scheduler accounts for a pod that asks for `input`.
+    pub fn apply(&self, input: BTreeMap<String, Quantity>) -> BTreeMap<String, Quantity> {
+        let kept: BTreeMap<String, Quantity> = input
+            .into_iter()
+            .filter(|(r, _)| {
+                !self
+                    .exclude_prefixes
+                    .iter()
+                    .any(|p| r.starts_with(p.as_str()))
+            })
+            .collect();
+        if !kept.keys().any(|r| self.transformations.contains_key(r)) {
+            return kept;
+        }
+        let mut retained = BTreeMap::new();
+        let mut generated: BTreeMap<String, Quantity> = BTreeMap::new();
+        for (name, q) in &kept {
+            let Some(t) = self.transformations.get(name) else {
+                retained.insert(name.clone(), *q);
+                continue;
+            };
+            let base = t
+                .multiply_by
+                .as_ref()
+                .and_then(|m| kept.get(m))
+                .map_or(*q, |m| q.saturating_mul_quantity(*m));
+            for (out, factor) in &t.outputs {
+                let e = generated.entry(out.clone()).or_default();
+                *e = e.saturating_add(base.saturating_mul_quantity(*factor));
+            }
+            if t.retain {
+                retained.insert(name.clone(), *q);
+            }
+        }
+        for (name, q) in generated {
+            let q = if q.is_negative() {
+                Quantity::default()
+            } else {
+                q
+            };
+            let e = retained.entry(name).or_default();
+            *e = e.saturating_add(q);
+        }
+        retained
+    }
+}
+
+fn pod_set(
+    ps: &api::PodSet,
+    path: &str,
+    rules: &ResourceRules,
+) -> Result<model::PodSet, ConvertError> {
     let template: &PodTemplateSpec = &ps.template;
     let spec = template.spec.clone().unwrap_or_default();
-    let per_pod: Requests = pod_requests(&spec, &format!("{path}.template.spec"))?
+    let per_pod: Requests = rules
+        .apply(pod_requests(&spec, &format!("{path}.template.spec"))?)
         .into_iter()
         .map(|(r, q)| {
             let a = amount_of(&r, q);
@@ -353,6 +427,7 @@ pub fn workload(
     wl: &api::Workload,
     cluster_queue: &str,
     timestamp_ms: i64,
+    rules: &ResourceRules,
 ) -> Result<model::Workload, ConvertError> {
     let ns = wl.metadata.namespace.clone().unwrap_or_default();
     let name = wl.metadata.name.clone().unwrap_or_default();
@@ -361,7 +436,7 @@ pub fn workload(
         .pod_sets
         .iter()
         .enumerate()
-        .map(|(i, ps)| pod_set(ps, &format!("spec.podSets[{i}]")))
+        .map(|(i, ps)| pod_set(ps, &format!("spec.podSets[{i}]"), rules))
         .collect::<Result<_, _>>()?;
     Ok(model::Workload {
         key: format!("{ns}/{name}"),

@@ -151,6 +151,8 @@ pub struct Index {
     by_job: BTreeMap<String, BTreeSet<String>>,
     /// Jobs whose Workloads changed since the Job controller last looked.
     dirty_jobs: BTreeSet<String>,
+    /// Kueue's `resources` configuration (excluded prefixes, transformations).
+    resource_rules: convert::ResourceRules,
 }
 
 /// The `namespace/name` of the batch/v1 Job controlling a Workload, if any.
@@ -187,6 +189,14 @@ fn millis(t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> i
 }
 
 impl Index {
+    /// An empty cache that accounts requests under `rules` (set before any workload arrives).
+    pub fn with_resource_rules(rules: convert::ResourceRules) -> Self {
+        Self {
+            resource_rules: rules,
+            ..Self::default()
+        }
+    }
+
     /// Records a ClusterQueue.
     pub fn apply_cluster_queue(&mut self, cq: api::ClusterQueue) {
         let name = cq.metadata.name.clone().unwrap_or_default();
@@ -276,8 +286,13 @@ impl Index {
             self.assumed.remove(&key);
         }
         let mut wl = wl;
-        let model = convert::workload(&wl, "", millis(wl.metadata.creation_timestamp.as_ref()))
-            .map(Arc::new);
+        let model = convert::workload(
+            &wl,
+            "",
+            millis(wl.metadata.creation_timestamp.as_ref()),
+            &self.resource_rules,
+        )
+        .map(Arc::new);
         // Pod sets (large even when empty), managed fields, annotations and labels (but the
         // Job UID) are not needed once converted; a map with even one entry costs a whole node.
         wl.spec.pod_sets = Vec::new();

@@ -766,12 +766,17 @@ mod tests {
             .iter()
             .map(|p| p["containerPort"].as_i64().unwrap())
             .collect();
+        // The chart leaves the addresses to the Configuration's defaults.
+        assert!(m.webhook_addr.is_none() && m.health_addr.is_none() && m.metrics_addr.is_none());
+        let cfg = turnstile_config::defaults();
+        let health_port = cfg.health().bind_address.unwrap();
+        let metrics_port = cfg.metrics_bind_address().unwrap();
         assert_eq!(
             ports,
             [
-                i64::from(m.webhook_addr.port()),
-                i64::from(m.health_addr.port()),
-                8443
+                i64::from(cfg.webhook_server().port),
+                health_port.trim_start_matches(':').parse::<i64>().unwrap(),
+                metrics_port.trim_start_matches(':').parse::<i64>().unwrap(),
             ]
         );
     }

@@ -35,12 +35,14 @@ pub struct ManagerArgs {
     /// Namespace Turnstile runs in (holds the certificate Secret; its Jobs are never queued).
     #[arg(long, env = "POD_NAMESPACE", default_value = "turnstile-system")]
     pub namespace: String,
-    /// Address of the webhook server.
-    #[arg(long, default_value = "0.0.0.0:9443")]
-    pub webhook_addr: SocketAddr,
-    /// Address of the health endpoints (/healthz, /readyz).
-    #[arg(long, default_value = "0.0.0.0:8081")]
-    pub health_addr: SocketAddr,
+    /// Address of the webhook server (default: the Configuration's `webhook.host`/`webhook.port`,
+    /// `0.0.0.0:9443`).
+    #[arg(long)]
+    pub webhook_addr: Option<SocketAddr>,
+    /// Address of the health endpoints /healthz, /readyz (default: the Configuration's
+    /// `health.healthProbeBindAddress`, `:8081`).
+    #[arg(long)]
+    pub health_addr: Option<SocketAddr>,
     /// Where the serving certificate comes from.
     #[arg(long, value_enum, default_value = "self-managed")]
     pub cert_mode: CertMode,
@@ -251,14 +253,15 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         certs: certs.clone(),
         synced,
     });
-    let health = tokio::spawn(health::serve(args.health_addr, ready));
+    let (webhook_addr, health_addr) = addresses(&args, &config)?;
+    let health = tokio::spawn(health::serve(health_addr, ready));
     let webhook = tokio::spawn(turnstile_webhook::server::serve(
-        args.webhook_addr,
+        webhook_addr,
         certs,
         Arc::new(view),
         Arc::new(NoObserver),
     ));
-    tracing::info!(webhook = %args.webhook_addr, health = %args.health_addr, "serving");
+    tracing::info!(webhook = %webhook_addr, health = %health_addr, "serving");
 
     tokio::select! {
         r = webhook => bail!("webhook server stopped: {r:?}"),
@@ -287,6 +290,9 @@ fn start_scheduler(
     });
     let shared = turnstile_controller::scheduler::Shared {
         events: turnstile_controller::events::Events::start(client.clone(), Some(identity.clone())),
+        index: Arc::new(std::sync::Mutex::new(
+            turnstile_state::index::Index::with_resource_rules(resource_rules(config)),
+        )),
         ..Default::default()
     };
     let election = config.leader_election();
@@ -365,6 +371,30 @@ fn start_scheduler(
     returned
 }
 
+/// The webhook and health addresses: the flags, else the Configuration.
+fn addresses(
+    args: &ManagerArgs,
+    config: &turnstile_config::Configuration,
+) -> Result<(SocketAddr, SocketAddr)> {
+    let webhook_addr = if let Some(a) = args.webhook_addr {
+        a
+    } else {
+        let w = config.webhook_server();
+        let host = if w.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            w.host.as_str()
+        };
+        bind_address(&format!("{host}:{}", w.port)).context("webhook address")?
+    };
+    let health_addr = match args.health_addr {
+        Some(a) => a,
+        None => bind_address(config.health().bind_address.as_deref().unwrap_or(":8081"))
+            .context("health address")?,
+    };
+    Ok((webhook_addr, health_addr))
+}
+
 /// Starts the metrics endpoint unless it is turned off.
 fn start_metrics(
     args: &ManagerArgs,
@@ -428,6 +458,37 @@ async fn serve_metrics(addr: SocketAddr, shared: Option<turnstile_controller::sc
     };
     if let Err(e) = health::serve_routes(addr, "metrics", Arc::new(route)).await {
         tracing::error!(error = %e, "metrics server stopped");
+    }
+}
+
+/// `resources.excludeResourcePrefixes` and `resources.transformations` as the cache applies them
+/// (quantities were validated when the file was loaded; one that does not parse counts as zero).
+fn resource_rules(
+    config: &turnstile_config::Configuration,
+) -> turnstile_state::convert::ResourceRules {
+    use turnstile_config::accessors::TransformationStrategy;
+    use turnstile_state::convert::{ResourceRules, Transformation};
+    let q = |s: &str| turnstile_core::Quantity::parse(s).unwrap_or_default();
+    ResourceRules {
+        exclude_prefixes: config.exclude_resource_prefixes().to_vec(),
+        transformations: config
+            .resource_transformations()
+            .iter()
+            .map(|t| {
+                (
+                    t.input.clone(),
+                    Transformation {
+                        retain: t.strategy_kind() != Some(TransformationStrategy::Replace),
+                        multiply_by: (!t.multiply_by.is_empty()).then(|| t.multiply_by.clone()),
+                        outputs: t
+                            .outputs
+                            .iter()
+                            .map(|(k, v)| (k.clone(), q(v.as_str())))
+                            .collect(),
+                    },
+                )
+            })
+            .collect(),
     }
 }
 

@@ -116,7 +116,7 @@ fn workload_and_its_admission() {
         "status": {"admission": {"clusterQueue": "q", "podSetAssignments": [{"name": "main", "flavors": {"cpu": "spot"}, "resourceUsage": {"cpu": "4500m"}, "count": 3}]}}
     }))
     .unwrap();
-    let w = workload(&wl, "q", 123).unwrap();
+    let w = workload(&wl, "q", 123, &ResourceRules::default()).unwrap();
     assert_eq!(
         (w.key.as_str(), w.uid.as_str(), w.priority, w.timestamp),
         ("ns/w", "u1", 7, 123)
@@ -139,4 +139,59 @@ fn workload_and_its_admission() {
         assignment[0].flavors.get("cpu").map(String::as_str),
         Some("spot")
     );
+}
+
+#[test]
+fn resource_rules_exclude_then_transform_as_kueue_does() {
+    let q = |s: &str| Quantity::parse(s).unwrap();
+    let rules = ResourceRules {
+        exclude_prefixes: vec!["example.com/".into()],
+        transformations: [
+            (
+                "nvidia.com/mig-1g.5gb".to_owned(),
+                Transformation {
+                    retain: false,
+                    multiply_by: None,
+                    outputs: [
+                        ("example.net/gpu-memory".to_owned(), q("5Gi")),
+                        ("example.net/credits".to_owned(), q("10")),
+                    ]
+                    .into(),
+                },
+            ),
+            (
+                "cpu".to_owned(),
+                Transformation {
+                    retain: true,
+                    multiply_by: Some("pods-weight".into()),
+                    outputs: [("example.net/credits".to_owned(), q("-1"))].into(),
+                },
+            ),
+        ]
+        .into(),
+    };
+    let input: BTreeMap<String, Quantity> = [
+        ("cpu".to_owned(), q("2")),
+        ("pods-weight".to_owned(), q("3")),
+        ("nvidia.com/mig-1g.5gb".to_owned(), q("2")),
+        ("example.com/ignored".to_owned(), q("7")),
+    ]
+    .into();
+    let out = rules.apply(input);
+    assert_eq!(
+        out,
+        [
+            ("cpu".to_owned(), q("2")),
+            // 2 × 10 credits from the MIG slices, −(2 × 3) from cpu: outputs sum before clamping.
+            ("example.net/credits".to_owned(), q("14")),
+            ("example.net/gpu-memory".to_owned(), q("10Gi")),
+            ("pods-weight".to_owned(), q("3")),
+        ]
+        .into(),
+        "excluded prefix dropped, Replace drops the input, Retain keeps it"
+    );
+    // No rule touches the requests: unchanged.
+    let plain: BTreeMap<String, Quantity> = [("memory".to_owned(), q("1Gi"))].into();
+    assert_eq!(ResourceRules::default().apply(plain.clone()), plain);
+    assert_eq!(q("500m").saturating_mul_quantity(q("3")), q("1500m"));
 }
