@@ -24,7 +24,7 @@ use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, Resource, ResourceExt};
+use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use turnstile_api::keys::{annotations, reasons};
 use turnstile_api::{ResourceFlavor, Workload};
@@ -125,7 +125,8 @@ pub async fn run(client: Client, shared: Shared, settings: JobSettings) {
             }
         });
     }
-    let priority_classes = spawn_store(Api::<PriorityClass>::all(client.clone()));
+    let priority_classes =
+        crate::webhook::spawn_reflector(Api::<PriorityClass>::all(client.clone()));
     if jobs.wait_until_ready().await.is_err() || priority_classes.wait_until_ready().await.is_err()
     {
         tracing::error!("the Job or PriorityClass watch ended before listing");
@@ -140,32 +141,6 @@ pub async fn run(client: Client, shared: Shared, settings: JobSettings) {
         settings,
     });
     drive(&ctx, &dirty).await;
-}
-
-fn spawn_store<K>(api: Api<K>) -> Store<K>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .applied_objects();
-    tokio::spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(item) = stream.next().await {
-            if let Err(e) = item {
-                tracing::debug!(error = %e, "watch error (retried)");
-            }
-        }
-    });
-    reader
 }
 
 /// The work loop: collects the Jobs to look at, reconciles them concurrently (each key once per

@@ -442,7 +442,8 @@ pub struct ClusterView {
     manager_username: String,
 }
 
-fn spawn_reflector<K>(api: Api<K>) -> Store<K>
+/// A reflector store fed by a watch of `api` (errors retried with backoff).
+pub(crate) fn spawn_reflector<K>(api: Api<K>) -> Store<K>
 where
     K: Resource<DynamicType = ()>
         + Clone
