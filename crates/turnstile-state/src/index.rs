@@ -1182,13 +1182,15 @@ impl Index {
             }
         }
         for (name, rf) in &self.flavors {
-            let named = self.cluster_queues.values().any(|cq| {
-                cq.spec
-                    .resource_groups
-                    .iter()
-                    .any(|rg| rg.flavors.iter().any(|f| f.name.as_str() == name))
-            });
-            if has(&rf.metadata) && !named {
+            let named = || {
+                self.cluster_queues.values().any(|cq| {
+                    cq.spec
+                        .resource_groups
+                        .iter()
+                        .any(|rg| rg.flavors.iter().any(|f| f.name.as_str() == name))
+                })
+            };
+            if has(&rf.metadata) && !named() {
                 out.push(Releasable {
                     kind: ReleasableKind::ResourceFlavor,
                     name: name.clone(),
