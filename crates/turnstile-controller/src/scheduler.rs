@@ -231,28 +231,7 @@ fn admission_json(cq: &str, assignment: &[PodSetAssignment]) -> Value {
 /// The conditions we own, as they are now, with `set` applied (keeping lastTransitionTime when
 /// the status does not change).
 fn owned_conditions(wl: &Workload, set: &[(&str, &str, &str, &str)], now: &str) -> Vec<Value> {
-    let existing = wl
-        .status
-        .as_ref()
-        .map(|s| s.conditions.clone())
-        .unwrap_or_default();
-    let generation = wl.metadata.generation.unwrap_or(0);
-    let mut out = Vec::new();
-    for t in OWNED {
-        let old = existing.iter().find(|c| c.type_ == *t);
-        if let Some((_, status, reason, message)) = set.iter().find(|(ty, ..)| ty == t) {
-            let ltt = match old {
-                Some(o) if o.status == *status => {
-                    serde_json::to_value(&o.last_transition_time).unwrap_or_default()
-                }
-                _ => Value::from(now),
-            };
-            out.push(json!({"type": t, "status": status, "reason": reason, "message": message, "lastTransitionTime": ltt, "observedGeneration": generation}));
-        } else if let Some(o) = old {
-            out.push(serde_json::to_value(o).unwrap_or_default());
-        }
-    }
-    out
+    turnstile_state::index::merged_conditions(wl, set, now, |t| OWNED.contains(&t))
 }
 
 /// When the workload last entered its queue: the `Requeued` transition, else its creation.

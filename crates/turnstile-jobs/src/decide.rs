@@ -171,37 +171,7 @@ pub fn conditions_with(
     set: &[(&str, &str, &str, &str)],
     now_ms: i64,
 ) -> Vec<Value> {
-    let existing = wl
-        .status
-        .as_ref()
-        .map(|s| s.conditions.clone())
-        .unwrap_or_default();
-    let generation = wl.metadata.generation.unwrap_or(0);
-    let mut out: Vec<Value> = Vec::new();
-    for c in &existing {
-        if let Some((_, status, reason, message)) = set.iter().find(|(t, ..)| *t == c.type_) {
-            let ltt = if c.status == *status {
-                serde_json::to_value(&c.last_transition_time).unwrap_or_default()
-            } else {
-                Value::from(rfc3339(now_ms))
-            };
-            out.push(
-                json!({"type": c.type_, "status": status, "reason": reason, "message": message,
-                "lastTransitionTime": ltt, "observedGeneration": generation}),
-            );
-        } else {
-            out.push(serde_json::to_value(c).unwrap_or_default());
-        }
-    }
-    for (t, status, reason, message) in set {
-        if !existing.iter().any(|c| c.type_ == *t) {
-            out.push(
-                json!({"type": t, "status": status, "reason": reason, "message": message,
-                "lastTransitionTime": rfc3339(now_ms), "observedGeneration": generation}),
-            );
-        }
-    }
-    out
+    turnstile_state::index::merged_conditions(wl, set, &rfc3339(now_ms), |_| true)
 }
 
 fn status_action(

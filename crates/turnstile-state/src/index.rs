@@ -101,6 +101,49 @@ pub fn condition_of<'a>(
     condition(wl, t)
 }
 
+/// One condition to set: `(type, status, reason, message)`.
+pub type ConditionSet<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// The Workload's conditions of the types `keep` accepts, with `set` applied, as JSON for a status
+/// write: an existing condition stays in its place (its `lastTransitionTime` kept when the status
+/// does not change, else `now`), a new one comes after, in `set` order; every condition written
+/// carries the Workload's generation. Used by the scheduler (its own condition types, for
+/// server-side apply) and the Job reconciler (every type, for a merge patch).
+pub fn merged_conditions(
+    wl: &api::Workload,
+    set: &[ConditionSet<'_>],
+    now: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<serde_json::Value> {
+    let existing: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] =
+        wl.status.as_ref().map_or(&[], |s| s.conditions.as_slice());
+    let generation = wl.metadata.generation.unwrap_or(0);
+    let write = |(t, status, reason, message): &ConditionSet<'_>, ltt: serde_json::Value| {
+        serde_json::json!({"type": t, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": ltt, "observedGeneration": generation})
+    };
+    let mut out = Vec::new();
+    for c in existing.iter().filter(|c| keep(&c.type_)) {
+        match set.iter().find(|(t, ..)| *t == c.type_) {
+            Some(new) => {
+                let ltt = if c.status == new.1 {
+                    serde_json::to_value(&c.last_transition_time).unwrap_or_default()
+                } else {
+                    serde_json::Value::from(now)
+                };
+                out.push(write(new, ltt));
+            }
+            None => out.push(serde_json::to_value(c).unwrap_or_default()),
+        }
+    }
+    for new in set {
+        if keep(new.0) && !existing.iter().any(|c| c.type_ == new.0) {
+            out.push(write(new, serde_json::Value::from(now)));
+        }
+    }
+    out
+}
+
 fn condition<'a>(
     wl: &'a api::Workload,
     t: &str,

@@ -514,3 +514,34 @@ fn terminating_queues_and_flavors_let_go_once_unused() {
     ix.delete_cluster_queue("cq");
     assert_eq!(ix.releasable()[0].kind, ReleasableKind::ResourceFlavor);
 }
+
+#[test]
+fn merged_conditions_keep_places_times_and_the_filter() {
+    let mut w = admitted_wl(
+        "m",
+        json!([{"type": "PodsReady", "status": "False", "reason": "WaitForStart", "message": "",
+            "lastTransitionTime": "2026-11-25T00:02:00Z"}]),
+    );
+    w.metadata.generation = Some(3);
+    let now = "2026-11-25T01:00:00Z";
+    let set = [
+        ("Admitted", "True", "Admitted", "again"),
+        ("QuotaReserved", "False", "Pending", "m"),
+        ("Evicted", "True", "Preempted", "p"),
+    ];
+    let all = merged_conditions(&w, &set, now, |_| true);
+    let types: Vec<&str> = all.iter().map(|c| c["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["QuotaReserved", "Admitted", "PodsReady", "Evicted"]);
+    assert_eq!(all[0]["lastTransitionTime"], now, "status changed");
+    assert_eq!(
+        all[1]["lastTransitionTime"], "2026-11-25T00:01:00Z",
+        "status kept"
+    );
+    assert_eq!(all[1]["message"], "again");
+    assert_eq!(all[1]["observedGeneration"], 3);
+    assert_eq!(all[2]["reason"], "WaitForStart", "untouched");
+    assert_eq!(all[3]["lastTransitionTime"], now);
+    let owned = merged_conditions(&w, &set, now, |t| t != "PodsReady" && t != "Evicted");
+    let types: Vec<&str> = owned.iter().map(|c| c["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["QuotaReserved", "Admitted"]);
+}
