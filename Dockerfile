@@ -11,7 +11,7 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release -p turnstile \
+    cargo build --locked --release -p turnstile \
     && cp target/release/turnstile /turnstile
 
 # ---- runtime -----------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ turnstile() {
   if [[ -n "${TURNSTILE:-}" ]]; then
     "$TURNSTILE" "$@"
   else
-    cargo run -q -p turnstile -- "$@"
+    cargo run --locked -q -p turnstile -- "$@"
   fi
 }
 

@@ -40,7 +40,7 @@ mkdir -p "$run_dir"
 export HELM_CACHE_HOME="$run_dir/helm/cache" HELM_CONFIG_HOME="$run_dir/helm/config" HELM_DATA_HOME="$run_dir/helm/data"
 
 echo "==> building turnstile"
-cargo build -q -p turnstile
+cargo build --locked -q -p turnstile
 
 echo "==> helm install turnstile charts/turnstile (namespace $ns)"
 # The chart as an admin installs it; for this demo the webhook Service points at this host

@@ -17,17 +17,20 @@ if command -v rustup >/dev/null; then
 fi
 cargo --version; go version
 
+step "dependency set: Cargo.lock is committed and current (every cargo call below is --locked)"
+cargo metadata --locked --format-version 1 >/dev/null
+
 step "format"
 cargo fmt --all -- --check
 
 step "clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "turnstile-core dependency boundary"
 bash scripts/check-core-boundary.sh
 
 step "generated CRDs are up to date"
-cargo run -q -p turnstile -- crds --check --out crds
+cargo run --locked -q -p turnstile -- crds --check --out crds
 
 step "shell scripts"
 if command -v shellcheck >/dev/null; then
@@ -40,7 +43,7 @@ fi
 step "unit tests (with schema parity against Kueue's published CRDs)"
 KUEUE_CRD_DIR="$(bash e2e/tools/kueue-crds.sh)"
 export KUEUE_CRD_DIR
-cargo test --workspace --exclude turnstile-e2e
+cargo test --locked --workspace --exclude turnstile-e2e
 
 step "control plane: build (cached under \$HOME) and start"
 bash e2e/tools/build.sh >/dev/null
@@ -52,7 +55,7 @@ step "Helm chart: generated files, lint, golden template output"
 TURNSTILE_E2E_BIN="$(bash e2e/tools/build.sh)/bin" bash scripts/check-chart.sh
 
 step "end-to-end tests"
-cargo build -p turnstile -p turnstile-e2e --tests
-timeout 1200 cargo test -p turnstile-e2e
+cargo build --locked -p turnstile -p turnstile-e2e --tests
+timeout 1200 cargo test --locked -p turnstile-e2e
 
 step "done in $((SECONDS - t0)) s"

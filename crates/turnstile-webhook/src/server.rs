@@ -9,6 +9,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio::net::TcpListener;
@@ -27,6 +30,13 @@ pub enum ServerError {
     Io(SocketAddr, std::io::Error),
 }
 
+/// The TLS implementation of every Turnstile endpoint: rustls's aws-lc-rs provider, which offers the
+/// post-quantum hybrid key exchange X25519MLKEM768 that kube-apiserver (Go's TLS stack) prefers by default
+/// (rustls deprecated its *ring* provider for lacking it). See docs/architecture.md.
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
 /// The serving certificate, replaceable at any time; `None` until the first one is set.
 #[derive(Debug, Default)]
 pub struct CertStore {
@@ -36,16 +46,19 @@ pub struct CertStore {
 impl CertStore {
     /// Replaces the certificate with a PEM chain and key.
     pub fn set_pem(&self, cert_pem: &str, key_pem: &str) -> Result<(), ServerError> {
-        let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_bytes())
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
             .collect::<Result<_, _>>()
             .map_err(|e| ServerError::Certificate(e.to_string()))?;
         if certs.is_empty() {
             return Err(ServerError::Certificate("no certificate in PEM".into()));
         }
-        let key = rustls_pemfile::private_key(&mut key_pem.as_bytes())
-            .map_err(|e| ServerError::Certificate(e.to_string()))?
-            .ok_or_else(|| ServerError::Certificate("no private key in PEM".into()))?;
-        let signing = rustls::crypto::ring::sign::any_supported_type(&key)
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| match e {
+            pem::Error::NoItemsFound => ServerError::Certificate("no private key in PEM".into()),
+            e => ServerError::Certificate(e.to_string()),
+        })?;
+        let signing = crypto_provider()
+            .key_provider
+            .load_private_key(key)
             .map_err(|e| ServerError::Certificate(e.to_string()))?;
         let ck = CertifiedKey::new(certs, signing);
         // A renewal may be caught half-written (new key, old certificate): never serve a mismatch.
@@ -115,9 +128,7 @@ pub async fn serve_listener(
     ctx: Arc<dyn ReviewContext>,
     observer: Arc<dyn Observer>,
 ) -> Result<(), ServerError> {
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
+    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
     .with_safe_default_protocol_versions()
     .map_err(|e| ServerError::Certificate(e.to_string()))?
     .with_no_client_auth()
@@ -237,5 +248,16 @@ mod tests {
         assert!(!store.is_ready());
         store.set_pem(&one.cert, &one.key).unwrap();
         assert!(store.is_ready());
+    }
+
+    #[test]
+    fn provider_offers_post_quantum_key_exchange_first() {
+        let provider = crypto_provider();
+        let groups: Vec<_> = provider.kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(
+            groups.first(),
+            Some(&rustls::NamedGroup::X25519MLKEM768),
+            "{groups:?}"
+        );
     }
 }
