@@ -46,9 +46,10 @@ pub struct CertStore {
 impl CertStore {
     /// Replaces the certificate with a PEM chain and key.
     pub fn set_pem(&self, cert_pem: &str, key_pem: &str) -> Result<(), ServerError> {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-            .collect::<Result<_, _>>()
-            .map_err(|e| ServerError::Certificate(e.to_string()))?;
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(|e| ServerError::Certificate(e.to_string()))?;
         if certs.is_empty() {
             return Err(ServerError::Certificate("no certificate in PEM".into()));
         }
@@ -129,10 +130,10 @@ pub async fn serve_listener(
     observer: Arc<dyn Observer>,
 ) -> Result<(), ServerError> {
     let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
-    .with_safe_default_protocol_versions()
-    .map_err(|e| ServerError::Certificate(e.to_string()))?
-    .with_no_client_auth()
-    .with_cert_resolver(certs);
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Certificate(e.to_string()))?
+        .with_no_client_auth()
+        .with_cert_resolver(certs);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = TlsAcceptor::from(Arc::new(config));
     loop {
