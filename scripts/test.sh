@@ -3,7 +3,8 @@
 #   static checks (fmt, clippy, core boundary, CRD drift), unit tests (with the Kueue schema-parity
 #   check), then the end-to-end tests on a real control plane that this script builds (if not
 #   cached), starts on loopback in its own state dir, and stops again on exit; the Helm chart check
-#   (scripts/check-chart.sh) runs once the plane's binaries (helm among them) are built.
+#   (scripts/check-chart.sh) runs once the plane's binaries (helm among them) are built; last, Kueue's own e2e
+#   suite built from its Go module runs against Turnstile on a fresh plane (e2e/kueue-conformance/run.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 t0=$SECONDS
@@ -35,7 +36,7 @@ cargo run --locked -q -p turnstile -- crds --check --out crds
 step "shell scripts"
 if command -v shellcheck >/dev/null; then
   # SC1007: `GOFLAGS= go ...` deliberately empties a variable for one command.
-  shellcheck -S warning -e SC1007 scripts/*.sh e2e/cluster.sh e2e/tools/*.sh .ci/run
+  shellcheck -S warning -e SC1007 scripts/*.sh e2e/cluster.sh e2e/tools/*.sh e2e/kueue-conformance/run.sh .ci/run
 else
   echo "shellcheck not installed; skipped"
 fi
@@ -57,5 +58,9 @@ TURNSTILE_E2E_BIN="$(bash e2e/tools/build.sh)/bin" bash scripts/check-chart.sh
 step "end-to-end tests"
 cargo build --locked -p turnstile -p turnstile-e2e --tests
 timeout 1200 cargo test --locked -p turnstile-e2e
+
+step "Kueue's own e2e suite, unmodified, against Turnstile (e2e/kueue-conformance; a fresh plane)"
+bash e2e/cluster.sh down >/dev/null
+bash e2e/kueue-conformance/run.sh
 
 step "done in $((SECONDS - t0)) s"
