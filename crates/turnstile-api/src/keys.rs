@@ -216,3 +216,23 @@ pub mod reasons {
     /// Unknown state.
     pub const UNKNOWN: &str = "Unknown";
 }
+
+/// `spec.managedBy` of batch/v1 Jobs, and the one rule for which Jobs Turnstile may queue.
+pub mod managed_by {
+    use k8s_openapi::api::batch::v1::Job;
+
+    /// The built-in Job controller (the value a Job without `spec.managedBy` behaves as).
+    pub const JOB_CONTROLLER: &str = "kubernetes.io/job-controller";
+    /// Kueue's MultiKueue dispatcher. Turnstile has no MultiKueue, so such Jobs are not taken: the
+    /// webhook neither suspends nor validates them and the Job reconciler never creates their Workload.
+    pub const MULTIKUEUE: &str = "kueue.x-k8s.io/multikueue";
+
+    /// Whether the Job runs under the built-in Job controller (`spec.managedBy` unset or
+    /// [`JOB_CONTROLLER`]): only then may Turnstile suspend, queue and start it.
+    pub fn job_is_ours(job: &Job) -> bool {
+        job.spec
+            .as_ref()
+            .and_then(|s| s.managed_by.as_deref())
+            .is_none_or(|m| m == JOB_CONTROLLER)
+    }
+}

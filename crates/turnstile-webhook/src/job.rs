@@ -5,15 +5,13 @@ use std::collections::BTreeMap;
 
 use json_patch::{AddOperation, PatchOperation, ReplaceOperation};
 use k8s_openapi::api::batch::v1::Job;
-use turnstile_api::keys::{annotations, labels};
+use turnstile_api::keys::{annotations, labels, managed_by};
 
 use crate::field::{ErrorList, FieldError, Path};
 use crate::names::is_dns1123_subdomain;
 
 /// Name of the LocalQueue (and WorkloadPriorityClass) used by default.
 pub const DEFAULT_NAME: &str = "default";
-/// `spec.managedBy` values under which a Job is Turnstile's to queue.
-pub const MANAGED_BY_OURS: &[&str] = &["kubernetes.io/job-controller", "kueue.x-k8s.io/multikueue"];
 
 /// What the Job rules need to know beyond the Job itself.
 // Independent facts about the cluster and the request; an enum would not fit.
@@ -51,12 +49,9 @@ fn suspended(job: &Job) -> bool {
     job.spec.as_ref().and_then(|s| s.suspend).unwrap_or(false)
 }
 
-/// Whether another controller manages the Job (`spec.managedBy` set to something that is not ours).
+/// Whether another controller manages the Job ([`managed_by::job_is_ours`] is the rule).
 pub fn managed_elsewhere(job: &Job) -> bool {
-    job.spec
-        .as_ref()
-        .and_then(|s| s.managed_by.as_deref())
-        .is_some_and(|m| !MANAGED_BY_OURS.contains(&m))
+    !managed_by::job_is_ours(job)
 }
 
 /// Whether Turnstile queues this Job (given its labels after defaulting).
@@ -154,7 +149,11 @@ pub fn validate_job(job: &Job, old: Option<&Job>, ctx: &JobContext) -> ErrorList
     }
     let spec = job.spec.clone().unwrap_or_default();
     let parallelism = spec.parallelism.unwrap_or(1);
-    if let Some(v) = annotation(job, annotations::JOB_MIN_PARALLELISM) {
+    // Checked on create and when the annotation changes (as Kueue): the start may lower
+    // parallelism to the admitted count without the annotation being judged again.
+    if let Some(v) = annotation(job, annotations::JOB_MIN_PARALLELISM)
+        && old.is_none_or(|o| annotation(o, annotations::JOB_MIN_PARALLELISM) != Some(v))
+    {
         match v.parse::<i32>() {
             Ok(n) if n > 0 && n < parallelism => {}
             Ok(_) => errs.push(FieldError::invalid(
@@ -190,6 +189,43 @@ pub fn validate_job(job: &Job, old: Option<&Job>, ctx: &JobContext) -> ErrorList
     }
     if let Some(old) = old {
         errs.extend(validate_update(job, old, ctx));
+    }
+    errs
+}
+
+fn parallelism(job: &Job) -> i32 {
+    job.spec.as_ref().and_then(|s| s.parallelism).unwrap_or(1)
+}
+
+fn completions_synced(job: &Job) -> bool {
+    annotation(job, annotations::JOB_COMPLETIONS_EQUAL_PARALLELISM)
+        .and_then(|v| v.parse::<bool>().ok())
+        .unwrap_or(false)
+}
+
+/// The Job's WorkloadPriorityClass name; an empty label counts as none.
+fn priority_class(job: &Job) -> Option<&str> {
+    label(job, labels::PRIORITY_CLASS).filter(|v| !v.is_empty())
+}
+
+/// Kueue's rule for `kueue.x-k8s.io/priority-class` on update: it may change at any time (the
+/// Workload's priority follows), may not be added to a running Job, and may never be removed.
+fn validate_priority_class_update(job: &Job, old: &Job) -> ErrorList {
+    let mut errs = ErrorList::new();
+    let (o, n) = (priority_class(old), priority_class(job));
+    let value = label(job, labels::PRIORITY_CLASS).unwrap_or_default();
+    if o.is_none() && n.is_some() && !suspended(job) {
+        errs.push(FieldError::invalid(
+            &label_path(labels::PRIORITY_CLASS),
+            value,
+            "WorkloadPriorityClass cannot be added to a non-suspended workload",
+        ));
+    } else if o.is_some() && n.is_none() {
+        errs.push(FieldError::invalid(
+            &label_path(labels::PRIORITY_CLASS),
+            value,
+            "WorkloadPriorityClass cannot be removed from a workload",
+        ));
     }
     errs
 }
@@ -232,18 +268,27 @@ fn validate_update(job: &Job, old: &Job, ctx: &JobContext) -> ErrorList {
             );
         }
     }
-    if annotation(job, annotations::JOB_MIN_PARALLELISM).is_some() && !suspended(job) {
-        let (o, n) = (
-            old.spec.as_ref().and_then(|s| s.parallelism),
-            job.spec.as_ref().and_then(|s| s.parallelism),
-        );
-        if o != n {
-            errs.push(FieldError::forbidden(
-                &Path::new("spec").child("parallelism"),
-                "cannot change when partial admission is enabled and the job is not suspended",
-            ));
-        }
+    // Partial admission: the rule looks at the old object, so that the manager's own start (lower
+    // parallelism and unsuspend in one write) is allowed while a running Job cannot be resized.
+    if annotation(old, annotations::JOB_MIN_PARALLELISM).is_some()
+        && !suspended(old)
+        && parallelism(old) != parallelism(job)
+    {
+        errs.push(FieldError::forbidden(
+            &Path::new("spec").child("parallelism"),
+            "cannot change when partial admission is enabled and the job is not suspended",
+        ));
     }
+    if suspended(old) == suspended(job)
+        && !suspended(job)
+        && completions_synced(old) != completions_synced(job)
+    {
+        errs.push(FieldError::forbidden(
+            &annotation_path(annotations::JOB_COMPLETIONS_EQUAL_PARALLELISM),
+            "field is immutable while the job is not suspended",
+        ));
+    }
+    errs.extend(validate_priority_class_update(job, old));
     let unsuspending = suspended(old) && !suspended(job);
     if unsuspending && is_queued(job, ctx) && !ctx.requester_is_manager && !ctx.workload_admitted {
         let queue = new_q.unwrap_or(DEFAULT_NAME);

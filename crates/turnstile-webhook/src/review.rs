@@ -143,8 +143,18 @@ fn deny(base: AdmissionResponse, errs: &ErrorList) -> AdmissionResponse {
     if errs.is_empty() {
         base
     } else {
-        base.deny(field::message(errs))
+        denied(base, field::message(errs))
     }
+}
+
+/// A refusal as Kueue's webhooks give it: HTTP 403 with reason `Forbidden` (so that clients see
+/// `IsForbidden`), the field-pathed errors as the message.
+fn denied(base: AdmissionResponse, message: String) -> AdmissionResponse {
+    let mut r = base.deny(message);
+    r.result.code = 403;
+    r.result.reason = "Forbidden".into();
+    r.result.status = Some(kube::core::response::StatusSummary::Failure);
+    r
 }
 
 fn respond(
@@ -199,7 +209,7 @@ fn respond(
         }
         _ => Ok(base.clone()),
     };
-    result.unwrap_or_else(|msg| base.deny(msg))
+    result.unwrap_or_else(|msg| denied(base, msg))
 }
 
 /// The new object (and the old one on update) of a CREATE or UPDATE review, typed.

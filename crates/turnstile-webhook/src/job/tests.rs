@@ -132,6 +132,18 @@ fn defaulting_table() {
             want_priority_class: None,
         },
         Case {
+            name: "MultiKueue-managed job untouched (Turnstile has no MultiKueue)",
+            input: {
+                let mut j = queued("lq", None);
+                j["spec"]["managedBy"] = "kueue.x-k8s.io/multikueue".into();
+                j
+            },
+            ctx: JobContext::default(),
+            want_suspend: None,
+            want_queue: Some("lq"),
+            want_priority_class: None,
+        },
+        Case {
             name: "managedBy the job controller is ours",
             input: {
                 let mut j = queued("lq", None);
@@ -293,6 +305,117 @@ fn validation_table() {
             Some(queued("lq", Some(false))),
             ctx.clone(),
             None,
+        ),
+        (
+            "partial admission: the manager lowers parallelism and unsuspends in one write",
+            with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["annotations"] = json!({"kueue.x-k8s.io/job-min-parallelism": "1"});
+                j["spec"]["parallelism"] = 2.into();
+            }),
+            Some(with(queued("lq", Some(true)), &|j| {
+                j["metadata"]["annotations"] = json!({"kueue.x-k8s.io/job-min-parallelism": "1"});
+                j["spec"]["parallelism"] = 3.into();
+            })),
+            JobContext {
+                requester_is_manager: true,
+                ..ctx.clone()
+            },
+            None,
+        ),
+        (
+            "partial admission: a running job cannot be resized",
+            with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["annotations"] = json!({"kueue.x-k8s.io/job-min-parallelism": "1"});
+                j["spec"]["parallelism"] = 3.into();
+            }),
+            Some(with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["annotations"] = json!({"kueue.x-k8s.io/job-min-parallelism": "1"});
+                j["spec"]["parallelism"] = 2.into();
+            })),
+            ctx.clone(),
+            Some(
+                "spec.parallelism: Forbidden: cannot change when partial admission is enabled and the job is not suspended",
+            ),
+        ),
+        (
+            "partial admission: parallelism defaults to 1 on both sides",
+            with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["annotations"] = json!({"kueue.x-k8s.io/job-min-parallelism": "1"});
+                j["spec"]["parallelism"] = 1.into();
+            }),
+            Some(with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["annotations"] = json!({"kueue.x-k8s.io/job-min-parallelism": "1"});
+            })),
+            ctx.clone(),
+            None,
+        ),
+        (
+            "completions-equal-parallelism immutable while running",
+            with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["annotations"] =
+                    json!({"kueue.x-k8s.io/job-completions-equal-parallelism": "false"});
+            }),
+            Some(with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["annotations"] =
+                    json!({"kueue.x-k8s.io/job-completions-equal-parallelism": "true"});
+            })),
+            ctx.clone(),
+            Some(
+                "metadata.annotations[kueue.x-k8s.io/job-completions-equal-parallelism]: Forbidden: field is immutable while the job is not suspended",
+            ),
+        ),
+        (
+            "priority class may change while queued",
+            with(queued("lq", Some(true)), &|j| {
+                j["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] = "high".into()
+            }),
+            Some(with(queued("lq", Some(true)), &|j| {
+                j["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] = "low".into()
+            })),
+            ctx.clone(),
+            None,
+        ),
+        (
+            "priority class may change while running",
+            with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] = "high".into()
+            }),
+            Some(with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] = "low".into()
+            })),
+            ctx.clone(),
+            None,
+        ),
+        (
+            "priority class cannot be removed (empty value)",
+            with(queued("lq", Some(true)), &|j| {
+                j["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] = "".into()
+            }),
+            Some(with(queued("lq", Some(true)), &|j| {
+                j["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] = "low".into()
+            })),
+            ctx.clone(),
+            Some(
+                "metadata.labels[kueue.x-k8s.io/priority-class]: Invalid value: \"\": WorkloadPriorityClass cannot be removed from a workload",
+            ),
+        ),
+        (
+            "priority class cannot be removed (label deleted)",
+            queued("lq", Some(true)),
+            Some(with(queued("lq", Some(true)), &|j| {
+                j["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] = "low".into()
+            })),
+            ctx.clone(),
+            Some("WorkloadPriorityClass cannot be removed from a workload"),
+        ),
+        (
+            "priority class cannot be added to a running job",
+            with(queued("lq", Some(false)), &|j| {
+                j["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] = "high".into()
+            }),
+            Some(queued("lq", Some(false))),
+            ctx.clone(),
+            Some("WorkloadPriorityClass cannot be added to a non-suspended workload"),
         ),
         (
             "excluded namespace is not validated",

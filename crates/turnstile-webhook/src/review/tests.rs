@@ -105,6 +105,11 @@ fn invalid_objects_are_denied_with_field_paths() {
         &Fixed(JobContext::default()),
     ));
     assert_eq!(resp["allowed"], false);
+    // As Kueue's webhooks answer: 403 Forbidden, which clients test with IsForbidden.
+    assert_eq!(
+        (&resp["status"]["code"], &resp["status"]["reason"]),
+        (&json!(403), &json!("Forbidden"))
+    );
     let msg = resp["status"]["message"].as_str().unwrap();
     assert!(msg.contains(r#"spec.resourceGroups[0].flavors[0].resources[0].lendingLimit: Invalid value: "2": must be less than or equal to the nominalQuota"#), "{msg}");
 }
