@@ -805,7 +805,6 @@ impl UrlWebhooks {
             validating_name: hooks.validating.clone(),
             namespace: hooks.namespace.clone(),
             managed_jobs_namespace_selector: None,
-            see_unlabelled_jobs: false,
             extra_selector_labels: [(opt_in.0.to_owned(), opt_in.1.to_owned())].into(),
             ca_bundle: vec![],
         };

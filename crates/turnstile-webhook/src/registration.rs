@@ -1,11 +1,14 @@
 //! The webhook configurations Turnstile registers, defined once: the chart, the docs and the tests
 //! all take them from here (`turnstile webhook-configurations` prints them).
 //!
-//! Safety choices: every webhook is `failurePolicy: Fail` (an invalid object must never slip in),
-//! but the Job webhooks only see Jobs outside kube-system and Turnstile's own namespace, and, unless
-//! Turnstile must also see unlabelled Jobs, only Jobs carrying the queue-name label: a Turnstile
-//! outage then blocks only queued Jobs. Every webhook is side-effect free, answers within
-//! `timeoutSeconds: 10`, and mutating ones are never reinvoked.
+//! Safety choices: every webhook is `failurePolicy: Fail` (an invalid object must never slip in);
+//! the Job webhooks see every Job outside kube-system and Turnstile's own namespace (or in the
+//! namespaces `managedJobsNamespaceSelector` selects), labelled or not, as Kueue's do: a Job without
+//! a queue label is given the namespace's LocalQueue `default` when one exists (Kueue's LocalQueue
+//! defaulting, always on), and removing the label is refused while that LocalQueue exists. A
+//! Turnstile outage therefore blocks Job creation in those namespaces, as a Kueue outage does (see
+//! docs/operations.md). Every webhook is side-effect free, answers within `timeoutSeconds: 10`, and
+//! mutating ones are never reinvoked.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,6 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta,
 };
-use turnstile_api::keys::labels;
 
 use crate::review::paths;
 
@@ -50,9 +52,6 @@ pub struct Options {
     /// Namespaces whose Jobs are managed; replaces the default exclusion of kube-system and
     /// Turnstile's namespace (Kueue's managedJobsNamespaceSelector).
     pub managed_jobs_namespace_selector: Option<LabelSelector>,
-    /// Turnstile must see Jobs without a queue label (manageJobsWithoutQueueName, or defaulting the
-    /// queue from a LocalQueue named `default`): the Job webhooks then select every Job.
-    pub see_unlabelled_jobs: bool,
     /// Labels added to every webhook's selectors (namespace for namespaced kinds, object for
     /// cluster-scoped ones); used by tests to scope the webhook to their own objects.
     pub extra_selector_labels: BTreeMap<String, String>,
@@ -120,17 +119,6 @@ fn job_namespace_selector(opts: &Options) -> LabelSelector {
             match_labels: None,
         });
     with_extra(base, &opts.extra_selector_labels)
-}
-
-fn job_object_selector(opts: &Options) -> Option<LabelSelector> {
-    (!opts.see_unlabelled_jobs).then(|| LabelSelector {
-        match_expressions: Some(vec![LabelSelectorRequirement {
-            key: labels::QUEUE_NAME.into(),
-            operator: "Exists".into(),
-            values: None,
-        }]),
-        match_labels: None,
-    })
 }
 
 /// A webhook entry, shared by both kinds of configuration.
@@ -246,10 +234,7 @@ fn selectors(e: &Entry, opts: &Options) -> (Option<LabelSelector>, Option<LabelS
     let extra = (!opts.extra_selector_labels.is_empty())
         .then(|| with_extra(LabelSelector::default(), &opts.extra_selector_labels));
     match e.scope {
-        Scope::Job => (
-            Some(job_namespace_selector(opts)),
-            job_object_selector(opts),
-        ),
+        Scope::Job => (Some(job_namespace_selector(opts)), None),
         Scope::Namespaced => (extra, None),
         Scope::Cluster => (None, extra),
     }
@@ -331,7 +316,6 @@ mod tests {
             validating_name: "v".into(),
             namespace: "turnstile-system".into(),
             managed_jobs_namespace_selector: None,
-            see_unlabelled_jobs: false,
             extra_selector_labels: BTreeMap::new(),
             ca_bundle: vec![],
         }
@@ -367,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn job_webhooks_never_see_kube_system_nor_unlabelled_jobs_by_default() {
+    fn job_webhooks_never_see_kube_system_and_see_unlabelled_jobs() {
         let m = mutating(&opts());
         let job = m
             .webhooks
@@ -382,25 +366,23 @@ mod tests {
             ns["matchExpressions"][0]["values"],
             serde_json::json!(["kube-system", "turnstile-system"])
         );
-        let obj = serde_json::to_value(&job.object_selector).unwrap();
-        assert_eq!(
-            obj["matchExpressions"][0],
-            serde_json::json!({"key": "kueue.x-k8s.io/queue-name", "operator": "Exists"})
-        );
-        let all_jobs = Options {
-            see_unlabelled_jobs: true,
-            ..opts()
-        };
-        let m = mutating(&all_jobs);
-        assert!(
-            m.webhooks
-                .iter()
-                .flatten()
-                .find(|w| w.name == "mjob.kb.io")
-                .unwrap()
-                .object_selector
-                .is_none()
-        );
+        // LocalQueue defaulting needs the Jobs that carry no queue label.
+        for w in mutating(&opts())
+            .webhooks
+            .iter()
+            .flatten()
+            .filter(|w| w.name.contains("job"))
+        {
+            assert!(w.object_selector.is_none(), "{}", w.name);
+        }
+        for w in validating(&opts())
+            .webhooks
+            .iter()
+            .flatten()
+            .filter(|w| w.name.contains("job"))
+        {
+            assert!(w.object_selector.is_none(), "{}", w.name);
+        }
         for w in validating(&opts()).webhooks.iter().flatten() {
             assert_eq!(w.side_effects, "None");
             assert_eq!(w.failure_policy.as_deref(), Some("Fail"));

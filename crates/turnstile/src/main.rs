@@ -67,9 +67,6 @@ enum Command {
         /// Reach the webhook by URL prefix (e.g. https://127.0.0.1:9443) instead of the Service.
         #[arg(long)]
         url: Option<String>,
-        /// Intercept Jobs without a queue label too (manageJobsWithoutQueueName or LocalQueue defaulting).
-        #[arg(long)]
-        see_unlabelled_jobs: bool,
     },
     /// Write the generated parts of the Helm chart: templates/rbac.yaml (from the RBAC rules in
     /// crates/turnstile/src/rbac.rs), templates/webhooks.yaml (from the webhook registration) and
@@ -124,7 +121,6 @@ fn run(cli: Cli) -> Result<()> {
             service,
             port,
             url,
-            see_unlabelled_jobs,
         } => {
             use turnstile_webhook::registration::{Options, Target, mutating, validating};
             let target = match url {
@@ -141,7 +137,6 @@ fn run(cli: Cli) -> Result<()> {
                 validating_name: "turnstile-validating-webhook-configuration".into(),
                 namespace,
                 managed_jobs_namespace_selector: None,
-                see_unlabelled_jobs,
                 extra_selector_labels: std::collections::BTreeMap::new(),
                 ca_bundle: vec![],
             };
