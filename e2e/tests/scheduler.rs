@@ -181,7 +181,7 @@ async fn scheduler_admits_by_priority_within_quota() {
         // Fail-over: stop the leader; the other replica takes the Lease, rebuilt its view from the
         // API, admits nothing twice, and goes on scheduling.
         let leases: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(ns.client(), &sys2);
-        let holder = leases.get("turnstile-manager").await.unwrap().spec.unwrap().holder_identity.unwrap();
+        let holder = leases.get("c1f6bfd2.kueue.x-k8s.io").await.unwrap().spec.unwrap().holder_identity.unwrap();
         let before = names(&all);
         let (survivor, _standby) = if holder == "e2e-a" {
             drop(a);
@@ -194,7 +194,7 @@ async fn scheduler_admits_by_priority_within_quota() {
         wait_for(Duration::from_secs(30), "the standby to take the Lease", || {
             let leases = leases2.clone();
             async move {
-                let l = leases.get("turnstile-manager").await.ok()?;
+                let l = leases.get("c1f6bfd2.kueue.x-k8s.io").await.ok()?;
                 (l.spec?.holder_identity.as_deref() == Some(survivor)).then_some(())
             }
         })

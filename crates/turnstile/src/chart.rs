@@ -5,7 +5,7 @@
 //! - `templates/webhooks.yaml`: the Mutating/ValidatingWebhookConfigurations from
 //!   `turnstile_webhook::registration`, exactly what `turnstile webhook-configurations` prints, with
 //!   names, namespace and port as Helm expressions and the Job webhooks' selectors following the
-//!   Configuration in the chart's values (`manageJobsWithoutQueueName`, `managedJobsNamespaceSelector`);
+//!   Configuration in the chart's values (`managedJobsNamespaceSelector`);
 //! - `crds/*`: a copy of the repository's `crds/` directory.
 //!
 //! The YAML is built as data with placeholder strings and serialised; the placeholders are then
@@ -293,7 +293,6 @@ fn options() -> Options {
         validating_name: format!("{FULLNAME}-validating-webhook-configuration"),
         namespace: NAMESPACE.into(),
         managed_jobs_namespace_selector: None,
-        see_unlabelled_jobs: false,
         extra_selector_labels: BTreeMap::new(),
         ca_bundle: vec![],
     }
@@ -354,49 +353,26 @@ fn namespace_selector_block(default: String) -> Box<dyn Fn(usize) -> String> {
     })
 }
 
-/// The block that replaces a Job webhook's object selector: none when Jobs without a queue label
-/// are managed too.
-fn object_selector_block(default: String) -> Box<dyn Fn(usize) -> String> {
-    Box::new(move |indent| {
-        let pad = " ".repeat(indent);
-        format!(
-            "{pad}{{{{- if not $manageJobsWithoutQueueName }}}}\n\
-             {pad}objectSelector:\n\
-             {}\n\
-             {pad}{{{{- end }}}}",
-            indent_lines(&default, indent + 2)
-        )
-    })
-}
-
 /// Makes the lines that replace a selector from the registration's default selector (YAML).
 type Block = fn(String) -> Box<dyn Fn(usize) -> String>;
 
-/// The same webhook as registered with the default options (`hook`), with unlabelled Jobs seen
-/// (`unlabelled`) and with the marker managed-jobs namespace selector (`managed`).
+/// The same webhook as registered with the default options (`hook`) and with the marker
+/// managed-jobs namespace selector (`managed`).
 struct Variants<'a> {
     hook: &'a mut Mapping,
-    unlabelled: Value,
     managed: Value,
 }
 
 /// Where a webhook's selectors depend on the options, puts placeholders in `hook` and the blocks
 /// that replace them in `subs`; fails if anything else depends on the options.
 fn template_selectors(w: Variants<'_>, marker: &Value, subs: &mut Vec<LineSub>) -> Result<()> {
-    let Variants {
-        hook,
-        mut unlabelled,
-        mut managed,
-    } = w;
-    let cases: [(&str, &Value, Option<&Value>, Block); 2] = [
-        (
-            "namespaceSelector",
-            &managed,
-            Some(marker),
-            namespace_selector_block,
-        ),
-        ("objectSelector", &unlabelled, None, object_selector_block),
-    ];
+    let Variants { hook, mut managed } = w;
+    let cases: [(&str, &Value, Option<&Value>, Block); 1] = [(
+        "namespaceSelector",
+        &managed,
+        Some(marker),
+        namespace_selector_block,
+    )];
     let mut templated = Vec::new();
     for (field, variant, expected, block) in cases {
         if hook.get(field) == variant.get(field) {
@@ -416,17 +392,15 @@ fn template_selectors(w: Variants<'_>, marker: &Value, subs: &mut Vec<LineSub>) 
             expected: 1,
         });
     }
-    for variant in [&mut unlabelled, &mut managed] {
-        if let Value::Mapping(v) = variant {
-            for (field, token) in &templated {
-                v.insert(key(field), key(token));
-            }
+    if let Value::Mapping(v) = &mut managed {
+        for (field, token) in &templated {
+            v.insert(key(field), key(token));
         }
     }
     // Anything else that depends on the options would be lost: refuse.
     let hook = Value::Mapping(hook.clone());
     ensure!(
-        unlabelled == hook && managed == hook,
+        managed == hook,
         "a webhook depends on the registration's options in more than its selectors; teach the chart generator"
     );
     Ok(())
@@ -435,10 +409,6 @@ fn template_selectors(w: Variants<'_>, marker: &Value, subs: &mut Vec<LineSub>) 
 fn webhooks_yaml() -> Result<String> {
     let base = options();
     let [mut m, mut v] = configurations(&base)?;
-    let unlabelled = configurations(&Options {
-        see_unlabelled_jobs: true,
-        ..base.clone()
-    })?;
     let marker = LabelSelector {
         match_labels: Some([(MARKER_LABEL.to_owned(), "true".to_owned())].into()),
         match_expressions: None,
@@ -452,14 +422,13 @@ fn webhooks_yaml() -> Result<String> {
     let mut subs = vec![labels_sub(2)];
     let mut ports = 0usize;
     for (i, config) in [&mut m, &mut v].into_iter().enumerate() {
-        let unlabelled = webhook_list(&unlabelled[i])?;
         let managed = webhook_list(&managed[i])?;
         if let Some(Value::Mapping(meta)) = config.get_mut("metadata") {
             meta.insert(key("labels"), key(LABELS));
         }
         let hooks = webhooks_mut(config)?;
         ensure!(
-            hooks.len() == unlabelled.len() && hooks.len() == managed.len(),
+            hooks.len() == managed.len(),
             "the registration's list of webhooks depends on its options"
         );
         for (j, hook) in hooks.iter_mut().enumerate() {
@@ -469,7 +438,6 @@ fn webhooks_yaml() -> Result<String> {
             };
             let variants = Variants {
                 hook,
-                unlabelled: unlabelled[j].clone(),
                 managed: managed[j].clone(),
             };
             template_selectors(variants, &marker, &mut subs)?;
@@ -483,13 +451,12 @@ fn webhooks_yaml() -> Result<String> {
 
     let yaml = documents(
         "{{- $config := fromYaml (.Values.managerConfig.controllerManagerConfigYaml | default \"\") }}\n\
-         {{- $manageJobsWithoutQueueName := $config.manageJobsWithoutQueueName }}\n\
          {{- $managedJobsNamespaceSelector := $config.managedJobsNamespaceSelector }}\n",
         "# Generated by `turnstile chart` from turnstile_webhook::registration\n\
          # (crates/turnstile-webhook/src/registration.rs), as `turnstile webhook-configurations` prints them. Do not edit.\n\
          # The caBundle is left empty: the manager injects its self-managed CA (or cert-manager's CA injector does).\n\
-         # The Job webhooks follow manageJobsWithoutQueueName and managedJobsNamespaceSelector of\n\
-         # managerConfig.controllerManagerConfigYaml.\n",
+         # The Job webhooks follow managedJobsNamespaceSelector of managerConfig.controllerManagerConfigYaml\n\
+         # and see every Job there, labelled or not (LocalQueue defaulting, as Kueue's do).\n",
         &[m, v],
     )?;
     substitute(&yaml, &subs)
@@ -501,11 +468,7 @@ mod tests {
 
     /// A tiny stand-in for Helm, enough for the generated files: names and namespace, labels
     /// dropped, and the two selector conditionals resolved.
-    fn render(
-        template: &str,
-        manage_jobs_without_queue_name: bool,
-        managed: Option<&str>,
-    ) -> String {
+    fn render(template: &str, managed: Option<&str>) -> String {
         let mut out = Vec::new();
         // Stack of "keep the current branch" flags.
         let mut keep: Vec<bool> = Vec::new();
@@ -517,8 +480,6 @@ mod tests {
             }
             if t == "{{- with $managedJobsNamespaceSelector }}" {
                 keep.push(managed.is_some());
-            } else if t == "{{- if not $manageJobsWithoutQueueName }}" {
-                keep.push(!manage_jobs_without_queue_name);
             } else if t == "{{- else }}" {
                 if let Some(k) = keep.last_mut() {
                     *k = !*k;
@@ -582,15 +543,8 @@ mod tests {
         assert!(!template.contains("caBundle:"));
         assert!(template.contains("port: {{ .Values.webhookService.port }}"));
         assert_eq!(
-            docs(&render(&template, false, None)),
+            docs(&render(&template, None)),
             expected_webhooks(&real_options())
-        );
-        assert_eq!(
-            docs(&render(&template, true, None)),
-            expected_webhooks(&Options {
-                see_unlabelled_jobs: true,
-                ..real_options()
-            })
         );
         let selector = LabelSelector {
             match_labels: Some([("team".to_owned(), "a".to_owned())].into()),
@@ -598,7 +552,7 @@ mod tests {
         };
         let text = serde_yaml::to_string(&selector).unwrap();
         assert_eq!(
-            docs(&render(&template, false, Some(&text))),
+            docs(&render(&template, Some(&text))),
             expected_webhooks(&Options {
                 managed_jobs_namespace_selector: Some(selector),
                 ..real_options()
@@ -612,7 +566,7 @@ mod tests {
         assert!(template.contains(
             "  name: {{ include \"turnstile.fullname\" . }}-manager-role\n  namespace: {{ .Release.Namespace }}"
         ));
-        let docs = docs(&render(&template, false, None));
+        let docs = docs(&render(&template, None));
         let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
         assert_eq!(
             kinds,
@@ -759,7 +713,10 @@ mod tests {
             m.validating_configurations,
             ["turnstile-validating-webhook-configuration"]
         );
-        assert_eq!(m.leader_election_lease, "turnstile-manager");
+        assert_eq!(
+            m.leader_election_lease, None,
+            "the Lease is the Configuration's leaderElection.resourceName, as in Kueue"
+        );
         let ports: Vec<i64> = container["ports"]
             .as_array()
             .unwrap()

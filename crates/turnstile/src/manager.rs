@@ -99,9 +99,10 @@ pub struct ManagerArgs {
     /// This replica's identity for leader election (default: hostname and process id).
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
-    /// Name of the leader-election Lease (in --namespace).
-    #[arg(long, default_value = "turnstile-manager")]
-    pub leader_election_lease: String,
+    /// Name of the leader-election Lease (default: the Configuration's `leaderElection.resourceName`,
+    /// Kueue's `c1f6bfd2.kueue.x-k8s.io`), in `leaderElection.resourceNamespace` or else --namespace.
+    #[arg(long)]
+    pub leader_election_lease: Option<String>,
     /// Lease duration in seconds; a new leader may take over this long after the old one stopped renewing
     /// (default: the Configuration's `leaderElection.leaseDuration`, 15 s).
     #[arg(long)]
@@ -313,7 +314,10 @@ fn start_scheduler(
                 .resource_namespace
                 .clone()
                 .unwrap_or_else(|| args.namespace.clone()),
-            name: args.leader_election_lease.clone(),
+            name: args
+                .leader_election_lease
+                .clone()
+                .unwrap_or_else(|| election.resource_name.clone()),
             identity,
             duration,
             renew_deadline,
