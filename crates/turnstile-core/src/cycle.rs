@@ -401,8 +401,8 @@ fn cohort_winner<'h>(
         }
     }
     candidates.into_iter().min_by(|(i, a), (j, b)| {
-        (a.ratio > 0)
-            .cmp(&(b.ratio > 0))
+        (a.ratio > 0.0)
+            .cmp(&(b.ratio > 0.0))
             .then(fair::compare(a, b))
             .then(queue_order(heads[i].wl, heads[j].wl))
     })

@@ -10,8 +10,10 @@ use crate::tree::{NodeRef, QuotaTree};
 /// A node's share.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Share {
-    /// Unweighted share in per-mille of the lendable amount (0 when not borrowing).
-    pub ratio: i64,
+    /// Unweighted share in per-mille of the lendable amount (0 when not borrowing), unrounded as
+    /// in Kueue (`borrowed × 1000 / lendable` in floating point; only the status value is rounded,
+    /// up).
+    pub ratio: f64,
     /// The resource the share comes from (alphabetically first among equals).
     pub dominant: Option<String>,
     /// The share divided by the weight; +inf for a borrowing node of weight 0.
@@ -46,7 +48,7 @@ fn parent_of(tree: &QuotaTree, node: NodeRef<'_>) -> Option<String> {
 /// of `weight` (1.0 by default; 0 means an infinite share as soon as it borrows).
 pub fn share(tree: &QuotaTree, node: NodeRef<'_>, extra: Option<&FrAmounts>, weight: f64) -> Share {
     let zero = Share {
-        ratio: 0,
+        ratio: 0.0,
         dominant: None,
         weighted: 0.0,
     };
@@ -72,13 +74,15 @@ pub fn share(tree: &QuotaTree, node: NodeRef<'_>, extra: Option<&FrAmounts>, wei
     if borrowed.is_empty() {
         return zero;
     }
-    let mut best: Option<(i64, &str)> = None;
+    let mut best: Option<(f64, &str)> = None;
     for (r, b) in &borrowed {
         let l = lendable.get(r).copied().unwrap_or(0);
         if l <= 0 {
             continue;
         }
-        let ratio = i64::try_from(i128::from(*b) * 1000 / i128::from(l)).unwrap_or(i64::MAX);
+        // Amounts are integers far below 2^53 in practice; the division is Kueue's, in f64.
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = *b as f64 * 1000.0 / l as f64;
         if best.is_none_or(|(v, _)| ratio > v) {
             best = Some((ratio, r));
         }
@@ -86,11 +90,10 @@ pub fn share(tree: &QuotaTree, node: NodeRef<'_>, extra: Option<&FrAmounts>, wei
     let Some((ratio, dominant)) = best else {
         return zero;
     };
-    #[allow(clippy::cast_precision_loss)]
     let weighted = if weight <= 0.0 {
         f64::INFINITY
     } else {
-        ratio as f64 / weight
+        ratio / weight
     };
     Share {
         ratio,
@@ -103,7 +106,7 @@ pub fn share(tree: &QuotaTree, node: NodeRef<'_>, extra: Option<&FrAmounts>, wei
 /// than everything else and compare among themselves by their unweighted ratio.
 pub fn compare(a: &Share, b: &Share) -> std::cmp::Ordering {
     match (a.weighted.is_infinite(), b.weighted.is_infinite()) {
-        (true, true) => a.ratio.cmp(&b.ratio),
+        (true, true) => a.ratio.total_cmp(&b.ratio),
         (true, false) => std::cmp::Ordering::Greater,
         (false, true) => std::cmp::Ordering::Less,
         (false, false) => a.weighted.total_cmp(&b.weighted),
@@ -111,6 +114,8 @@ pub fn compare(a: &Share, b: &Share) -> std::cmp::Ordering {
 }
 
 #[cfg(test)]
+// Exact values: the shares under test are exact in binary floating point.
+#[allow(clippy::float_cmp)]
 mod tests {
     use std::collections::BTreeMap;
 
@@ -180,29 +185,71 @@ mod tests {
         let mut t = tree();
         assert_eq!(
             share(&t, NodeRef::Queue("a"), None, 1.0).ratio,
-            0,
+            0.0,
             "within nominal"
         );
         t.add_usage("a", &usage(15, 150));
         // Borrowing 5 cpu of 20 lendable (250 ‰) and 50 memory of 200 (250 ‰): tie → cpu.
         let s = share(&t, NodeRef::Queue("a"), None, 1.0);
-        assert_eq!((s.ratio, s.dominant.as_deref()), (250, Some("cpu")));
+        assert_eq!((s.ratio, s.dominant.as_deref()), (250.0, Some("cpu")));
         let s = share(&t, NodeRef::Queue("a"), Some(&usage(0, 50)), 2.0);
         assert_eq!(
             (s.ratio, s.dominant.as_deref(), s.weighted),
-            (500, Some("memory"), 250.0)
+            (500.0, Some("memory"), 250.0)
         );
         assert_eq!(s.status_value(), 250);
         assert_eq!(
             share(&t, NodeRef::Queue("alone"), Some(&usage(50, 0)), 1.0).ratio,
-            0,
+            0.0,
             "no parent: never borrowing"
         );
         assert_eq!(
             share(&t, NodeRef::Cohort("c"), None, 1.0).ratio,
-            0,
+            0.0,
             "a root cohort has no share"
         );
+    }
+
+    #[test]
+    fn weighted_share_is_kueues_unrounded_ratio_rounded_up() {
+        // Lendable cpu 15 (a: 10, b: 5); a borrowing 1 is 66.67 ‰: Kueue writes 67 (an integer
+        // ratio would give 66), and with weight 2, 33.33 → 34.
+        let cpu = |n: Amount| -> BTreeMap<FlavorResource, Quota> {
+            [(
+                FlavorResource::new("f", "cpu"),
+                Quota {
+                    nominal: n,
+                    ..Quota::default()
+                },
+            )]
+            .into()
+        };
+        let queues = [
+            (
+                "a".to_owned(),
+                QueueQuotas {
+                    cohort: Some("c".into()),
+                    quotas: cpu(10),
+                },
+            ),
+            (
+                "b".to_owned(),
+                QueueQuotas {
+                    cohort: Some("c".into()),
+                    quotas: cpu(5),
+                },
+            ),
+        ]
+        .into();
+        let mut t = QuotaTree::build(&queues, &BTreeMap::new());
+        t.add_usage(
+            "a",
+            &FrAmounts([(FlavorResource::new("f", "cpu"), 11)].into()),
+        );
+        let s = share(&t, NodeRef::Queue("a"), None, 1.0);
+        assert!((s.ratio - 1000.0 / 15.0).abs() < 1e-9, "{}", s.ratio);
+        assert_eq!(s.status_value(), 67);
+        assert_eq!(share(&t, NodeRef::Queue("a"), None, 2.0).status_value(), 34);
     }
 
     #[test]
@@ -224,7 +271,7 @@ mod tests {
         let not_borrowing = share(&t, NodeRef::Queue("a"), Some(&usage(-2, 0)), 0.0);
         assert_eq!(
             (not_borrowing.ratio, not_borrowing.status_value()),
-            (0, 0),
+            (0.0, 0),
             "weight 0 without borrowing is 0"
         );
     }

@@ -153,7 +153,7 @@ impl<'a> Ordering<'a> {
                 continue;
             }
             let s = Self::share_of(snap, NodeRef::Queue(&q));
-            if (s.ratio == 0 && q != self.own) || !self.has_workload(&q) {
+            if (s.ratio <= 0.0 && q != self.own) || !self.has_workload(&q) {
                 self.pruned_queues.insert(q);
                 continue;
             }
@@ -181,7 +181,7 @@ impl<'a> Ordering<'a> {
                 continue;
             }
             let s = Self::share_of(snap, NodeRef::Cohort(&c));
-            if s.ratio == 0 && !self.ancestors.contains(&c) {
+            if s.ratio <= 0.0 && !self.ancestors.contains(&c) {
                 self.pruned_cohorts.insert(c);
             } else if best_cohort
                 .as_ref()
