@@ -231,38 +231,60 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
     }
 }
 
+impl Owned {
+    /// What the Job reconciler keeps of a cached Workload and its model.
+    fn new(
+        wl: &Workload,
+        model: Result<&turnstile_core::model::Workload, &turnstile_state::convert::ConvertError>,
+    ) -> Self {
+        let owner_uid = wl
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|r| r.controller == Some(true))
+            .map(|r| r.uid.clone())
+            .unwrap_or_default();
+        let ps = model.ok().and_then(|m| m.pod_sets.first());
+        Owned {
+            wl: wl.clone(),
+            // A Workload whose quantities do not convert is compared by its count alone.
+            count: ps.map_or(-1, |p| p.count),
+            min_count: ps.and_then(|p| p.min_count),
+            tolerations: ps.map(|p| p.tolerations.clone()).unwrap_or_default(),
+            owner_uid,
+        }
+    }
+}
+
 /// What the cache knows about the Workloads controlled by Job `key`.
 fn owned_workloads(ix: &Index, key: &str) -> Vec<Owned> {
     ix.workloads_of_job(key)
         .into_iter()
-        .map(|(wl, model)| {
-            let owner_uid = wl
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|r| r.controller == Some(true))
-                .map(|r| r.uid.clone())
-                .unwrap_or_default();
-            let ps = model.ok().and_then(|m| m.pod_sets.first());
-            Owned {
-                wl: wl.clone(),
-                // A Workload whose quantities do not convert is compared by its count alone.
-                count: ps.map_or(-1, |p| p.count),
-                min_count: ps.and_then(|p| p.min_count),
-                tolerations: ps.map(|p| p.tolerations.clone()).unwrap_or_default(),
-                owner_uid,
-            }
-        })
+        .map(|(wl, model)| Owned::new(wl, model))
         .collect()
+}
+
+/// The prebuilt Workload Job `job` names, when it exists and the Job does not control it yet;
+/// while it does not exist, the Job is woken when it appears.
+fn prebuilt_workload(ix: &mut Index, job: &Job) -> Option<Owned> {
+    let name = turnstile_jobs::workload::prebuilt_name(job)?;
+    let ns = job.metadata.namespace.as_deref().unwrap_or_default();
+    let key = format!("{ns}/{name}");
+    let Some((wl, model)) = ix.workload_with_model(&key) else {
+        ix.await_workload(&key, &format!("{ns}/{}", job.name_any()));
+        return None;
+    };
+    let owned = Owned::new(wl, model);
+    (job.metadata.uid.as_deref() != Some(owned.owner_uid.as_str())).then_some(owned)
 }
 
 async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
     let (ns, name) = key.split_once('/').unwrap_or_default();
     let job = ctx.jobs.get(&ObjectRef::new(name).within(ns));
     let now = now_ms();
-    let (owned, ns_labels, priority) = {
-        let ix = ctx
+    let (owned, ns_labels, priority, prebuilt) = {
+        let mut ix = ctx
             .shared
             .index
             .lock()
@@ -282,7 +304,8 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
                 .collect();
             workload::resolve_priority(j, |n| ix.priority_class_value(n), &pcs)
         });
-        (owned, ns_labels, priority)
+        let prebuilt = job.as_ref().and_then(|j| prebuilt_workload(&mut ix, j));
+        (owned, ns_labels, priority, prebuilt)
     };
     let uid = job.as_ref().and_then(|j| j.metadata.uid.clone());
     let (mine, orphans): (Vec<&Owned>, Vec<&Owned>) = owned
@@ -306,6 +329,7 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
     let inputs = Inputs {
         job: &job,
         workloads: mine.iter().map(|o| o.view()).collect(),
+        prebuilt: prebuilt.as_ref().map(Owned::view),
         priority,
         pods_ready: ctx.settings.pods_ready,
         now_ms: now,

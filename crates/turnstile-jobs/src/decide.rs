@@ -14,13 +14,10 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::{Value, json};
 use turnstile_api as api;
-use turnstile_api::keys::{annotations, conditions, reasons};
+use turnstile_api::keys::{annotations, conditions, managed_by, reasons};
 use turnstile_core::model::Toleration;
 
 use crate::workload::{self, Priority};
-
-/// The controller every managed Job has; any other `spec.managedBy` is left alone.
-pub const JOB_CONTROLLER: &str = "kubernetes.io/job-controller";
 
 /// A Workload owned by the Job, as the controller's cache has it.
 #[derive(Clone, Debug)]
@@ -57,6 +54,9 @@ pub struct Inputs<'a> {
     pub job: &'a Job,
     /// Workloads it owns.
     pub workloads: Vec<WorkloadView<'a>>,
+    /// The prebuilt Workload the Job names (`kueue.x-k8s.io/prebuilt-workload-name`) when it exists
+    /// and the Job does not control it yet (`None` otherwise, or while it does not exist).
+    pub prebuilt: Option<WorkloadView<'a>>,
     /// Its priority, or why it cannot be resolved (a missing class).
     pub priority: Result<Priority, String>,
     /// `waitForPodsReady`, when enabled.
@@ -211,8 +211,39 @@ fn annotation<'a>(job: &'a Job, k: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// Whether another object than `job` controls the Workload.
+fn controlled_by_other(wl: &api::Workload, job: &Job) -> bool {
+    wl.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|r| r.controller == Some(true) && Some(&r.uid) != job.metadata.uid.as_ref())
+}
+
+/// The pod count the Job runs with under the Workload's quota reservation: the admitted count of
+/// pod set `main` when the Workload may be partially admitted (the start lowered the Job's
+/// parallelism to it), else the Workload's own count.
+fn expected_running_count(view: &WorkloadView<'_>) -> i32 {
+    if view.min_count.is_none() {
+        return view.count;
+    }
+    view.wl
+        .status
+        .as_ref()
+        .and_then(|s| s.admission.as_ref())
+        .and_then(|a| {
+            a.pod_set_assignments
+                .iter()
+                .find(|p| p.name.as_str() == api::keys::DEFAULT_POD_SET_NAME)
+        })
+        .and_then(|p| p.count)
+        .unwrap_or(view.count)
+}
+
 /// Whether the Workload describes the Job as it is now (pod count, partial-admission minimum and,
-/// before admission, tolerations).
+/// before admission, tolerations). With quota reserved the Job is compared with what it runs
+/// under the reservation (a partially admitted Job runs fewer pods than the Workload asked for);
+/// a Job still suspended may also match the Workload as asked, as in Kueue.
 pub fn matches(job: &Job, view: &WorkloadView<'_>) -> bool {
     let tolerations: Vec<Toleration> = job
         .spec
@@ -225,7 +256,14 @@ pub fn matches(job: &Job, view: &WorkloadView<'_>) -> bool {
                 .collect()
         })
         .unwrap_or_default();
-    view.count == workload::pod_count(job)
+    let job_count = workload::pod_count(job);
+    let suspended = job.spec.as_ref().and_then(|s| s.suspend) == Some(true);
+    let count_ok = if holds_quota(view.wl) {
+        expected_running_count(view) == job_count || (suspended && view.count == job_count)
+    } else {
+        view.count == job_count
+    };
+    count_ok
         && view.min_count == workload::min_count(job)
         && (holds_quota(view.wl) || view.tolerations == tolerations)
 }
@@ -242,12 +280,7 @@ pub fn backoff_seconds(n: i32, base: i64, max: i64) -> i64 {
 #[allow(clippy::too_many_lines)]
 pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
     let job = inputs.job;
-    if job
-        .spec
-        .as_ref()
-        .and_then(|s| s.managed_by.as_deref())
-        .is_some_and(|m| m != JOB_CONTROLLER)
-    {
+    if !managed_by::job_is_ours(job) {
         return Vec::new();
     }
     let suspended = job.spec.as_ref().and_then(|s| s.suspend) == Some(true);
@@ -266,8 +299,21 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
         .filter(live)
         .find(|v| matches(job, v));
     let mut out = Vec::new();
+    let prebuilt = workload::prebuilt_name(job);
     for v in inputs.workloads.iter().filter(live) {
         if chosen.is_some_and(|c| wl_key(c.wl) == wl_key(v.wl)) {
+            continue;
+        }
+        // A prebuilt Workload that does not describe its Job is finished, never replaced.
+        if prebuilt.is_some_and(|p| v.wl.metadata.name.as_deref() == Some(p)) {
+            if !is_true(v.wl, conditions::FINISHED) {
+                out.push(finish(
+                    v,
+                    reasons::OUT_OF_SYNC,
+                    "The prebuilt workload is out of sync with its user job",
+                    now,
+                ));
+            }
             continue;
         }
         // A stale Workload of a suspended Job without a reservation is brought up to date in
@@ -354,6 +400,30 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
             return out;
         }
         if active > 0 || stopping {
+            return out;
+        }
+        if let Some(p) = prebuilt {
+            // Adopt the prebuilt Workload (then judged like any other); while it does not exist,
+            // or another object controls it, the Job waits suspended.
+            match &inputs.prebuilt {
+                Some(v) if controlled_by_other(v.wl, job) => out.push(Action::Event {
+                    warning: true,
+                    reason: "PrebuiltWorkloadNotAdopted",
+                    note: format!("Prebuilt Workload {p} is controlled by another object"),
+                }),
+                Some(v) => {
+                    out.push(Action::PatchWorkload {
+                        name: wl_name(v.wl),
+                        patch: workload::adopt_patch(job, v.wl),
+                    });
+                    out.push(Action::Event {
+                        warning: false,
+                        reason: "AdoptedWorkload",
+                        note: format!("Adopted prebuilt Workload: {}", wl_key(v.wl)),
+                    });
+                }
+                None => {}
+            }
             return out;
         }
         match &inputs.priority {

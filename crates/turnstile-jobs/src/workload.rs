@@ -142,19 +142,51 @@ pub fn new_workload(job: &Job, priority: &Priority) -> api::Workload {
             namespace: job.metadata.namespace.clone(),
             labels: Some(wl_labels),
             finalizers: Some(vec![keys::RESOURCE_IN_USE_FINALIZER.to_owned()]),
-            owner_references: Some(vec![OwnerReference {
-                api_version: "batch/v1".into(),
-                kind: "Job".into(),
-                name,
-                uid,
-                controller: Some(true),
-                block_owner_deletion: Some(true),
-            }]),
+            owner_references: Some(vec![controller_reference(job)]),
             ..ObjectMeta::default()
         },
         spec,
         status: None,
     }
+}
+
+/// The controller reference a Job's Workload carries.
+pub fn controller_reference(job: &Job) -> OwnerReference {
+    OwnerReference {
+        api_version: "batch/v1".into(),
+        kind: "Job".into(),
+        name: job.metadata.name.clone().unwrap_or_default(),
+        uid: job.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// The prebuilt Workload the Job names (`kueue.x-k8s.io/prebuilt-workload-name`): the Job adopts it
+/// instead of getting a Workload of its own.
+pub fn prebuilt_name(job: &Job) -> Option<&str> {
+    job.metadata
+        .labels
+        .as_ref()?
+        .get(labels::PREBUILT_WORKLOAD_NAME)
+        .map(String::as_str)
+        .filter(|n| !n.is_empty())
+}
+
+/// The merge patch by which a Job adopts its prebuilt Workload (as Kueue: the Job becomes its
+/// controller, and the `job-uid` label is set when the UID is a valid label value), guarded by the
+/// Workload's resourceVersion since the owner list is replaced whole.
+pub fn adopt_patch(job: &Job, wl: &api::Workload) -> serde_json::Value {
+    let mut owners = wl.metadata.owner_references.clone().unwrap_or_default();
+    owners.push(controller_reference(job));
+    let mut meta = serde_json::json!({
+        "ownerReferences": owners,
+        "resourceVersion": wl.metadata.resource_version,
+    });
+    if let Some(uid) = job.metadata.uid.as_deref().filter(|u| is_label_value(u)) {
+        meta["labels"] = serde_json::json!({ labels::JOB_UID: uid });
+    }
+    serde_json::json!({ "metadata": meta })
 }
 
 fn is_label_value(v: &str) -> bool {

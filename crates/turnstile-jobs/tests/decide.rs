@@ -86,6 +86,7 @@ fn run(
     decide(&Inputs {
         job,
         workloads: wls.iter().map(|(w, c)| view(w, *c)).collect(),
+        prebuilt: None,
         priority: Ok(Priority {
             class: None,
             value: 0,
@@ -164,6 +165,14 @@ fn jobs_that_are_not_ours_or_not_ready_are_left_alone() {
         run(&other, &[], None).is_empty(),
         "managedBy another controller"
     );
+    let multikueue = job(
+        json!({"suspend": true, "managedBy": "kueue.x-k8s.io/multikueue"}),
+        json!({}),
+    );
+    assert!(
+        run(&multikueue, &[], None).is_empty(),
+        "managedBy MultiKueue: not taken while Turnstile has no MultiKueue"
+    );
     let draining = job(json!({"suspend": true}), json!({"active": 2}));
     assert!(
         run(&draining, &[], None).is_empty(),
@@ -172,6 +181,7 @@ fn jobs_that_are_not_ours_or_not_ready_are_left_alone() {
     let missing = decide(&Inputs {
         job: &suspended(),
         workloads: vec![],
+        prebuilt: None,
         priority: Err("WorkloadPriorityClass high not found".into()),
         pods_ready: None,
         now_ms: NOW,
@@ -327,6 +337,7 @@ fn pods_ready_condition_timeout_and_backoff() {
         decide(&Inputs {
             job: j,
             workloads: vec![view(w, 2)],
+            prebuilt: None,
             priority: Ok(Priority {
                 class: None,
                 value: 0,
@@ -441,6 +452,124 @@ fn a_changed_job_gets_an_updated_or_new_workload() {
     // With a reservation the stale Workload is deleted instead.
     let a = run(&bigger, &[(&admitted_wl(), 1)], None);
     assert_eq!(kinds(&a), ["DeleteWorkload", "Event:DeletedWorkload"]);
+}
+
+#[test]
+fn a_partially_admitted_job_matches_its_workload() {
+    // Workload asked for 3 pods (at least 1); 2 were admitted and the start set parallelism 2.
+    let mut partial = admitted_wl();
+    if let Some(a) = partial.status.as_mut().and_then(|s| s.admission.as_mut()) {
+        a.pod_set_assignments[0].count = Some(2);
+    }
+    let running = {
+        let mut j = job(
+            json!({"suspend": false, "parallelism": 2}),
+            json!({"active": 2}),
+        );
+        j.metadata.annotations = Some(
+            [(
+                "kueue.x-k8s.io/job-min-parallelism".to_owned(),
+                "1".to_owned(),
+            )]
+            .into(),
+        );
+        j
+    };
+    let views = |w| {
+        vec![WorkloadView {
+            wl: w,
+            count: 3,
+            min_count: Some(1),
+            tolerations: vec![],
+        }]
+    };
+    let decide_for = |j: &Job, w| {
+        decide(&Inputs {
+            job: j,
+            workloads: views(w),
+            prebuilt: None,
+            priority: Ok(Priority {
+                class: None,
+                value: 0,
+            }),
+            pods_ready: None,
+            now_ms: NOW,
+        })
+    };
+    let a = decide_for(&running, &partial);
+    assert!(
+        !kinds(&a)
+            .iter()
+            .any(|k| k == "DeleteWorkload" || k == "SuspendJob"),
+        "{:?}",
+        kinds(&a)
+    );
+    // A running Job resized to something else no longer matches.
+    let mut resized = running.clone();
+    resized.spec.as_mut().unwrap().parallelism = Some(1);
+    let a = decide_for(&resized, &partial);
+    assert!(
+        kinds(&a).iter().any(|k| k == "DeleteWorkload"),
+        "{:?}",
+        kinds(&a)
+    );
+}
+
+#[test]
+fn a_prebuilt_workload_is_adopted_never_replaced() {
+    let mut j = suspended();
+    j.metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .insert("kueue.x-k8s.io/prebuilt-workload-name".into(), "pre".into());
+    let mut pre = wl(vec![], false, json!({}));
+    pre.metadata.name = Some("pre".into());
+    pre.metadata.resource_version = Some("7".into());
+    let with = |workloads: Vec<WorkloadView<'_>>, prebuilt: Option<WorkloadView<'_>>| {
+        decide(&Inputs {
+            job: &j,
+            workloads,
+            prebuilt,
+            priority: Ok(Priority {
+                class: None,
+                value: 0,
+            }),
+            pods_ready: None,
+            now_ms: NOW,
+        })
+    };
+    // Not there yet: wait, never create one.
+    assert!(with(vec![], None).is_empty());
+    // There, not ours yet: adopt it (controller reference and job-uid label, guarded).
+    let a = with(vec![], Some(view(&pre, 1)));
+    assert_eq!(kinds(&a), ["PatchWorkload", "Event:AdoptedWorkload"]);
+    let Action::PatchWorkload { name, patch } = &a[0] else {
+        unreachable!()
+    };
+    assert_eq!(name, "pre");
+    assert_eq!(patch["metadata"]["resourceVersion"], "7");
+    assert_eq!(patch["metadata"]["ownerReferences"][0]["uid"], "uid-1");
+    assert_eq!(patch["metadata"]["ownerReferences"][0]["controller"], true);
+    assert_eq!(
+        patch["metadata"]["labels"]["kueue.x-k8s.io/job-uid"],
+        "uid-1"
+    );
+    // Controlled by another object: left alone, with a warning.
+    let mut taken = pre.clone();
+    taken.metadata.owner_references = Some(vec![
+        serde_json::from_value(json!({"apiVersion": "batch/v1", "kind": "Job", "name": "x", "uid": "other", "controller": true}))
+            .unwrap(),
+    ]);
+    let a = with(vec![], Some(view(&taken, 1)));
+    assert_eq!(kinds(&a), ["Event:PrebuiltWorkloadNotAdopted"]);
+    // Adopted but describing another Job (2 pods for a 1-pod Job): finished OutOfSync, not replaced.
+    let a = with(vec![view(&pre, 2)], None);
+    assert_eq!(kinds(&a), ["WorkloadStatus"]);
+    let finished = condition(status_of(&a), "Finished");
+    assert_eq!(finished["reason"], "OutOfSync");
+    // Adopted and matching: the normal lifecycle (nothing to do while it waits).
+    assert!(with(vec![view(&pre, 1)], None).is_empty());
 }
 
 #[test]

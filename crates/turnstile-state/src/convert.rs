@@ -448,11 +448,20 @@ pub fn workload(
     })
 }
 
-/// The admission recorded in a Workload's status, as core assignments.
+/// The admission recorded in a Workload's status, as core assignments, with the usage of pods
+/// reported reclaimable (`status.reclaimablePods`) given back as Kueue does: when a pod set's count
+/// less its reclaimable pods is below the admitted count, its usage is scaled to that many pods
+/// (per-pod usage = admitted usage / admitted count, in integer units, times the pods still needed).
+/// `spec_count` gives a pod set's `spec.podSets[].count` when the Workload's pod sets are not at
+/// hand (the cache drops them; its model keeps the counts).
 pub fn admission(
     wl: &api::Workload,
+    spec_count: impl Fn(&str) -> Option<i32>,
 ) -> Result<Option<(String, Vec<model::PodSetAssignment>)>, ConvertError> {
-    let Some(adm) = wl.status.as_ref().and_then(|s| s.admission.as_ref()) else {
+    let Some(status) = wl.status.as_ref() else {
+        return Ok(None);
+    };
+    let Some(adm) = status.admission.as_ref() else {
         return Ok(None);
     };
     let mut out = Vec::new();
@@ -468,16 +477,28 @@ pub fn admission(
                 )?,
             );
         }
-        let count = psa
-            .count
-            .or_else(|| {
-                wl.spec
-                    .pod_sets
-                    .iter()
-                    .find(|p| p.name == psa.name)
-                    .map(|p| p.count)
-            })
-            .unwrap_or(0);
+        let total = wl
+            .spec
+            .pod_sets
+            .iter()
+            .find(|p| p.name == psa.name)
+            .map(|p| p.count)
+            .or_else(|| spec_count(psa.name.as_str()));
+        let mut count = psa.count.or(total).unwrap_or(0);
+        if let Some(total) = total {
+            let reclaimable = status
+                .reclaimable_pods
+                .iter()
+                .find(|r| r.name == psa.name)
+                .map_or(0, |r| r.count.clamp(0, total.max(0)));
+            let needed = total - reclaimable;
+            if needed < count && count > 0 {
+                for v in usage.values_mut() {
+                    *v = *v / i64::from(count) * i64::from(needed);
+                }
+                count = needed;
+            }
+        }
         out.push(model::PodSetAssignment {
             name: psa.name.to_string(),
             count,

@@ -190,12 +190,33 @@ pub struct Index {
     priority_classes: BTreeMap<String, i32>,
     /// Admissions decided but not yet seen back from the API (assumed).
     assumed: BTreeMap<String, (String, Vec<turnstile_core::model::PodSetAssignment>)>,
-    /// Workload keys by the `namespace/name` of the batch/v1 Job that controls them.
+    /// Workload keys by the Job reconciler's key ([`job_key_of`]).
     by_job: BTreeMap<String, BTreeSet<String>>,
     /// Jobs whose Workloads changed since the Job controller last looked.
     dirty_jobs: BTreeSet<String>,
+    /// Jobs waiting for a prebuilt Workload to appear, by the Workload's key.
+    awaited: BTreeMap<String, BTreeSet<String>>,
     /// Kueue's `resources` configuration (excluded prefixes, transformations).
     resource_rules: convert::ResourceRules,
+}
+
+/// The Job reconciler's key for a Workload: the `namespace/name` of the batch/v1 Job controlling
+/// it, or, for a Workload made for a Job (it carries `kueue.x-k8s.io/job-uid`) that has lost its
+/// controller (the Job was deleted with `propagationPolicy: Orphan`, or the reference was edited
+/// away), `namespace/job-uid:<uid>`. No Job can have that name (`:` is not allowed in names), so
+/// the reconciler finds no Job under it and finishes the Workload as an orphan.
+pub fn job_key_of(wl: &api::Workload) -> Option<String> {
+    controlling_job(wl).or_else(|| {
+        let uid = wl
+            .metadata
+            .labels
+            .as_ref()?
+            .get(api::keys::labels::JOB_UID)?;
+        Some(format!(
+            "{}/job-uid:{uid}",
+            wl.metadata.namespace.as_deref().unwrap_or_default()
+        ))
+    })
 }
 
 /// The `namespace/name` of the batch/v1 Job controlling a Workload, if any.
@@ -346,8 +367,12 @@ impl Index {
             Some([(api::keys::labels::JOB_UID.to_owned(), uid)].into())
         });
         self.models.insert(key.clone(), model);
-        let owner = controlling_job(&wl);
+        let owner = job_key_of(&wl);
+        let reclaimable = |w: &api::Workload| w.status.as_ref().map(|s| s.reclaimable_pods.clone());
+        let mut reclaimed = false;
+        let now_reclaimable = reclaimable(&wl);
         if let Some(old) = self.workloads.insert(key.clone(), wl) {
+            reclaimed = reclaimable(&old) != now_reclaimable;
             self.unlink_job(&key, &old);
         }
         if let Some(job) = owner {
@@ -357,9 +382,13 @@ impl Index {
                 .insert(key.clone());
             self.dirty_jobs.insert(job);
         }
+        if let Some(jobs) = self.awaited.remove(&key) {
+            self.dirty_jobs.extend(jobs);
+        }
         self.place(&key);
+        // Quota given back: the workload stopped holding it, or reported pods reclaimable.
         if let Some(Standing::Reserving { cluster_queue }) = was
-            && !matches!(self.standing(&key), Some(Standing::Reserving { .. }))
+            && (reclaimed || !matches!(self.standing(&key), Some(Standing::Reserving { .. })))
         {
             self.requeue_tree_of(&cluster_queue);
         }
@@ -380,7 +409,7 @@ impl Index {
     }
 
     fn unlink_job(&mut self, key: &str, old: &api::Workload) {
-        let Some(job) = controlling_job(old) else {
+        let Some(job) = job_key_of(old) else {
             return;
         };
         if let Some(set) = self.by_job.get_mut(&job) {
@@ -402,12 +431,27 @@ impl Index {
             .get(job)
             .into_iter()
             .flatten()
-            .filter_map(|k| {
-                let wl = self.workloads.get(k)?;
-                let model = self.models.get(k)?.as_ref().map(AsRef::as_ref);
-                Some((wl, model))
-            })
+            .filter_map(|k| self.workload_with_model(k))
             .collect()
+    }
+
+    /// A Workload (`namespace/name`) with its converted model or why it did not convert.
+    pub fn workload_with_model(
+        &self,
+        key: &str,
+    ) -> Option<(&api::Workload, Result<&Workload, &convert::ConvertError>)> {
+        let wl = self.workloads.get(key)?;
+        let model = self.models.get(key)?.as_ref().map(AsRef::as_ref);
+        Some((wl, model))
+    }
+
+    /// Marks Job `job` (`namespace/name`) dirty when Workload `workload` (`namespace/name`) is
+    /// next seen (a prebuilt Workload the Job waits for).
+    pub fn await_workload(&mut self, workload: &str, job: &str) {
+        self.awaited
+            .entry(workload.to_owned())
+            .or_default()
+            .insert(job.to_owned());
     }
 
     /// Jobs whose Workloads changed since the last call (`namespace/name`).
@@ -689,7 +733,7 @@ impl Index {
             };
             let assignment = match self.assumed.get(key) {
                 Some((_, a)) => a.clone(),
-                None => match convert::admission(wl) {
+                None => match convert::admission(wl, |ps| self.spec_count(key, ps)) {
                     Ok(Some((_, a))) => a,
                     _ => continue,
                 },
@@ -770,6 +814,17 @@ impl Index {
         out
     }
 
+    /// `spec.podSets[].count` of pod set `pod_set` of Workload `key`, from its model (the stored
+    /// Workload has no pod sets).
+    fn spec_count(&self, key: &str, pod_set: &str) -> Option<i32> {
+        let model = self.models.get(key)?.as_ref().ok()?;
+        model
+            .pod_sets
+            .iter()
+            .find(|p| p.name == pod_set)
+            .map(|p| p.count)
+    }
+
     /// Usage per (flavor, resource) of the workloads reserving in `cq`: (all reserving, admitted only),
     /// plus the reserving and admitted counts; `filter` restricts to some workloads (e.g. one LocalQueue).
     fn usage_of(&self, cq: &str, filter: impl Fn(&api::Workload) -> bool) -> QueueUsage {
@@ -783,7 +838,7 @@ impl Index {
             }
             let assignment = match self.assumed.get(key) {
                 Some((_, a)) => a.clone(),
-                None => convert::admission(wl)
+                None => convert::admission(wl, |ps| self.spec_count(key, ps))
                     .ok()
                     .flatten()
                     .map(|(_, a)| a)

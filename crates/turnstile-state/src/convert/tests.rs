@@ -132,13 +132,60 @@ fn workload_and_its_admission() {
     );
     assert_eq!(ps.required_affinity[0][0].values, vec!["a".to_owned()]);
     assert!(ps.tolerations[0].exists);
-    let (cq, assignment) = admission(&wl).unwrap().unwrap();
+    let (cq, assignment) = admission(&wl, |_| None).unwrap().unwrap();
     assert_eq!(cq, "q");
     assert_eq!(assignment[0].usage.get("cpu"), Some(&4500));
     assert_eq!(
         assignment[0].flavors.get("cpu").map(String::as_str),
         Some("spot")
     );
+}
+
+#[test]
+fn reclaimable_pods_give_their_usage_back() {
+    let wl = |pod_sets: serde_json::Value,
+              reclaimable: serde_json::Value,
+              count: i32|
+     -> api::Workload {
+        serde_json::from_value(json!({
+            "metadata": {"name": "w", "namespace": "ns"},
+            "spec": {"queueName": "lq", "podSets": pod_sets},
+            "status": {
+                "admission": {"clusterQueue": "q", "podSetAssignments": [{"name": "main",
+                    "flavors": {"cpu": "f"}, "resourceUsage": {"cpu": "4500m", "memory": "3Gi"}, "count": count}]},
+                "reclaimablePods": reclaimable
+            }
+        }))
+        .unwrap()
+    };
+    let pod_sets = json!([{"name": "main", "count": 3, "template": {"spec": {"containers": []}}}]);
+    let usage = |w: &api::Workload, spec: Option<i32>| {
+        let (_, a) = admission(w, |_| spec).unwrap().unwrap();
+        (
+            a[0].count,
+            a[0].usage.get("cpu").copied(),
+            a[0].usage.get("memory").copied(),
+        )
+    };
+    let gib = 1024 * 1024 * 1024;
+    // 3 pods admitted, 1 done: 2 pods' worth.
+    let w = wl(pod_sets.clone(), json!([{"name": "main", "count": 1}]), 3);
+    assert_eq!(usage(&w, None), (2, Some(3000), Some(2 * gib)));
+    // Pod sets dropped (as in the cache): the count comes from the model.
+    let mut stripped = w.clone();
+    stripped.spec.pod_sets.clear();
+    assert_eq!(usage(&stripped, Some(3)), (2, Some(3000), Some(2 * gib)));
+    assert_eq!(
+        usage(&stripped, None),
+        (3, Some(4500), Some(3 * gib)),
+        "unknown total: unchanged"
+    );
+    // Partially admitted 2 of 3, 1 reclaimable: 3 - 1 = 2 still needed, not below 2: unchanged.
+    let w = wl(pod_sets.clone(), json!([{"name": "main", "count": 1}]), 2);
+    assert_eq!(usage(&w, None), (2, Some(4500), Some(3 * gib)));
+    // More reclaimable than pods never goes negative.
+    let w = wl(pod_sets, json!([{"name": "main", "count": 9}]), 3);
+    assert_eq!(usage(&w, None), (0, Some(0), Some(0)));
 }
 
 #[test]
