@@ -1,0 +1,411 @@
+//! batch/v1 Job behaviours that Kueue's own e2e suite checks, each with real Jobs on the plane (one
+//! manager; one namespace and ClusterQueue per scenario, run side by side):
+//! * `partial`: a Job with `kueue.x-k8s.io/job-min-parallelism` that fits only partly is admitted
+//!   with fewer pods, started with that parallelism, and completes (the start patch lowers
+//!   parallelism and unsuspends in one write, which the Job webhook must allow);
+//! * `priority`: the priority-class label may change while the Job waits (the Workload's priority
+//!   follows), may not be emptied (403 Forbidden), neither while waiting nor while running;
+//! * `prebuilt`: a Job naming a prebuilt Workload adopts it (no Workload of its own), runs under it
+//!   and finishes it;
+//! * `orphan`: a running Job deleted with `propagationPolicy: Orphan` leaves its Workload finished
+//!   (`OwnerNotFound`) without finalizer;
+//! * `defaulting`: a Job without a queue label in a namespace with a LocalQueue `default` is queued
+//!   there; a Job managed by MultiKueue is left alone (not suspended, no Workload).
+
+// Test code: failures are panics.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::needless_pass_by_value
+)]
+
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy};
+use serde_json::json;
+use turnstile_api::Workload;
+use turnstile_e2e::jobs::{OPT_IN, cond, get_job, is_true, job, of_job, pods_of, setup};
+use turnstile_e2e::{Harness, ManagerProcess, TestNs, UrlWebhooks, free_port, wait_for};
+
+const WAIT: Duration = Duration::from_mins(1);
+
+fn with_spec(mut j: Job, f: impl FnOnce(&mut k8s_openapi::api::batch::v1::JobSpec)) -> Job {
+    f(j.spec.as_mut().unwrap());
+    j
+}
+
+/// The Workload of Job `name` once `pred` holds for it.
+async fn workload_of(
+    ns: &TestNs,
+    name: &str,
+    what: &str,
+    pred: impl Fn(&Workload) -> bool,
+) -> Workload {
+    wait_for(WAIT, what, || {
+        let ns = ns.clone();
+        let pred = &pred;
+        async move {
+            let all = turnstile_e2e::list_workloads(&ns).await.ok()?;
+            of_job(&all, name).filter(|w| pred(w)).cloned()
+        }
+    })
+    .await
+    .unwrap()
+}
+
+async fn job_until(ns: &TestNs, name: &str, what: &str, pred: impl Fn(&Job) -> bool) -> Job {
+    wait_for(WAIT, what, || {
+        let ns = ns.clone();
+        let pred = &pred;
+        async move {
+            let j = get_job(&ns, name).await;
+            pred(&j).then_some(j)
+        }
+    })
+    .await
+    .unwrap()
+}
+
+fn completed(j: &Job) -> bool {
+    j.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.type_ == "Complete" && c.status == "True")
+        })
+}
+
+fn forbidden<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> String {
+    match r {
+        Err(kube::Error::Api(s)) if s.code == 403 => s.message,
+        other => panic!("want 403 Forbidden, got {other:?}"),
+    }
+}
+
+async fn partial(ns: TestNs, user: Client, cq: String, flavor: String) {
+    // 2 cpu of quota; the Job asks for 3 pods of 1 cpu, at least 1.
+    setup(&ns, &cq, &flavor, "2", json!({})).await;
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    let mut j = with_spec(job("p", "1", "2s", &json!({}), &json!({})), |s| {
+        s.parallelism = Some(3);
+        s.completions = Some(4);
+    });
+    j.metadata.annotations = Some(
+        [(
+            "kueue.x-k8s.io/job-min-parallelism".to_owned(),
+            "1".to_owned(),
+        )]
+        .into(),
+    );
+    jobs.create(&PostParams::default(), &j).await.unwrap();
+    let w = workload_of(&ns, "p", "p admitted with 2 of 3 pods", |w| {
+        is_true(w, "Admitted")
+    })
+    .await;
+    let psa = &w
+        .status
+        .as_ref()
+        .unwrap()
+        .admission
+        .as_ref()
+        .unwrap()
+        .pod_set_assignments[0];
+    assert_eq!(psa.count, Some(2));
+    let started = job_until(&ns, "p", "p started", |j| {
+        j.spec.as_ref().unwrap().suspend == Some(false)
+    })
+    .await;
+    assert_eq!(
+        started.spec.as_ref().unwrap().parallelism,
+        Some(2),
+        "parallelism lowered to the admitted count"
+    );
+    assert_eq!(started.spec.as_ref().unwrap().completions, Some(4));
+    job_until(&ns, "p", "p completed", completed).await;
+    let w = workload_of(&ns, "p", "p's Workload finished", |w| {
+        is_true(w, "Finished")
+    })
+    .await;
+    assert_eq!(cond(&w, "Finished").unwrap().reason, "Succeeded");
+    let all = turnstile_e2e::list_workloads(&ns).await.unwrap();
+    assert_eq!(all.len(), 1, "one Workload all along: {:?}", all.keys());
+    // A running Job with partial admission cannot be resized by a user.
+}
+
+async fn priority(
+    ns: TestNs,
+    user: Client,
+    cq: String,
+    flavor: String,
+    (low, high): (String, String),
+) {
+    setup(&ns, &cq, &flavor, "1", json!({})).await;
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    let pp = PostParams::default();
+    let runner = job(
+        "run",
+        "1",
+        "20s",
+        &json!({"kueue.x-k8s.io/priority-class": low}),
+        &json!({}),
+    );
+    jobs.create(&pp, &runner).await.unwrap();
+    job_until(&ns, "run", "run started", |j| {
+        j.spec.as_ref().unwrap().suspend == Some(false)
+    })
+    .await;
+    let waiter = job(
+        "wait",
+        "1",
+        "1s",
+        &json!({"kueue.x-k8s.io/priority-class": low}),
+        &json!({}),
+    );
+    jobs.create(&pp, &waiter).await.unwrap();
+    workload_of(&ns, "wait", "wait's Workload with the low priority", |w| {
+        w.spec.priority == Some(10)
+    })
+    .await;
+    // Raised while waiting: the Workload follows.
+    let raise = json!({"metadata": {"labels": {"kueue.x-k8s.io/priority-class": high}}});
+    jobs.patch("wait", &PatchParams::default(), &Patch::Merge(&raise))
+        .await
+        .unwrap();
+    let w = workload_of(&ns, "wait", "wait's Workload raised", |w| {
+        w.spec.priority == Some(1000)
+    })
+    .await;
+    assert_eq!(
+        w.spec.priority_class_ref.as_ref().map(|r| r.name.as_str()),
+        Some(high.as_str())
+    );
+    assert!(
+        !is_true(&w, "QuotaReserved"),
+        "still waiting (no preemption configured)"
+    );
+    // Never removed: not while waiting, not while running.
+    let empty = json!({"metadata": {"labels": {"kueue.x-k8s.io/priority-class": ""}}});
+    for name in ["wait", "run"] {
+        let msg = forbidden(
+            jobs.patch(name, &PatchParams::default(), &Patch::Merge(&empty))
+                .await,
+        );
+        assert!(
+            msg.contains("WorkloadPriorityClass cannot be removed from a workload"),
+            "{msg}"
+        );
+    }
+    job_until(&ns, "wait", "wait runs after run", completed).await;
+}
+
+async fn prebuilt(ns: TestNs, user: Client, cq: String, flavor: String) {
+    setup(&ns, &cq, &flavor, "1", json!({})).await;
+    let j = job(
+        "pb",
+        "1",
+        "2s",
+        &json!({"kueue.x-k8s.io/prebuilt-workload-name": "pre"}),
+        &json!({}),
+    );
+    let jobs: Api<Job> = Api::namespaced(user.clone(), &ns.name);
+    let created = jobs.create(&PostParams::default(), &j).await.unwrap();
+    assert_eq!(created.spec.as_ref().unwrap().suspend, Some(true));
+    // The Workload appears after the Job: the Job waits for it, suspended, without a Workload of its own.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        turnstile_e2e::list_workloads(&ns).await.unwrap().is_empty(),
+        "no Workload made for a prebuilt Job"
+    );
+    let template = created.spec.as_ref().unwrap().template.clone();
+    let pre = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload",
+        "metadata": {"name": "pre", "finalizers": ["kueue.x-k8s.io/resource-in-use"]},
+        "spec": {"queueName": "lq", "podSets": [{"name": "main", "count": 1, "template": {"spec": template.spec}}]}});
+    ns.apply_doc(&pre).await.unwrap();
+    let w = workload_of(&ns, "pb", "pre adopted and admitted", |w| {
+        is_true(w, "Admitted")
+    })
+    .await;
+    assert_eq!(w.metadata.name.as_deref(), Some("pre"));
+    assert_eq!(
+        w.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kueue.x-k8s.io/job-uid")),
+        created.metadata.uid.as_ref()
+    );
+    job_until(&ns, "pb", "pb completed", completed).await;
+    let w = workload_of(&ns, "pb", "pre finished", |w| is_true(w, "Finished")).await;
+    assert_eq!(cond(&w, "Finished").unwrap().reason, "Succeeded");
+    assert_eq!(turnstile_e2e::list_workloads(&ns).await.unwrap().len(), 1);
+}
+
+async fn orphan(ns: TestNs, user: Client, cq: String, flavor: String) {
+    setup(&ns, &cq, &flavor, "1", json!({})).await;
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    jobs.create(
+        &PostParams::default(),
+        &job("o", "1", "60s", &json!({}), &json!({})),
+    )
+    .await
+    .unwrap();
+    let w = workload_of(&ns, "o", "o admitted", |w| is_true(w, "Admitted")).await;
+    let wl_name = w.metadata.name.clone().unwrap();
+    job_until(&ns, "o", "o running", |j| {
+        j.spec.as_ref().unwrap().suspend == Some(false)
+    })
+    .await;
+    let dp = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Orphan),
+        ..DeleteParams::default()
+    };
+    jobs.delete("o", &dp).await.unwrap();
+    let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
+    let w = wait_for(
+        WAIT,
+        "the orphaned Workload finished, finalizer gone",
+        || {
+            let api = api.clone();
+            let name = wl_name.clone();
+            async move {
+                let w = api.get(&name).await.ok()?;
+                (is_true(&w, "Finished")
+                    && w.metadata.finalizers.as_ref().is_none_or(Vec::is_empty))
+                .then_some(w)
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(cond(&w, "Finished").unwrap().reason, "OwnerNotFound");
+    // The orphaned pods are the user's now; the quota is free again.
+    let _ = pods_of(&ns, "o").await;
+}
+
+async fn defaulting(ns: TestNs, user: Client, cq: String, flavor: String) {
+    setup(&ns, &cq, &flavor, "1", json!({})).await;
+    ns.apply_doc(
+        &json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue",
+        "metadata": {"name": "default"}, "spec": {"clusterQueue": cq}}),
+    )
+    .await
+    .unwrap();
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    let mut unlabelled = job("d", "1", "1s", &json!({}), &json!({}));
+    unlabelled
+        .metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .remove("kueue.x-k8s.io/queue-name");
+    let created = jobs
+        .create(&PostParams::default(), &unlabelled)
+        .await
+        .unwrap();
+    assert_eq!(
+        created
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kueue.x-k8s.io/queue-name"))
+            .map(String::as_str),
+        Some("default"),
+        "queued in the namespace's LocalQueue default"
+    );
+    assert_eq!(created.spec.as_ref().unwrap().suspend, Some(true));
+    let w = workload_of(&ns, "d", "d admitted through LocalQueue default", |w| {
+        is_true(w, "Admitted")
+    })
+    .await;
+    assert_eq!(
+        w.spec
+            .queue_name
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("default")
+    );
+    job_until(&ns, "d", "d completed", completed).await;
+
+    // MultiKueue-managed: not Turnstile's (no MultiKueue here).
+    let mk = with_spec(job("mk", "1", "1s", &json!({}), &json!({})), |s| {
+        s.managed_by = Some("kueue.x-k8s.io/multikueue".into());
+    });
+    let created = jobs.create(&PostParams::default(), &mk).await.unwrap();
+    assert_ne!(
+        created.spec.as_ref().unwrap().suspend,
+        Some(true),
+        "not suspended by the webhook"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all = turnstile_e2e::list_workloads(&ns).await.unwrap();
+    assert!(
+        of_job(&all, "mk").is_none(),
+        "no Workload for a MultiKueue Job"
+    );
+}
+
+#[tokio::test]
+async fn kueue_job_behaviours() {
+    let h = Harness::get().await.expect("control plane");
+    let id = std::process::id();
+    let port = free_port();
+    let hooks = UrlWebhooks::register(&h, "e2e-kb", port, OPT_IN).await;
+    let flavor = format!("e2e-kb-od-{id}");
+    let (low, high) = (format!("e2e-kb-low-{id}"), format!("e2e-kb-high-{id}"));
+    let names = ["partial", "priority", "prebuilt", "orphan", "defaulting"];
+    let cqs: Vec<String> = names.iter().map(|n| format!("e2e-kb-{n}-{id}")).collect();
+    let mut cleanup = hooks.cleanup();
+    cleanup.extend(cqs.iter().map(|c| format!("clusterqueue/{c}")));
+    cleanup.extend([
+        format!("resourceflavor/{flavor}"),
+        format!("workloadpriorityclass/{low}"),
+        format!("workloadpriorityclass/{high}"),
+    ]);
+    let _cleanup = turnstile_e2e::Cleanup(h.clone(), cleanup);
+    let mut args = hooks.manager_args(port);
+    args.extend(["--identity".to_owned(), "e2e-kb".to_owned()]);
+    let _manager = ManagerProcess::start(&h, &args, vec![]).await;
+    let user = h.client_as(&hooks.user).await.unwrap();
+    for doc in [
+        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": flavor, "labels": {OPT_IN.0: OPT_IN.1}},
+            "spec": {"nodeLabels": {"instance-type": "on-demand"}}}),
+        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass", "metadata": {"name": low}, "value": 10}),
+        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass", "metadata": {"name": high}, "value": 1000}),
+    ] {
+        turnstile_e2e::apply_cluster_object(&h.client, &doc).await;
+    }
+    let labels = json!({OPT_IN.0: OPT_IN.1});
+    let f = || flavor.clone();
+    tokio::join!(
+        h.run_labelled("kb-partial", labels.clone(), {
+            let (u, cq, fl) = (user.clone(), cqs[0].clone(), f());
+            move |ns| partial(ns, u, cq, fl)
+        }),
+        h.run_labelled("kb-priority", labels.clone(), {
+            let (u, cq, fl, pcs) = (
+                user.clone(),
+                cqs[1].clone(),
+                f(),
+                (low.clone(), high.clone()),
+            );
+            move |ns| priority(ns, u, cq, fl, pcs)
+        }),
+        h.run_labelled("kb-prebuilt", labels.clone(), {
+            let (u, cq, fl) = (user.clone(), cqs[2].clone(), f());
+            move |ns| prebuilt(ns, u, cq, fl)
+        }),
+        h.run_labelled("kb-orphan", labels.clone(), {
+            let (u, cq, fl) = (user.clone(), cqs[3].clone(), f());
+            move |ns| orphan(ns, u, cq, fl)
+        }),
+        h.run_labelled("kb-defaulting", labels, {
+            let (u, cq, fl) = (user.clone(), cqs[4].clone(), f());
+            move |ns| defaulting(ns, u, cq, fl)
+        }),
+    );
+}
