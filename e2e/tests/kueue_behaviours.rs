@@ -10,7 +10,9 @@
 //! * `orphan`: a running Job deleted with `propagationPolicy: Orphan` leaves its Workload finished
 //!   (`OwnerNotFound`) without finalizer;
 //! * `defaulting`: a Job without a queue label in a namespace with a LocalQueue `default` is queued
-//!   there; a Job managed by MultiKueue is left alone (not suspended, no Workload).
+//!   there; a Job managed by MultiKueue is left alone (not suspended, no Workload);
+//! * `stuck`: a Job whose Workload cannot be created (a ResourceQuota allows no Workloads) says why
+//!   on the Job (Warning `ReconcileFailed` with the API's message).
 
 // Test code: failures are panics.
 #![allow(
@@ -349,6 +351,62 @@ async fn defaulting(ns: TestNs, user: Client, cq: String, flavor: String) {
     );
 }
 
+async fn stuck(ns: TestNs, user: Client, cq: String, flavor: String) {
+    setup(&ns, &cq, &flavor, "1", json!({})).await;
+    let rq: k8s_openapi::api::core::v1::ResourceQuota = serde_json::from_value(json!({
+        "metadata": {"name": "no-workloads"},
+        "spec": {"hard": {"count/workloads.kueue.x-k8s.io": "0"}}}))
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::ResourceQuota>::namespaced(ns.client(), &ns.name)
+        .create(&PostParams::default(), &rq)
+        .await
+        .unwrap();
+    // The quota controller must have counted before the Job: its status says 0 used of 0.
+    wait_for(WAIT, "the ResourceQuota to be in force", || {
+        let ns = ns.clone();
+        async move {
+            let rq =
+                Api::<k8s_openapi::api::core::v1::ResourceQuota>::namespaced(ns.client(), &ns.name)
+                    .get("no-workloads")
+                    .await
+                    .ok()?;
+            rq.status?
+                .hard?
+                .contains_key("count/workloads.kueue.x-k8s.io")
+                .then_some(())
+        }
+    })
+    .await
+    .unwrap();
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    jobs.create(
+        &PostParams::default(),
+        &job("s", "1", "1s", &json!({}), &json!({})),
+    )
+    .await
+    .unwrap();
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(ns.client(), &ns.name);
+    let note = wait_for(WAIT, "a ReconcileFailed Warning on the Job", || {
+        let events = events.clone();
+        async move {
+            let list = events.list(&kube::api::ListParams::default()).await.ok()?;
+            list.items.into_iter().find_map(|e| {
+                (e.reason.as_deref() == Some("ReconcileFailed")
+                    && e.type_.as_deref() == Some("Warning")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("s"))
+                .then(|| e.note.unwrap_or_default())
+            })
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        note.contains("creating a Workload") && note.contains("exceeded quota"),
+        "{note}"
+    );
+    assert_eq!(get_job(&ns, "s").await.spec.unwrap().suspend, Some(true));
+}
+
 #[tokio::test]
 async fn kueue_job_behaviours() {
     let h = Harness::get().await.expect("control plane");
@@ -357,7 +415,14 @@ async fn kueue_job_behaviours() {
     let hooks = UrlWebhooks::register(&h, "e2e-kb", port, OPT_IN).await;
     let flavor = format!("e2e-kb-od-{id}");
     let (low, high) = (format!("e2e-kb-low-{id}"), format!("e2e-kb-high-{id}"));
-    let names = ["partial", "priority", "prebuilt", "orphan", "defaulting"];
+    let names = [
+        "partial",
+        "priority",
+        "prebuilt",
+        "orphan",
+        "defaulting",
+        "stuck",
+    ];
     let cqs: Vec<String> = names.iter().map(|n| format!("e2e-kb-{n}-{id}")).collect();
     let mut cleanup = hooks.cleanup();
     cleanup.extend(cqs.iter().map(|c| format!("clusterqueue/{c}")));
@@ -403,9 +468,13 @@ async fn kueue_job_behaviours() {
             let (u, cq, fl) = (user.clone(), cqs[3].clone(), f());
             move |ns| orphan(ns, u, cq, fl)
         }),
-        h.run_labelled("kb-defaulting", labels, {
+        h.run_labelled("kb-defaulting", labels.clone(), {
             let (u, cq, fl) = (user.clone(), cqs[4].clone(), f());
             move |ns| defaulting(ns, u, cq, fl)
+        }),
+        h.run_labelled("kb-stuck", labels, {
+            let (u, cq, fl) = (user.clone(), cqs[5].clone(), f());
+            move |ns| stuck(ns, u, cq, fl)
         }),
     );
 }

@@ -97,6 +97,10 @@ impl Owned {
     }
 }
 
+/// Warning event reason on a Job whose reconciliation keeps failing (a write refused by a webhook,
+/// a ResourceQuota on Workloads, RBAC...), with the API's message.
+pub const REASON_RECONCILE_FAILED: &str = "ReconcileFailed";
+
 /// Runs the reconciler until the process ends.
 pub async fn run(client: Client, shared: Shared, settings: JobSettings) {
     let dirty: Arc<Mutex<BTreeSet<String>>> = Arc::default();
@@ -221,6 +225,22 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
                         .min(Duration::from_secs(30));
                     if *n >= 3 {
                         tracing::warn!(job = %key, error = %e, retry_in = ?backoff, "Job reconcile keeps failing");
+                        // Say why on the Job itself, not only in this log (at the third failure in a
+                        // row, then every tenth): a Job stuck suspended must tell its user.
+                        if (*n == 3 || n.is_multiple_of(10)) && !matches!(e, Error::Waiting(_)) {
+                            let (ns, name) = key.split_once('/').unwrap_or_default();
+                            if let Some(job) = ctx.jobs.get(&ObjectRef::new(name).within(ns)) {
+                                ctx.shared.events.emit(
+                                    job.as_ref(),
+                                    true,
+                                    REASON_RECONCILE_FAILED,
+                                    format!(
+                                        "{e} (failed {n} times in a row; retrying in {}s)",
+                                        backoff.as_secs()
+                                    ),
+                                );
+                            }
+                        }
                     } else {
                         tracing::debug!(job = %key, error = %e, retry_in = ?backoff, "Job reconcile failed");
                     }

@@ -285,6 +285,9 @@ pub struct JobsConfig {
     pub managed_jobs_namespace_selector: Option<LabelSelector>,
     /// Namespaces never managed (kube-system and Turnstile's own).
     pub excluded_namespaces: Vec<String>,
+    /// Kueue's `WorkloadPriorityClassDefaulting` feature gate (off by default): a Job without a
+    /// priority-class label gets `default` when a WorkloadPriorityClass of that name exists.
+    pub workload_priority_class_defaulting: bool,
 }
 
 impl JobsConfig {
@@ -529,10 +532,11 @@ impl ReviewContext for ClusterView {
                 .local_queues
                 .get(&ObjectRef::new(DEFAULT_NAME).within(ns))
                 .is_some(),
-            default_priority_class_exists: self
-                .priority_classes
-                .get(&ObjectRef::new(DEFAULT_NAME))
-                .is_some(),
+            default_priority_class_exists: self.config.workload_priority_class_defaulting
+                && self
+                    .priority_classes
+                    .get(&ObjectRef::new(DEFAULT_NAME))
+                    .is_some(),
             requester_is_manager: request.user_info.username.as_deref()
                 == Some(self.manager_username.as_str()),
             workload_admitted: self.workload_admitted(job),

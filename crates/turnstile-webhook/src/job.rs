@@ -25,7 +25,8 @@ pub struct JobContext {
     pub manage_jobs_without_queue_name: bool,
     /// The namespace has a LocalQueue named `default`.
     pub default_local_queue_exists: bool,
-    /// A WorkloadPriorityClass named `default` exists.
+    /// A WorkloadPriorityClass named `default` exists and Kueue's `WorkloadPriorityClassDefaulting`
+    /// gate (off by default) is on: Jobs without a priority-class label get `default`.
     pub default_priority_class_exists: bool,
     /// The request comes from Turnstile's own identity.
     pub requester_is_manager: bool,

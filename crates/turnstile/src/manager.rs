@@ -225,6 +225,9 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
             || config.manage_jobs_without_queue_name,
         managed_jobs_namespace_selector: selector,
         excluded_namespaces: vec!["kube-system".into(), args.namespace.clone()],
+        workload_priority_class_defaulting: config
+            .feature_gate("WorkloadPriorityClassDefaulting")
+            .unwrap_or(false),
     };
     let view = ClusterView::start(&client, jobs.clone(), username);
     let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
