@@ -11,6 +11,8 @@
 //!   (`OwnerNotFound`) without finalizer;
 //! * `defaulting`: a Job without a queue label in a namespace with a LocalQueue `default` is queued
 //!   there; a Job managed by MultiKueue is left alone (not suspended, no Workload);
+//! * `reclaim`: pods that succeeded and will not be replaced give their quota back while the Job
+//!   still runs (`status.reclaimablePods`), so a waiting Job is admitted before the first completes;
 //! * `stuck`: a Job whose Workload cannot be created (a ResourceQuota allows no Workloads) says why
 //!   on the Job (Warning `ReconcileFailed` with the API's message).
 
@@ -351,6 +353,56 @@ async fn defaulting(ns: TestNs, user: Client, cq: String, flavor: String) {
     );
 }
 
+async fn reclaim(ns: TestNs, user: Client, cq: String, flavor: String) {
+    // 2 cpu; `a` runs 2 pods at a time for 3 completions (1 cpu each, 6 s per pod): after the first
+    // two succeed only one pod is still needed, so 1 cpu is reclaimable while the third runs.
+    setup(&ns, &cq, &flavor, "2", json!({})).await;
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    let a = with_spec(job("a", "1", "6s", &json!({}), &json!({})), |s| {
+        s.parallelism = Some(2);
+        s.completions = Some(3);
+    });
+    jobs.create(&PostParams::default(), &a).await.unwrap();
+    job_until(&ns, "a", "a started", |j| {
+        j.spec.as_ref().unwrap().suspend == Some(false)
+    })
+    .await;
+    jobs.create(
+        &PostParams::default(),
+        &job("b", "1", "1s", &json!({}), &json!({})),
+    )
+    .await
+    .unwrap();
+    let wa = workload_of(&ns, "a", "a reports a reclaimable pod", |w| {
+        w.status
+            .as_ref()
+            .is_some_and(|s| s.reclaimable_pods.iter().any(|r| r.count == 1))
+    })
+    .await;
+    assert!(is_true(&wa, "QuotaReserved"));
+    let wb = workload_of(&ns, "b", "b admitted on the reclaimed cpu", |w| {
+        is_true(w, "QuotaReserved")
+    })
+    .await;
+    let b_reserved = cond(&wb, "QuotaReserved").unwrap().last_transition_time.0;
+    let a_done = job_until(&ns, "a", "a completed", completed).await;
+    let a_completed = a_done
+        .status
+        .unwrap()
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Complete")
+        .unwrap()
+        .last_transition_time
+        .unwrap()
+        .0;
+    assert!(
+        b_reserved < a_completed,
+        "b reserved at {b_reserved}, a completed at {a_completed}"
+    );
+}
+
 async fn stuck(ns: TestNs, user: Client, cq: String, flavor: String) {
     setup(&ns, &cq, &flavor, "1", json!({})).await;
     let rq: k8s_openapi::api::core::v1::ResourceQuota = serde_json::from_value(json!({
@@ -422,6 +474,7 @@ async fn kueue_job_behaviours() {
         "orphan",
         "defaulting",
         "stuck",
+        "reclaim",
     ];
     let cqs: Vec<String> = names.iter().map(|n| format!("e2e-kb-{n}-{id}")).collect();
     let mut cleanup = hooks.cleanup();
@@ -472,9 +525,13 @@ async fn kueue_job_behaviours() {
             let (u, cq, fl) = (user.clone(), cqs[4].clone(), f());
             move |ns| defaulting(ns, u, cq, fl)
         }),
-        h.run_labelled("kb-stuck", labels, {
+        h.run_labelled("kb-stuck", labels.clone(), {
             let (u, cq, fl) = (user.clone(), cqs[5].clone(), f());
             move |ns| stuck(ns, u, cq, fl)
+        }),
+        h.run_labelled("kb-reclaim", labels, {
+            let (u, cq, fl) = (user.clone(), cqs[6].clone(), f());
+            move |ns| reclaim(ns, u, cq, fl)
         }),
     );
 }
