@@ -55,25 +55,7 @@ echo "    installed in $((SECONDS - started)) s"
 
 echo "==> the manager, as the chart's ServiceAccount, with the chart's configuration"
 stop_manager
-token="$("$kubectl" create token turnstile-controller-manager -n "$ns" --duration=24h)"
-server="$("$kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')"
-ca="$("$kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')"
-cat >"$run_dir/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: plane
-  cluster: {server: "$server", certificate-authority-data: "$ca"}
-users:
-- name: turnstile
-  user: {token: "$token"}
-contexts:
-- name: turnstile
-  context: {cluster: plane, user: turnstile}
-current-context: turnstile
-EOF
-"$kubectl" get configmap turnstile-manager-config -n "$ns" \
-  -o jsonpath='{.data.controller_manager_config\.yaml}' >"$run_dir/controller_manager_config.yaml"
+bash e2e/tools/chart-manager-files.sh "$ns" "$run_dir" 24h
 KUBECONFIG="$run_dir/kubeconfig" nohup ./target/debug/turnstile --log-format plain manager \
   --config "$run_dir/controller_manager_config.yaml" --namespace "$ns" --identity turnstile-demo \
   --webhook-addr "[::]:$webhook_port" --health-addr "$health_addr" --metrics-addr "$metrics_addr" \

@@ -44,25 +44,7 @@ cargo build --locked -q -p turnstile
   --set webhookService.port="$webhook_port" --wait --timeout 120s >/dev/null
 "$kubectl" apply --server-side -f "$here/scaffolding.yaml" >/dev/null
 
-token="$("$kubectl" create token turnstile-controller-manager -n "$ns" --duration=4h)"
-server="$("$kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')"
-ca="$("$kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')"
-cat >"$work/kubeconfig" <<EOT
-apiVersion: v1
-kind: Config
-clusters:
-- name: plane
-  cluster: {server: "$server", certificate-authority-data: "$ca"}
-users:
-- name: turnstile
-  user: {token: "$token"}
-contexts:
-- name: turnstile
-  context: {cluster: plane, user: turnstile}
-current-context: turnstile
-EOT
-"$kubectl" get configmap turnstile-manager-config -n "$ns" \
-  -o jsonpath='{.data.controller_manager_config\.yaml}' >"$work/controller_manager_config.yaml"
+bash e2e/tools/chart-manager-files.sh "$ns" "$work" 4h
 health="127.0.0.1:${KUEUE_E2E_HEALTH_PORT:-18081}"
 KUBECONFIG="$work/kubeconfig" ./target/debug/turnstile --log-format plain manager \
   --config "$work/controller_manager_config.yaml" --namespace "$ns" --identity turnstile-conformance \

@@ -151,3 +151,21 @@ pub async fn setup(ns: &TestNs, cq: &str, flavor: &str, nominal: &str, preemptio
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// The cluster-scoped objects the Job tests share: ResourceFlavor `flavor` on the on-demand nodes
+/// (opted into the test webhook) and one WorkloadPriorityClass per `(name, value)`.
+pub async fn flavor_and_priority_classes(
+    client: &kube::Client,
+    flavor: &str,
+    priority_classes: &[(&str, i32)],
+) {
+    let flavor_doc = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor",
+        "metadata": {"name": flavor, "labels": {OPT_IN.0: OPT_IN.1}},
+        "spec": {"nodeLabels": {"instance-type": "on-demand"}}});
+    crate::apply_cluster_object(client, &flavor_doc).await;
+    for (name, value) in priority_classes {
+        let doc = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass",
+            "metadata": {"name": name}, "value": value});
+        crate::apply_cluster_object(client, &doc).await;
+    }
+}

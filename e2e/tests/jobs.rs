@@ -441,14 +441,12 @@ async fn jobs_end_to_end() {
     ]);
     let manager = ManagerProcess::start(&h, &args, vec![]).await;
     let user = h.client_as(&hooks.user).await.unwrap();
-    for doc in [
-        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": flavor, "labels": {OPT_IN.0: OPT_IN.1}},
-            "spec": {"nodeLabels": {"instance-type": "on-demand"}}}),
-        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass", "metadata": {"name": low}, "value": 10}),
-        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass", "metadata": {"name": high}, "value": 1000}),
-    ] {
-        turnstile_e2e::apply_cluster_object(&h.client, &doc).await;
-    }
+    turnstile_e2e::jobs::flavor_and_priority_classes(
+        &h.client,
+        &flavor,
+        &[(&low, 10), (&high, 1000)],
+    )
+    .await;
     let labels = json!({OPT_IN.0: OPT_IN.1});
     let [seq_cq, pre_cq] = cqs.clone();
     let (u1, u2) = (user.clone(), user);

@@ -123,51 +123,41 @@ mod tests {
     use crate::resources::FlavorResource;
     use crate::tree::{QueueQuotas, Quota};
 
-    fn tree() -> QuotaTree {
-        let quotas = |cpu: Amount, mem: Amount| -> BTreeMap<FlavorResource, Quota> {
-            [
+    /// Queues (name, cohort, nominal cpu, nominal memory) of flavor `f`.
+    fn tree_of(queues: &[(&str, Option<&str>, Amount, Amount)]) -> QuotaTree {
+        let queues = queues
+            .iter()
+            .map(|(name, cohort, cpu, mem)| {
+                let quotas: BTreeMap<FlavorResource, Quota> = [("cpu", *cpu), ("memory", *mem)]
+                    .into_iter()
+                    .map(|(r, nominal)| {
+                        (
+                            FlavorResource::new("f", r),
+                            Quota {
+                                nominal,
+                                ..Quota::default()
+                            },
+                        )
+                    })
+                    .collect();
                 (
-                    FlavorResource::new("f", "cpu"),
-                    Quota {
-                        nominal: cpu,
-                        ..Quota::default()
+                    (*name).to_owned(),
+                    QueueQuotas {
+                        cohort: cohort.map(Into::into),
+                        quotas,
                     },
-                ),
-                (
-                    FlavorResource::new("f", "memory"),
-                    Quota {
-                        nominal: mem,
-                        ..Quota::default()
-                    },
-                ),
-            ]
-            .into()
-        };
-        let queues = [
-            (
-                "a".to_owned(),
-                QueueQuotas {
-                    cohort: Some("c".into()),
-                    quotas: quotas(10, 100),
-                },
-            ),
-            (
-                "b".to_owned(),
-                QueueQuotas {
-                    cohort: Some("c".into()),
-                    quotas: quotas(10, 100),
-                },
-            ),
-            (
-                "alone".to_owned(),
-                QueueQuotas {
-                    cohort: None,
-                    quotas: quotas(10, 100),
-                },
-            ),
-        ]
-        .into();
+                )
+            })
+            .collect();
         QuotaTree::build(&queues, &BTreeMap::new())
+    }
+
+    fn tree() -> QuotaTree {
+        tree_of(&[
+            ("a", Some("c"), 10, 100),
+            ("b", Some("c"), 10, 100),
+            ("alone", None, 10, 100),
+        ])
     }
 
     fn usage(cpu: Amount, mem: Amount) -> FrAmounts {
@@ -214,34 +204,7 @@ mod tests {
     fn weighted_share_is_kueues_unrounded_ratio_rounded_up() {
         // Lendable cpu 15 (a: 10, b: 5); a borrowing 1 is 66.67 ‰: Kueue writes 67 (an integer
         // ratio would give 66), and with weight 2, 33.33 → 34.
-        let cpu = |n: Amount| -> BTreeMap<FlavorResource, Quota> {
-            [(
-                FlavorResource::new("f", "cpu"),
-                Quota {
-                    nominal: n,
-                    ..Quota::default()
-                },
-            )]
-            .into()
-        };
-        let queues = [
-            (
-                "a".to_owned(),
-                QueueQuotas {
-                    cohort: Some("c".into()),
-                    quotas: cpu(10),
-                },
-            ),
-            (
-                "b".to_owned(),
-                QueueQuotas {
-                    cohort: Some("c".into()),
-                    quotas: cpu(5),
-                },
-            ),
-        ]
-        .into();
-        let mut t = QuotaTree::build(&queues, &BTreeMap::new());
+        let mut t = tree_of(&[("a", Some("c"), 10, 0), ("b", Some("c"), 5, 0)]);
         t.add_usage(
             "a",
             &FrAmounts([(FlavorResource::new("f", "cpu"), 11)].into()),
