@@ -590,7 +590,7 @@ impl Index {
     /// Where a workload stands, `None` if unknown.
     pub fn standing(&self, key: &str) -> Option<Standing> {
         let wl = self.workloads.get(key)?;
-        if condition_true(wl, conditions::FINISHED) || !wl.spec.is_active() {
+        if condition_true(wl, conditions::FINISHED) {
             return Some(Standing::Done);
         }
         if let Some((cq, _)) = self.assumed.get(key) {
@@ -598,12 +598,17 @@ impl Index {
                 cluster_queue: cq.clone(),
             });
         }
+        // A deactivated workload keeps its quota until it is released (its pods may still run):
+        // only the release (admission cleared once the Job has stopped) gives it back.
         if condition_true(wl, conditions::QUOTA_RESERVED)
             && let Some(adm) = wl.status.as_ref().and_then(|s| s.admission.as_ref())
         {
             return Some(Standing::Reserving {
                 cluster_queue: adm.cluster_queue.to_string(),
             });
+        }
+        if !wl.spec.is_active() {
+            return Some(Standing::Done);
         }
         if condition(wl, conditions::REQUEUED).is_some_and(|c| c.status == "False") {
             return Some(Standing::Parked);

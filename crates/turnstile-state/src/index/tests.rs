@@ -316,6 +316,29 @@ fn admitted_wl(name: &str, extra_conditions: Value) -> api::Workload {
 }
 
 #[test]
+fn a_deactivated_workload_holds_its_quota_until_released() {
+    let mut ix = setup("1");
+    let mut off = admitted_wl("a", json!([]));
+    off.spec.active = Some(false);
+    ix.apply_workload(off.clone());
+    assert_eq!(
+        ix.standing("ns/a"),
+        Some(Standing::Reserving {
+            cluster_queue: "cq".into()
+        }),
+        "its pods may still run"
+    );
+    ix.apply_workload(wl("b", "1", "2026-11-25T00:00:02Z"));
+    assert!(admitted(&cycle(&mut ix)).is_empty(), "no over-commit");
+    // Released (admission cleared): the quota is free and b is admitted.
+    off.status = Some(obj(json!({"conditions": [
+        {"type": "QuotaReserved", "status": "False", "reason": "Deactivated", "message": "", "lastTransitionTime": "2026-11-25T00:02:00Z"}]})));
+    ix.apply_workload(off);
+    assert_eq!(ix.standing("ns/a"), Some(Standing::Done));
+    assert_eq!(admitted(&cycle(&mut ix)), ["ns/b"]);
+}
+
+#[test]
 fn upkeep_drains_deactivates_and_lets_back() {
     let mut ix = setup("2");
     ix.apply_workload(admitted_wl("a", json!([])));
