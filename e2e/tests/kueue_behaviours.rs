@@ -13,6 +13,10 @@
 //!   there; a Job managed by MultiKueue is left alone (not suspended, no Workload);
 //! * `reclaim`: pods that succeeded and will not be replaced give their quota back while the Job
 //!   still runs (`status.reclaimablePods`), so a waiting Job is admitted before the first completes;
+//! * `checks`: a ClusterQueue naming a missing AdmissionCheck is inactive (`AdmissionCheckNotFound`);
+//!   once the check exists and is active, a Job's Workload reserves quota but the Job stays
+//!   suspended until the check is `Ready` (its `podSetUpdates` land in the Job); `Rejected` then
+//!   deactivates the Workload and suspends the Job;
 //! * `stuck`: a Job whose Workload cannot be created (a ResourceQuota allows no Workloads) says why
 //!   on the Job (Warning `ReconcileFailed` with the API's message).
 
@@ -403,6 +407,143 @@ async fn reclaim(ns: TestNs, user: Client, cq: String, flavor: String) {
     );
 }
 
+async fn checks(ns: TestNs, user: Client, cq: String, flavor: String, check: String) {
+    setup(&ns, &cq, &flavor, "1", json!({})).await;
+    let cqs: Api<turnstile_api::ClusterQueue> = Api::all(ns.client());
+    let strategy =
+        json!({"spec": {"admissionChecksStrategy": {"admissionChecks": [{"name": check}]}}});
+    cqs.patch(&cq, &PatchParams::default(), &Patch::Merge(&strategy))
+        .await
+        .unwrap();
+    let active_reason = |c: turnstile_api::ClusterQueue| {
+        c.status
+            .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Active"))
+            .map(|c| (c.status, c.reason))
+    };
+    wait_for(
+        WAIT,
+        "the ClusterQueue inactive: AdmissionCheckNotFound",
+        || {
+            let cqs = cqs.clone();
+            let cq = cq.clone();
+            async move {
+                let c = cqs.get(&cq).await.ok()?;
+                (active_reason(c)? == ("False".to_owned(), "AdmissionCheckNotFound".to_owned()))
+                    .then_some(())
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let acs: Api<turnstile_api::AdmissionCheck> = Api::all(ns.client());
+    let ac: turnstile_api::AdmissionCheck = serde_json::from_value(
+        json!({"metadata": {"name": check}, "spec": {"controllerName": "e2e.turnstile.dev/check"}}),
+    )
+    .unwrap();
+    acs.create(&PostParams::default(), &ac).await.unwrap();
+    let active = json!({"status": {"conditions": [{"type": "Active", "status": "True", "reason": "Active",
+        "message": "ready", "lastTransitionTime": "2026-12-05T00:00:00Z"}]}});
+    acs.patch_status(&check, &PatchParams::default(), &Patch::Merge(&active))
+        .await
+        .unwrap();
+    wait_for(WAIT, "the ClusterQueue active again", || {
+        let cqs = cqs.clone();
+        let cq = cq.clone();
+        async move {
+            let c = cqs.get(&cq).await.ok()?;
+            (active_reason(c)?.0 == "True").then_some(())
+        }
+    })
+    .await
+    .unwrap();
+
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    jobs.create(
+        &PostParams::default(),
+        &job("c", "1", "60s", &json!({}), &json!({})),
+    )
+    .await
+    .unwrap();
+    let w = workload_of(&ns, "c", "c reserved with its check Pending", |w| {
+        is_true(w, "QuotaReserved")
+            && w.status.as_ref().is_some_and(|s| {
+                s.admission_checks.iter().any(|c| {
+                    c.name.as_str() == check && c.state == turnstile_api::CheckState::Pending
+                })
+            })
+    })
+    .await;
+    assert!(
+        !is_true(&w, "Admitted"),
+        "not admitted before the check is Ready"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        get_job(&ns, "c").await.spec.unwrap().suspend,
+        Some(true),
+        "held while the check is Pending"
+    );
+    // The check's controller says Ready, with a pod set update.
+    let wls: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
+    let name = w.metadata.name.clone().unwrap();
+    let set_state = |state: &str| {
+        json!({"status": {"admissionChecks": [{"name": check, "state": state, "message": "from e2e",
+            "lastTransitionTime": "2026-12-05T00:00:00Z",
+            "podSetUpdates": [{"name": "main", "labels": {"e2e.turnstile.dev/checked": "yes"}}]}]}})
+    };
+    wls.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(&set_state("Ready")),
+    )
+    .await
+    .unwrap();
+    let started = job_until(&ns, "c", "c started once the check is Ready", |j| {
+        j.spec.as_ref().unwrap().suspend == Some(false)
+    })
+    .await;
+    let labels = started
+        .spec
+        .unwrap()
+        .template
+        .metadata
+        .unwrap()
+        .labels
+        .unwrap();
+    assert_eq!(
+        labels.get("e2e.turnstile.dev/checked").map(String::as_str),
+        Some("yes"),
+        "podSetUpdates applied"
+    );
+    assert!(is_true(&wls.get(&name).await.unwrap(), "Admitted"));
+    // Rejected: the Workload is deactivated and the Job suspended.
+    wls.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(&set_state("Rejected")),
+    )
+    .await
+    .unwrap();
+    job_until(&ns, "c", "c suspended after the rejection", |j| {
+        j.spec.as_ref().unwrap().suspend == Some(true)
+    })
+    .await;
+    let w = wait_for(WAIT, "c's Workload deactivated and released", || {
+        let wls = wls.clone();
+        let name = name.clone();
+        async move {
+            let w = wls.get(&name).await.ok()?;
+            (!w.spec.is_active() && !is_true(&w, "QuotaReserved")).then_some(w)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        cond(&w, "Evicted").unwrap().reason,
+        "DeactivatedDueToAdmissionCheck"
+    );
+}
+
 async fn stuck(ns: TestNs, user: Client, cq: String, flavor: String) {
     setup(&ns, &cq, &flavor, "1", json!({})).await;
     let rq: k8s_openapi::api::core::v1::ResourceQuota = serde_json::from_value(json!({
@@ -423,7 +564,7 @@ async fn stuck(ns: TestNs, user: Client, cq: String, flavor: String) {
                     .await
                     .ok()?;
             rq.status?
-                .hard?
+                .used?
                 .contains_key("count/workloads.kueue.x-k8s.io")
                 .then_some(())
         }
@@ -453,7 +594,7 @@ async fn stuck(ns: TestNs, user: Client, cq: String, flavor: String) {
     .await
     .unwrap();
     assert!(
-        note.contains("creating a Workload") && note.contains("exceeded quota"),
+        note.contains("creating a Workload") && note.contains("no-workloads"),
         "{note}"
     );
     assert_eq!(get_job(&ns, "s").await.spec.unwrap().suspend, Some(true));
@@ -475,11 +616,14 @@ async fn kueue_job_behaviours() {
         "defaulting",
         "stuck",
         "reclaim",
+        "checks",
     ];
     let cqs: Vec<String> = names.iter().map(|n| format!("e2e-kb-{n}-{id}")).collect();
     let mut cleanup = hooks.cleanup();
     cleanup.extend(cqs.iter().map(|c| format!("clusterqueue/{c}")));
+    let check = format!("e2e-kb-check-{id}");
     cleanup.extend([
+        format!("admissioncheck/{check}"),
         format!("resourceflavor/{flavor}"),
         format!("workloadpriorityclass/{low}"),
         format!("workloadpriorityclass/{high}"),
@@ -527,9 +671,13 @@ async fn kueue_job_behaviours() {
             let (u, cq, fl) = (user.clone(), cqs[5].clone(), f());
             move |ns| stuck(ns, u, cq, fl)
         }),
-        h.run_labelled("kb-reclaim", labels, {
+        h.run_labelled("kb-reclaim", labels.clone(), {
             let (u, cq, fl) = (user.clone(), cqs[6].clone(), f());
             move |ns| reclaim(ns, u, cq, fl)
+        }),
+        h.run_labelled("kb-checks", labels, {
+            let (u, cq, fl, ac) = (user.clone(), cqs[7].clone(), f(), check.clone());
+            move |ns| checks(ns, u, cq, fl, ac)
         }),
     );
 }

@@ -10,7 +10,7 @@ use kube::CustomResourceExt;
 use serde_json::Value;
 
 use crate::v1beta2::{
-    ClusterQueueCrd, CohortCrd, LocalQueueCrd, ResourceFlavorCrd, WorkloadCrd,
+    AdmissionCheckCrd, ClusterQueueCrd, CohortCrd, LocalQueueCrd, ResourceFlavorCrd, WorkloadCrd,
     WorkloadPriorityClassCrd, quantity_schema,
 };
 
@@ -76,6 +76,7 @@ impl std::error::Error for CrdError {}
 pub fn all() -> Result<Vec<CustomResourceDefinition>, CrdError> {
     [
         ResourceFlavorCrd::crd(),
+        AdmissionCheckCrd::crd(),
         ClusterQueueCrd::crd(),
         CohortCrd::crd(),
         LocalQueueCrd::crd(),

@@ -84,6 +84,7 @@ struct Owned {
     min_count: Option<i32>,
     tolerations: Vec<turnstile_core::model::Toleration>,
     owner_uid: String,
+    checks: Vec<String>,
 }
 
 impl Owned {
@@ -93,6 +94,7 @@ impl Owned {
             count: self.count,
             min_count: self.min_count,
             tolerations: self.tolerations.clone(),
+            checks: self.checks.clone(),
         }
     }
 }
@@ -254,6 +256,7 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
 impl Owned {
     /// What the Job reconciler keeps of a cached Workload and its model.
     fn new(
+        ix: &Index,
         wl: &Workload,
         model: Result<&turnstile_core::model::Workload, &turnstile_state::convert::ConvertError>,
     ) -> Self {
@@ -273,6 +276,7 @@ impl Owned {
             min_count: ps.and_then(|p| p.min_count),
             tolerations: ps.map(|p| p.tolerations.clone()).unwrap_or_default(),
             owner_uid,
+            checks: ix.checks_of_workload(wl),
         }
     }
 }
@@ -281,7 +285,7 @@ impl Owned {
 fn owned_workloads(ix: &Index, key: &str) -> Vec<Owned> {
     ix.workloads_of_job(key)
         .into_iter()
-        .map(|(wl, model)| Owned::new(wl, model))
+        .map(|(wl, model)| Owned::new(ix, wl, model))
         .collect()
 }
 
@@ -295,7 +299,7 @@ fn prebuilt_workload(ix: &mut Index, job: &Job) -> Option<Owned> {
         ix.await_workload(&key, &format!("{ns}/{}", job.name_any()));
         return None;
     };
-    let owned = Owned::new(wl, model);
+    let owned = Owned::new(ix, wl, model);
     (job.metadata.uid.as_deref() != Some(owned.owner_uid.as_str())).then_some(owned)
 }
 
@@ -529,6 +533,14 @@ async fn apply(
                 cluster_queue: &cluster_queue,
                 flavors: flavor_names.iter().map(String::as_str).collect(),
                 count: main.and_then(|m| m.count),
+                pod_set_updates: o
+                    .wl
+                    .status
+                    .iter()
+                    .flat_map(|s| s.admission_checks.iter())
+                    .flat_map(|c| c.pod_set_updates.iter())
+                    .filter(|u| u.name.as_str() == turnstile_api::keys::DEFAULT_POD_SET_NAME)
+                    .collect(),
             };
             let Some(job) = job else { return Ok(None) };
             match directives::start_patch(job, &admitted, &flavors) {

@@ -137,7 +137,14 @@ fn spawn_watch<K>(
 
 /// Starts the watches that feed the cache; returns when every one has listed once.
 pub async fn start_watches(client: &Client, shared: &Shared) {
-    let flags: Vec<Arc<AtomicBool>> = (0..7).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    let flags: Vec<Arc<AtomicBool>> = (0..8).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    spawn_watch(
+        Api::<turnstile_api::AdmissionCheck>::all(client.clone()),
+        shared.clone(),
+        Index::apply_admission_check,
+        Index::delete_admission_check,
+        flags[7].clone(),
+    );
     spawn_watch(
         Api::<WorkloadPriorityClass>::all(client.clone()),
         shared.clone(),
@@ -477,6 +484,22 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
     Ok(())
 }
 
+/// Whether AdmissionChecks apply to an admission: the reservation is then the first step only;
+/// the Job reconciler writes the checks (Pending) and admits once every one is Ready.
+fn has_checks(
+    shared: &Shared,
+    cluster_queue: &str,
+    assignment: &[turnstile_core::model::PodSetAssignment],
+) -> bool {
+    shared.index.lock().is_ok_and(|ix| {
+        let flavors = assignment
+            .iter()
+            .flat_map(|ps| ps.flavors.values().cloned())
+            .collect();
+        !ix.checks_for(cluster_queue, &flavors).is_empty()
+    })
+}
+
 /// Writes what a decision changed on the Workload (nothing for an unchanged pending status).
 async fn write_decision(
     client: &Client,
@@ -504,20 +527,21 @@ async fn write_decision(
                         .map(|c| (t, format!("Previously: {}", c.message)))
                 })
                 .collect();
-            let mut set: Vec<(&str, &str, &str, &str)> = vec![
-                (
-                    conditions::QUOTA_RESERVED,
-                    "True",
-                    reasons::QUOTA_RESERVED,
-                    &quota_msg,
-                ),
-                (
+            let checked = has_checks(shared, cluster_queue, assignment);
+            let mut set: Vec<(&str, &str, &str, &str)> = vec![(
+                conditions::QUOTA_RESERVED,
+                "True",
+                reasons::QUOTA_RESERVED,
+                &quota_msg,
+            )];
+            if !checked {
+                set.push((
                     conditions::ADMITTED,
                     "True",
                     reasons::ADMITTED,
                     "The workload is admitted",
-                ),
-            ];
+                ));
+            }
             for (t, m) in &previously {
                 set.push((t, "False", reasons::QUOTA_RESERVED, m));
             }
@@ -539,14 +563,16 @@ async fn write_decision(
                     reasons::QUOTA_RESERVED,
                     format!("{quota_msg}, wait time since queued was {waited}s"),
                 );
-                shared.events.emit(
-                    wl,
-                    false,
-                    reasons::ADMITTED,
-                    format!(
-                        "Admitted by ClusterQueue {cluster_queue}, wait time since reservation was 0s"
-                    ),
-                );
+                if !checked {
+                    shared.events.emit(
+                        wl,
+                        false,
+                        reasons::ADMITTED,
+                        format!(
+                            "Admitted by ClusterQueue {cluster_queue}, wait time since reservation was 0s"
+                        ),
+                    );
+                }
             }
         }
         Decision::Pending {

@@ -30,6 +30,9 @@ pub struct WorkloadView<'a> {
     pub min_count: Option<i32>,
     /// Its pods' tolerations.
     pub tolerations: Vec<Toleration>,
+    /// The AdmissionChecks its ClusterQueue asks of it once quota is reserved (sorted; empty
+    /// without a reservation or without checks).
+    pub checks: Vec<String>,
 }
 
 /// `waitForPodsReady` settings.
@@ -209,6 +212,135 @@ fn annotation<'a>(job: &'a Job, k: &str) -> Option<&'a str> {
         .as_ref()?
         .get(k)
         .map(String::as_str)
+}
+
+/// Kueue's message for checks in one state: `AdmissionCheck in Rejected state: "a" (why)`.
+fn checks_message(checks: &[&api::AdmissionCheckState], state: &str) -> String {
+    let mut parts: Vec<(&str, String)> = checks
+        .iter()
+        .map(|c| {
+            let name = c.name.as_str();
+            let part = if c.message.is_empty() {
+                format!("{name:?}")
+            } else {
+                format!("{name:?} ({})", c.message)
+            };
+            (name, part)
+        })
+        .collect();
+    parts.sort();
+    let noun = if parts.len() > 1 {
+        "AdmissionChecks"
+    } else {
+        "AdmissionCheck"
+    };
+    let parts: Vec<String> = parts.into_iter().map(|(_, p)| p).collect();
+    format!("{noun} in {state} state: {}", parts.join("; "))
+}
+
+/// The step AdmissionChecks call for on a Workload holding quota, if any: write the checks its
+/// ClusterQueue asks for (new ones `Pending`), deactivate it when one is `Rejected`, evict it
+/// when one is `Retry`, admit it when all are `Ready`.
+fn admission_checks(view: &WorkloadView<'_>, now: i64) -> Option<Vec<Action>> {
+    let wl = view.wl;
+    let states = wl
+        .status
+        .as_ref()
+        .map(|s| s.admission_checks.as_slice())
+        .unwrap_or_default();
+    if view.checks.is_empty() && states.is_empty() {
+        return None;
+    }
+    let mut have: Vec<&str> = states.iter().map(|c| c.name.as_str()).collect();
+    have.sort_unstable();
+    if have != view.checks.iter().map(String::as_str).collect::<Vec<_>>() {
+        let list: Vec<Value> = view
+            .checks
+            .iter()
+            .map(
+                |name| match states.iter().find(|c| c.name.as_str() == name) {
+                    Some(c) => serde_json::to_value(c).unwrap_or_default(),
+                    None => json!({"name": name, "state": "Pending", "message": "",
+                    "lastTransitionTime": rfc3339(now)}),
+                },
+            )
+            .collect();
+        return Some(vec![status_action(
+            view,
+            &[],
+            now,
+            json!({ "admissionChecks": list }),
+        )]);
+    }
+    let in_state = |st: api::CheckState| -> Vec<&api::AdmissionCheckState> {
+        states.iter().filter(|c| c.state == st).collect()
+    };
+    let rejected = in_state(api::CheckState::Rejected);
+    if !rejected.is_empty() {
+        if !wl.spec.is_active() {
+            return None;
+        }
+        let message = checks_message(&rejected, "Rejected");
+        return Some(vec![
+            status_action(
+                view,
+                &[(
+                    conditions::DEACTIVATION_TARGET,
+                    "True",
+                    reasons::ADMISSION_CHECK,
+                    &message,
+                )],
+                now,
+                json!({}),
+            ),
+            Action::PatchWorkload {
+                name: wl_name(wl),
+                patch: json!({"spec": {"active": false}}),
+            },
+            Action::Event {
+                warning: true,
+                reason: "AdmissionCheckRejected",
+                note: format!("Deactivated due to {message}"),
+            },
+        ]);
+    }
+    let retry = in_state(api::CheckState::Retry);
+    if !retry.is_empty() {
+        let message = format!("Evicted due to {}", checks_message(&retry, "Retry"));
+        return Some(vec![status_action(
+            view,
+            &[(
+                conditions::EVICTED,
+                "True",
+                reasons::ADMISSION_CHECK,
+                &message,
+            )],
+            now,
+            json!({}),
+        )]);
+    }
+    let ready = states.iter().all(|c| c.state == api::CheckState::Ready);
+    if ready && !is_true(wl, conditions::ADMITTED) {
+        return Some(vec![
+            status_action(
+                view,
+                &[(
+                    conditions::ADMITTED,
+                    "True",
+                    reasons::ADMITTED,
+                    "The workload is admitted",
+                )],
+                now,
+                json!({}),
+            ),
+            Action::Event {
+                warning: false,
+                reason: "Admitted",
+                note: "Admitted: every AdmissionCheck is Ready".into(),
+            },
+        ]);
+    }
+    None
 }
 
 /// Whether another object than `job` controls the Workload.
@@ -509,6 +641,15 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
         }
     }
 
+    // Two-step admission: with quota reserved, the AdmissionChecks decide.
+    if holds_quota(wl)
+        && !is_true(wl, conditions::EVICTED)
+        && let Some(actions) = admission_checks(view, now)
+    {
+        out.extend(actions);
+        return out;
+    }
+
     let admitted = holds_quota(wl) && is_true(wl, conditions::ADMITTED);
     let evicted = is_true(wl, conditions::EVICTED);
     if !suspended && !stopping {
@@ -612,6 +753,22 @@ pub fn orphan(view: &WorkloadView<'_>, now_ms: i64) -> Vec<Action> {
     }
 }
 
+/// The Workload's AdmissionCheck states set back to `Pending` (as Kueue does on eviction).
+fn reset_checks(wl: &api::Workload, now: i64) -> Vec<Value> {
+    wl.status
+        .iter()
+        .flat_map(|s| s.admission_checks.iter())
+        .map(|c| {
+            let mut v = json!({"name": c.name.as_str(), "state": "Pending", "message": "",
+                "lastTransitionTime": rfc3339(now)});
+            if c.state == api::CheckState::Pending {
+                v = serde_json::to_value(c).unwrap_or(v);
+            }
+            v
+        })
+        .collect()
+}
+
 /// The status that gives an evicted Workload's quota back once its Job has stopped.
 fn release(view: &WorkloadView<'_>, now: i64) -> Action {
     let ev = cond(view.wl, conditions::EVICTED);
@@ -641,11 +798,19 @@ fn release(view: &WorkloadView<'_>, now: i64) -> Action {
             (conditions::REQUEUED, requeued, reason, message),
         ],
         now,
-        if deactivated {
-            // Backoff counting starts again after a reactivation.
-            json!({"admission": null, "requeueState": null})
-        } else {
-            json!({"admission": null})
+        {
+            let mut extra = if deactivated {
+                // Backoff counting starts again after a reactivation.
+                json!({"admission": null, "requeueState": null})
+            } else {
+                json!({"admission": null})
+            };
+            // AdmissionChecks are decided again for the next reservation.
+            let checks = reset_checks(view.wl, now);
+            if !checks.is_empty() {
+                extra["admissionChecks"] = Value::Array(checks);
+            }
+            extra
         },
     );
     // The deactivation has happened: its target condition goes.

@@ -59,6 +59,8 @@ pub struct Admitted<'a> {
     pub flavors: Vec<&'a str>,
     /// Admitted pod count (partial admission may lower it).
     pub count: Option<i32>,
+    /// What the AdmissionChecks ask of pod set `main` (`podSetUpdates` of their states).
+    pub pod_set_updates: Vec<&'a api::PodSetUpdate>,
 }
 
 /// The merge patch that starts a suspended Job with the admitted flavors' directives, or the
@@ -94,6 +96,17 @@ pub fn start_patch(
         }
     }
     let mut pod_labels = BTreeMap::new();
+    let mut pod_annotations = BTreeMap::new();
+    for u in &admitted.pod_set_updates {
+        add_all(&mut node_selector, &u.node_selector, "nodeSelector")?;
+        add_all(&mut pod_labels, &u.labels, "label")?;
+        add_all(&mut pod_annotations, &u.annotations, "annotation")?;
+        for t in &u.tolerations {
+            if !tolerations.contains(t) {
+                tolerations.push(t.clone());
+            }
+        }
+    }
     pod_labels.insert(labels::POD_SET.to_owned(), "main".to_owned());
     pod_labels.insert(
         labels::LOCAL_QUEUE_NAME.to_owned(),
@@ -107,7 +120,6 @@ pub fn start_patch(
     }
     let mut all_labels = meta.and_then(|m| m.labels.clone()).unwrap_or_default();
     add_all(&mut all_labels, &pod_labels, "label")?;
-    let mut pod_annotations = BTreeMap::new();
     pod_annotations.insert(
         annotations::WORKLOAD.to_owned(),
         admitted.workload.to_owned(),

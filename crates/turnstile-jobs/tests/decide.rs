@@ -75,6 +75,7 @@ fn view(w: &api::Workload, count: i32) -> WorkloadView<'_> {
         count,
         min_count: None,
         tolerations: vec![],
+        checks: vec![],
     }
 }
 
@@ -481,6 +482,7 @@ fn a_partially_admitted_job_matches_its_workload() {
             count: 3,
             min_count: Some(1),
             tolerations: vec![],
+            checks: vec![],
         }]
     };
     let decide_for = |j: &Job, w| {
@@ -570,6 +572,115 @@ fn a_prebuilt_workload_is_adopted_never_replaced() {
     assert_eq!(finished["reason"], "OutOfSync");
     // Adopted and matching: the normal lifecycle (nothing to do while it waits).
     assert!(with(vec![view(&pre, 1)], None).is_empty());
+}
+
+#[test]
+fn admission_checks_hold_the_job_until_ready() {
+    let reserved = |checks: Value, extra: Vec<Value>| {
+        let mut conds = vec![cond(
+            "QuotaReserved",
+            "True",
+            "QuotaReserved",
+            "Quota reserved in ClusterQueue cq",
+        )];
+        conds.extend(extra);
+        wl(conds, true, json!({"admissionChecks": checks}))
+    };
+    let with_checks = |w| WorkloadView {
+        checks: vec!["ac1".into()],
+        ..view(w, 1)
+    };
+    let run_view = |j: &Job, v: WorkloadView<'_>| {
+        decide(&Inputs {
+            job: j,
+            workloads: vec![v],
+            prebuilt: None,
+            priority: Ok(Priority {
+                class: None,
+                value: 0,
+            }),
+            pods_ready: None,
+            now_ms: NOW,
+        })
+    };
+    let waiting = suspended();
+    // Reserved, checks not written yet: write them Pending; the Job stays suspended.
+    let w = reserved(json!([]), vec![]);
+    let a = run_view(&waiting, with_checks(&w));
+    assert_eq!(kinds(&a), ["WorkloadStatus"]);
+    assert_eq!(status_of(&a)["admissionChecks"][0]["name"], "ac1");
+    assert_eq!(status_of(&a)["admissionChecks"][0]["state"], "Pending");
+    // Pending: nothing to do (not started).
+    let pending = json!([{"name": "ac1", "state": "Pending", "message": "", "lastTransitionTime": "2027-01-15T08:00:00Z"}]);
+    let w = reserved(pending, vec![]);
+    assert!(run_view(&waiting, with_checks(&w)).is_empty());
+    // Ready: admitted; then started.
+    let ready = json!([{"name": "ac1", "state": "Ready", "message": "", "lastTransitionTime": "2027-01-15T08:00:00Z"}]);
+    let w = reserved(ready.clone(), vec![]);
+    let a = run_view(&waiting, with_checks(&w));
+    assert_eq!(kinds(&a), ["WorkloadStatus", "Event:Admitted"]);
+    assert_eq!(condition(status_of(&a), "Admitted")["status"], "True");
+    let w = reserved(
+        ready,
+        vec![cond(
+            "Admitted",
+            "True",
+            "Admitted",
+            "The workload is admitted",
+        )],
+    );
+    assert_eq!(
+        kinds(&run_view(&waiting, with_checks(&w))),
+        ["StartJob", "Event:Started"]
+    );
+    // Rejected: deactivated (target condition, spec.active false, Warning).
+    let rejected = json!([{"name": "ac1", "state": "Rejected", "message": "no capacity", "lastTransitionTime": "2027-01-15T08:00:00Z"}]);
+    let w = reserved(
+        rejected,
+        vec![cond(
+            "Admitted",
+            "True",
+            "Admitted",
+            "The workload is admitted",
+        )],
+    );
+    let running = job(json!({"suspend": false}), json!({"active": 1}));
+    let a = run_view(&running, with_checks(&w));
+    assert_eq!(
+        kinds(&a),
+        [
+            "WorkloadStatus",
+            "PatchWorkload",
+            "Event:AdmissionCheckRejected"
+        ]
+    );
+    let target = condition(status_of(&a), "DeactivationTarget");
+    assert_eq!(
+        (&target["reason"], &target["message"]),
+        (
+            &json!("AdmissionCheck"),
+            &json!("AdmissionCheck in Rejected state: \"ac1\" (no capacity)")
+        )
+    );
+    // Retry: evicted with reason AdmissionCheck (the Job is then stopped as for any eviction).
+    let retry = json!([{"name": "ac1", "state": "Retry", "message": "", "lastTransitionTime": "2027-01-15T08:00:00Z"}]);
+    let w = reserved(
+        retry,
+        vec![cond(
+            "Admitted",
+            "True",
+            "Admitted",
+            "The workload is admitted",
+        )],
+    );
+    let a = run_view(&running, with_checks(&w));
+    assert_eq!(kinds(&a), ["WorkloadStatus"]);
+    let evicted = condition(status_of(&a), "Evicted");
+    assert_eq!(evicted["reason"], "AdmissionCheck");
+    assert_eq!(
+        evicted["message"],
+        "Evicted due to AdmissionCheck in Retry state: \"ac1\""
+    );
 }
 
 #[test]

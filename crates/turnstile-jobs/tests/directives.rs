@@ -39,7 +39,45 @@ fn admitted(count: Option<i32>) -> Admitted<'static> {
         cluster_queue: "cq",
         flavors: vec!["spot", "spot"],
         count,
+        pod_set_updates: vec![],
     }
+}
+
+#[test]
+fn start_applies_the_admission_checks_pod_set_updates() {
+    let j = job(
+        json!({"metadata": {"labels": {"app": "x"}}, "spec": {"containers": []}}),
+        json!({}),
+    );
+    let update: turnstile_api::PodSetUpdate = serde_json::from_value(json!({"name": "main",
+        "labels": {"checked": "yes"}, "annotations": {"by": "ac"}, "nodeSelector": {"pool": "p1"},
+        "tolerations": [{"key": "pool", "operator": "Exists", "effect": "NoSchedule"}]}))
+    .unwrap();
+    let a = Admitted {
+        pod_set_updates: vec![&update],
+        ..admitted(None)
+    };
+    let p = start_patch(&j, &a, &flavors()).unwrap();
+    let t = &p["spec"]["template"];
+    assert_eq!(t["metadata"]["labels"]["checked"], "yes");
+    assert_eq!(t["metadata"]["annotations"]["by"], "ac");
+    assert_eq!(t["spec"]["nodeSelector"]["pool"], "p1");
+    assert_eq!(t["spec"]["nodeSelector"]["instance-type"], "spot");
+    assert!(
+        t["spec"]["tolerations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["key"] == "pool")
+    );
+    // An update that contradicts the Job is refused (Kueue: FailedToStart).
+    let clash: turnstile_api::PodSetUpdate =
+        serde_json::from_value(json!({"name": "main", "labels": {"app": "y"}})).unwrap();
+    let a = Admitted {
+        pod_set_updates: vec![&clash],
+        ..admitted(None)
+    };
+    assert!(start_patch(&j, &a, &flavors()).is_err());
 }
 
 #[test]

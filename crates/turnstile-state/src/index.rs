@@ -194,6 +194,8 @@ pub struct Index {
     by_job: BTreeMap<String, BTreeSet<String>>,
     /// Jobs whose Workloads changed since the Job controller last looked.
     dirty_jobs: BTreeSet<String>,
+    /// AdmissionChecks by name: whether each is active.
+    admission_checks: BTreeMap<String, bool>,
     /// Jobs waiting for a prebuilt Workload to appear, by the Workload's key.
     awaited: BTreeMap<String, BTreeSet<String>>,
     /// Kueue's `resources` configuration (excluded prefixes, transformations).
@@ -315,6 +317,63 @@ impl Index {
     /// Forgets a ResourceFlavor.
     pub fn delete_flavor(&mut self, name: &str) {
         self.flavors.remove(name);
+    }
+
+    /// Records an AdmissionCheck; a ClusterQueue naming a missing or inactive one cannot admit.
+    // By value like every `apply_*`: the watches hand each object over.
+    #[allow(clippy::needless_pass_by_value)]
+    pub fn apply_admission_check(&mut self, ac: api::AdmissionCheck) {
+        let name = ac.metadata.name.clone().unwrap_or_default();
+        if self.admission_checks.insert(name, ac.is_active()) != Some(ac.is_active()) {
+            // Which ClusterQueues are active changed: their workloads move between blocked and
+            // pending (AdmissionCheck events are rare).
+            self.resync_queue_members();
+            self.requeue_all();
+        }
+    }
+
+    /// Forgets an AdmissionCheck.
+    pub fn delete_admission_check(&mut self, name: &str) {
+        if self.admission_checks.remove(name).is_some() {
+            self.resync_queue_members();
+        }
+    }
+
+    /// The AdmissionChecks of ClusterQueue `cq` that apply to a workload assigned `flavors`
+    /// (a rule with `onFlavors` applies only when one of them is assigned), sorted by name.
+    pub fn checks_for(&self, cq: &str, flavors: &BTreeSet<String>) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .cluster_queues
+            .get(cq)
+            .and_then(|q| q.spec.admission_checks_strategy.as_ref())
+            .map(|s| {
+                s.admission_checks
+                    .iter()
+                    .filter(|r| {
+                        r.on_flavors.is_empty()
+                            || r.on_flavors.iter().any(|f| flavors.contains(f.as_str()))
+                    })
+                    .map(|r| r.name.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The AdmissionChecks that apply to a Workload under its current reservation (none without
+    /// one): its ClusterQueue's, for the flavors it was assigned.
+    pub fn checks_of_workload(&self, wl: &api::Workload) -> Vec<String> {
+        let Some(adm) = wl.status.as_ref().and_then(|s| s.admission.as_ref()) else {
+            return Vec::new();
+        };
+        let flavors = adm
+            .pod_set_assignments
+            .iter()
+            .flat_map(|p| p.flavors.values().map(ToString::to_string))
+            .collect();
+        self.checks_for(adm.cluster_queue.as_str(), &flavors)
     }
 
     /// Records a LocalQueue.
@@ -700,6 +759,38 @@ impl Index {
                 missing.into_iter().collect::<Vec<_>>().join(",")
             ));
             reason = reason.or(Some(reasons::FLAVOR_NOT_FOUND));
+        }
+        let named: Vec<String> = cq
+            .spec
+            .admission_checks_strategy
+            .iter()
+            .flat_map(|s| s.admission_checks.iter().map(|r| r.name.to_string()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let missing: Vec<&str> = named
+            .iter()
+            .filter(|n| !self.admission_checks.contains_key(*n))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            parts.push(format!(
+                "references missing AdmissionCheck(s): {}",
+                missing.join(",")
+            ));
+            reason = reason.or(Some(reasons::ADMISSION_CHECK_NOT_FOUND));
+        }
+        let inactive: Vec<&str> = named
+            .iter()
+            .filter(|n| self.admission_checks.get(*n) == Some(&false))
+            .map(String::as_str)
+            .collect();
+        if !inactive.is_empty() {
+            parts.push(format!(
+                "references inactive AdmissionCheck(s): {}",
+                inactive.join(",")
+            ));
+            reason = reason.or(Some(reasons::ADMISSION_CHECK_INACTIVE));
         }
         if let Some(path) = self.cluster_queue_errors.get(name) {
             parts.push(format!("has an invalid quantity at {path}"));

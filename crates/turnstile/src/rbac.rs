@@ -37,7 +37,12 @@ pub const RULES: &[Rule] = &[
     Rule {
         scope: Scope::Cluster,
         group: KUEUE,
-        resources: &["cohorts", "localqueues", "workloadpriorityclasses"],
+        resources: &[
+            "admissionchecks",
+            "cohorts",
+            "localqueues",
+            "workloadpriorityclasses",
+        ],
         verbs: READ,
     },
     // Read like the others; patched when deleted, to drop the in-use finalizer once unused.

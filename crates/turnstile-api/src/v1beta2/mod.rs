@@ -1,5 +1,6 @@
 //! `kueue.x-k8s.io/v1beta2` types, field for field as Kueue defines them.
 
+pub mod admissioncheck;
 pub mod clusterqueue;
 pub mod cohort;
 pub mod common;
@@ -9,6 +10,7 @@ pub mod root;
 pub mod workload;
 pub mod workloadpriorityclass;
 
+pub use admissioncheck::*;
 pub use clusterqueue::*;
 pub use cohort::*;
 pub use common::*;

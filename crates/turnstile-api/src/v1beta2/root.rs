@@ -10,9 +10,10 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ClusterQueueCrd, ClusterQueueSpec, ClusterQueueStatus, CohortCrd, CohortSpec, CohortStatus,
-    LocalQueueCrd, LocalQueueSpec, LocalQueueStatus, ResourceFlavorCrd, ResourceFlavorSpec,
-    WorkloadCrd, WorkloadPriorityClassCrd, WorkloadPriorityClassSpec, WorkloadSpec, WorkloadStatus,
+    AdmissionCheckCrd, AdmissionCheckSpec, AdmissionCheckStatus, ClusterQueueCrd, ClusterQueueSpec,
+    ClusterQueueStatus, CohortCrd, CohortSpec, CohortStatus, LocalQueueCrd, LocalQueueSpec,
+    LocalQueueStatus, ResourceFlavorCrd, ResourceFlavorSpec, WorkloadCrd, WorkloadPriorityClassCrd,
+    WorkloadPriorityClassSpec, WorkloadSpec, WorkloadStatus,
 };
 
 macro_rules! delegate_resource {
@@ -152,6 +153,10 @@ delegate_resource!(WorkloadPriorityClass, WorkloadPriorityClassCrd);
 root_without_status!(
     /// A kind of node that ClusterQueues give quota for. Cluster-scoped.
     ResourceFlavor, ResourceFlavorCrd, ResourceFlavorSpec
+);
+root_with_status!(
+    /// A second step of admission, decided by another controller. Cluster-scoped.
+    AdmissionCheck, AdmissionCheckCrd, AdmissionCheckSpec, AdmissionCheckStatus
 );
 root_with_status!(
     /// Quota that the workloads of its LocalQueues are admitted against. Cluster-scoped.

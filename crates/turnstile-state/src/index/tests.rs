@@ -316,6 +316,54 @@ fn admitted_wl(name: &str, extra_conditions: Value) -> api::Workload {
 }
 
 #[test]
+fn admission_checks_gate_the_cluster_queue_and_apply_per_flavor() {
+    let mut ix = setup("1");
+    ix.apply_cluster_queue(cq(
+        "1",
+        json!({"admissionChecksStrategy": {"admissionChecks": [{"name": "ac1"}, {"name": "ac2", "onFlavors": ["spot"]}]}}),
+    ));
+    let why = ix.inactive("cq").unwrap();
+    assert_eq!(why.reason, "AdmissionCheckNotFound");
+    assert_eq!(
+        why.message,
+        "Can't admit new workloads: references missing AdmissionCheck(s): ac1,ac2."
+    );
+    let ac = |name: &str, active: &str| -> api::AdmissionCheck {
+        obj(
+            json!({"metadata": {"name": name}, "spec": {"controllerName": "c"},
+            "status": {"conditions": [{"type": "Active", "status": active, "reason": "R", "message": "", "lastTransitionTime": "2026-11-25T00:00:00Z"}]}}),
+        )
+    };
+    ix.apply_admission_check(ac("ac1", "True"));
+    ix.apply_admission_check(ac("ac2", "False"));
+    let why = ix.inactive("cq").unwrap();
+    assert_eq!(
+        (why.reason, why.message.as_str()),
+        (
+            "AdmissionCheckInactive",
+            "Can't admit new workloads: references inactive AdmissionCheck(s): ac2."
+        )
+    );
+    ix.apply_workload(wl("w", "1", "2026-11-25T00:00:01Z"));
+    assert!(
+        matches!(ix.standing("ns/w"), Some(Standing::Blocked { .. })),
+        "an inactive ClusterQueue admits nothing"
+    );
+    ix.apply_admission_check(ac("ac2", "True"));
+    assert!(ix.inactive("cq").is_none());
+    assert!(matches!(
+        ix.standing("ns/w"),
+        Some(Standing::Pending { .. })
+    ));
+    let on = |f: &[&str]| f.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+    assert_eq!(ix.checks_for("cq", &on(&["default"])), ["ac1"]);
+    assert_eq!(ix.checks_for("cq", &on(&["spot"])), ["ac1", "ac2"]);
+    assert!(ix.checks_for("other", &on(&["spot"])).is_empty());
+    ix.delete_admission_check("ac1");
+    assert_eq!(ix.inactive("cq").unwrap().reason, "AdmissionCheckNotFound");
+}
+
+#[test]
 fn a_deactivated_workload_holds_its_quota_until_released() {
     let mut ix = setup("1");
     let mut off = admitted_wl("a", json!([]));
