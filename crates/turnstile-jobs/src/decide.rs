@@ -240,7 +240,8 @@ fn checks_message(checks: &[&api::AdmissionCheckState], state: &str) -> String {
 
 /// The step AdmissionChecks call for on a Workload holding quota, if any: write the checks its
 /// ClusterQueue asks for (new ones `Pending`), deactivate it when one is `Rejected`, evict it
-/// when one is `Retry`, admit it when all are `Ready`.
+/// when one is `Retry`, admit it when all are `Ready` (also when none are left: a ClusterQueue
+/// whose checks were removed after the reservation must not leave the Workload unadmitted).
 fn admission_checks(view: &WorkloadView<'_>, now: i64) -> Option<Vec<Action>> {
     let wl = view.wl;
     let states = wl
@@ -248,9 +249,6 @@ fn admission_checks(view: &WorkloadView<'_>, now: i64) -> Option<Vec<Action>> {
         .as_ref()
         .map(|s| s.admission_checks.as_slice())
         .unwrap_or_default();
-    if view.checks.is_empty() && states.is_empty() {
-        return None;
-    }
     let mut have: Vec<&str> = states.iter().map(|c| c.name.as_str()).collect();
     have.sort_unstable();
     if have != view.checks.iter().map(String::as_str).collect::<Vec<_>>() {

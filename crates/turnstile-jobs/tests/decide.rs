@@ -610,6 +610,17 @@ fn admission_checks_hold_the_job_until_ready() {
     assert_eq!(kinds(&a), ["WorkloadStatus"]);
     assert_eq!(status_of(&a)["admissionChecks"][0]["name"], "ac1");
     assert_eq!(status_of(&a)["admissionChecks"][0]["state"], "Pending");
+    // The ClusterQueue's checks were removed after the reservation: the list empties, then the
+    // Workload is admitted all the same.
+    let stale = json!([{"name": "ac1", "state": "Pending", "message": "", "lastTransitionTime": "2027-01-15T08:00:00Z"}]);
+    let w = reserved(stale, vec![]);
+    let a = run_view(&waiting, view(&w, 1));
+    assert_eq!(status_of(&a)["admissionChecks"], json!([]));
+    let w = reserved(json!([]), vec![]);
+    assert_eq!(
+        kinds(&run_view(&waiting, view(&w, 1))),
+        ["WorkloadStatus", "Event:Admitted"]
+    );
     // Pending: nothing to do (not started).
     let pending = json!([{"name": "ac1", "state": "Pending", "message": "", "lastTransitionTime": "2027-01-15T08:00:00Z"}]);
     let w = reserved(pending, vec![]);
