@@ -10,7 +10,8 @@
 //! * `orphan`: a running Job deleted with `propagationPolicy: Orphan` leaves its Workload finished
 //!   (`OwnerNotFound`) without finalizer;
 //! * `defaulting`: a Job without a queue label in a namespace with a LocalQueue `default` is queued
-//!   there; a Job managed by MultiKueue is left alone (not suspended, no Workload);
+//!   there, and gets no priority class although a WorkloadPriorityClass `default` exists (Kueue's
+//!   defaulting gate is off by default); a Job managed by MultiKueue is left alone;
 //! * `reclaim`: pods that succeeded and will not be replaced give their quota back while the Job
 //!   still runs (`status.reclaimablePods`), so a waiting Job is admitted before the first completes;
 //! * `checks`: a ClusterQueue naming a missing AdmissionCheck is inactive (`AdmissionCheckNotFound`);
@@ -325,6 +326,16 @@ async fn defaulting(ns: TestNs, user: Client, cq: String, flavor: String) {
         "queued in the namespace's LocalQueue default"
     );
     assert_eq!(created.spec.as_ref().unwrap().suspend, Some(true));
+    // A WorkloadPriorityClass named `default` exists, but Kueue's WorkloadPriorityClassDefaulting
+    // gate is off by default: no priority-class label is added.
+    assert_eq!(
+        created
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kueue.x-k8s.io/priority-class")),
+        None
+    );
     let w = workload_of(&ns, "d", "d admitted through LocalQueue default", |w| {
         is_true(w, "Admitted")
     })
@@ -554,7 +565,9 @@ async fn stuck(ns: TestNs, user: Client, cq: String, flavor: String) {
         .create(&PostParams::default(), &rq)
         .await
         .unwrap();
-    // The quota controller must have counted before the Job: its status says 0 used of 0.
+    // The quota is in force once its status is set (the admission refuses the Workload as
+    // "exceeded quota", or "status unknown" until the quota controller has counted this kind:
+    // either message names the quota).
     wait_for(WAIT, "the ResourceQuota to be in force", || {
         let ns = ns.clone();
         async move {
@@ -564,7 +577,7 @@ async fn stuck(ns: TestNs, user: Client, cq: String, flavor: String) {
                     .await
                     .ok()?;
             rq.status?
-                .used?
+                .hard?
                 .contains_key("count/workloads.kueue.x-k8s.io")
                 .then_some(())
         }
@@ -627,6 +640,7 @@ async fn kueue_job_behaviours() {
         format!("resourceflavor/{flavor}"),
         format!("workloadpriorityclass/{low}"),
         format!("workloadpriorityclass/{high}"),
+        "workloadpriorityclass/default".to_owned(),
     ]);
     let _cleanup = turnstile_e2e::Cleanup(h.clone(), cleanup);
     let mut args = hooks.manager_args(port);
@@ -636,9 +650,11 @@ async fn kueue_job_behaviours() {
     turnstile_e2e::jobs::flavor_and_priority_classes(
         &h.client,
         &flavor,
-        &[(&low, 10), (&high, 1000)],
+        &[(&low, 10), (&high, 1000), ("default", 5)],
     )
     .await;
+    // Give the manager's caches a moment to see the classes (the defaulting check relies on it).
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let labels = json!({OPT_IN.0: OPT_IN.1});
     let f = || flavor.clone();
     tokio::join!(
