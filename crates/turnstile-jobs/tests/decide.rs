@@ -79,21 +79,29 @@ fn view(w: &api::Workload, count: i32) -> WorkloadView<'_> {
     }
 }
 
+/// Inputs for `job` owning `workloads`: no prebuilt Workload, priority 0, no waitForPodsReady, at NOW.
+fn inputs<'a>(job: &'a Job, workloads: Vec<WorkloadView<'a>>) -> Inputs<'a> {
+    Inputs {
+        job,
+        workloads,
+        prebuilt: None,
+        priority: Ok(Priority {
+            class: None,
+            value: 0,
+        }),
+        pods_ready: None,
+        now_ms: NOW,
+    }
+}
+
 fn run(
     job: &Job,
     wls: &[(&api::Workload, i32)],
     pods_ready: Option<PodsReadyConfig>,
 ) -> Vec<Action> {
     decide(&Inputs {
-        job,
-        workloads: wls.iter().map(|(w, c)| view(w, *c)).collect(),
-        prebuilt: None,
-        priority: Ok(Priority {
-            class: None,
-            value: 0,
-        }),
         pods_ready,
-        now_ms: NOW,
+        ..inputs(job, wls.iter().map(|(w, c)| view(w, *c)).collect())
     })
 }
 
@@ -179,13 +187,10 @@ fn jobs_that_are_not_ours_or_not_ready_are_left_alone() {
         run(&draining, &[], None).is_empty(),
         "pods still running: wait"
     );
+    let waiting = suspended();
     let missing = decide(&Inputs {
-        job: &suspended(),
-        workloads: vec![],
-        prebuilt: None,
         priority: Err("WorkloadPriorityClass high not found".into()),
-        pods_ready: None,
-        now_ms: NOW,
+        ..inputs(&waiting, vec![])
     });
     assert_eq!(kinds(&missing), ["Event:ErrWorkloadCompose"]);
 }
@@ -336,15 +341,9 @@ fn pods_ready_condition_timeout_and_backoff() {
     }
     let at = |ms: i64, w: &api::Workload, j: &Job| {
         decide(&Inputs {
-            job: j,
-            workloads: vec![view(w, 2)],
-            prebuilt: None,
-            priority: Ok(Priority {
-                class: None,
-                value: 0,
-            }),
             pods_ready: Some(PODS_READY),
             now_ms: ms,
+            ..inputs(j, vec![view(w, 2)])
         })
     };
     let a = at(NOW + 60_000, &w, &running);
@@ -485,19 +484,7 @@ fn a_partially_admitted_job_matches_its_workload() {
             checks: vec![],
         }]
     };
-    let decide_for = |j: &Job, w| {
-        decide(&Inputs {
-            job: j,
-            workloads: views(w),
-            prebuilt: None,
-            priority: Ok(Priority {
-                class: None,
-                value: 0,
-            }),
-            pods_ready: None,
-            now_ms: NOW,
-        })
-    };
+    let decide_for = |j: &Job, w| decide(&inputs(j, views(w)));
     let a = decide_for(&running, &partial);
     assert!(
         !kinds(&a)
@@ -530,15 +517,8 @@ fn a_prebuilt_workload_is_adopted_never_replaced() {
     pre.metadata.resource_version = Some("7".into());
     let with = |workloads: Vec<WorkloadView<'_>>, prebuilt: Option<WorkloadView<'_>>| {
         decide(&Inputs {
-            job: &j,
-            workloads,
             prebuilt,
-            priority: Ok(Priority {
-                class: None,
-                value: 0,
-            }),
-            pods_ready: None,
-            now_ms: NOW,
+            ..inputs(&j, workloads)
         })
     };
     // Not there yet: wait, never create one.
@@ -590,19 +570,7 @@ fn admission_checks_hold_the_job_until_ready() {
         checks: vec!["ac1".into()],
         ..view(w, 1)
     };
-    let run_view = |j: &Job, v: WorkloadView<'_>| {
-        decide(&Inputs {
-            job: j,
-            workloads: vec![v],
-            prebuilt: None,
-            priority: Ok(Priority {
-                class: None,
-                value: 0,
-            }),
-            pods_ready: None,
-            now_ms: NOW,
-        })
-    };
+    let run_view = |j: &Job, v: WorkloadView<'_>| decide(&inputs(j, vec![v]));
     let waiting = suspended();
     // Reserved, checks not written yet: write them Pending; the Job stays suspended.
     let w = reserved(json!([]), vec![]);
