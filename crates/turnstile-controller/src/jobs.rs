@@ -88,6 +88,32 @@ struct Owned {
 }
 
 impl Owned {
+    /// What the Job reconciler keeps of a cached Workload and its model.
+    fn new(
+        ix: &Index,
+        wl: &Workload,
+        model: Result<&turnstile_core::model::Workload, &turnstile_state::convert::ConvertError>,
+    ) -> Self {
+        let owner_uid = wl
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|r| r.controller == Some(true))
+            .map(|r| r.uid.clone())
+            .unwrap_or_default();
+        let ps = model.ok().and_then(|m| m.pod_sets.first());
+        Owned {
+            wl: wl.clone(),
+            // A Workload whose quantities do not convert is compared by its count alone.
+            count: ps.map_or(-1, |p| p.count),
+            min_count: ps.and_then(|p| p.min_count),
+            tolerations: ps.map(|p| p.tolerations.clone()).unwrap_or_default(),
+            owner_uid,
+            checks: ix.checks_of_workload(wl),
+        }
+    }
+
     fn view(&self) -> WorkloadView<'_> {
         WorkloadView {
             wl: &self.wl,
@@ -249,34 +275,6 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
                     timers.insert(key, Instant::now() + backoff);
                 }
             }
-        }
-    }
-}
-
-impl Owned {
-    /// What the Job reconciler keeps of a cached Workload and its model.
-    fn new(
-        ix: &Index,
-        wl: &Workload,
-        model: Result<&turnstile_core::model::Workload, &turnstile_state::convert::ConvertError>,
-    ) -> Self {
-        let owner_uid = wl
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|r| r.controller == Some(true))
-            .map(|r| r.uid.clone())
-            .unwrap_or_default();
-        let ps = model.ok().and_then(|m| m.pod_sets.first());
-        Owned {
-            wl: wl.clone(),
-            // A Workload whose quantities do not convert is compared by its count alone.
-            count: ps.map_or(-1, |p| p.count),
-            min_count: ps.and_then(|p| p.min_count),
-            tolerations: ps.map(|p| p.tolerations.clone()).unwrap_or_default(),
-            owner_uid,
-            checks: ix.checks_of_workload(wl),
         }
     }
 }

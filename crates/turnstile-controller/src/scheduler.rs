@@ -494,9 +494,8 @@ fn has_checks(
     shared.index.lock().is_ok_and(|ix| {
         let flavors = assignment
             .iter()
-            .flat_map(|ps| ps.flavors.values().cloned())
-            .collect();
-        !ix.checks_for(cluster_queue, &flavors).is_empty()
+            .flat_map(|ps| ps.flavors.values().map(String::as_str));
+        !ix.checks_for(cluster_queue, flavors).is_empty()
     })
 }
 

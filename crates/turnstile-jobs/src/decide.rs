@@ -258,8 +258,7 @@ fn admission_checks(view: &WorkloadView<'_>, now: i64) -> Option<Vec<Action>> {
             .map(
                 |name| match states.iter().find(|c| c.name.as_str() == name) {
                     Some(c) => serde_json::to_value(c).unwrap_or_default(),
-                    None => json!({"name": name, "state": "Pending", "message": "",
-                    "lastTransitionTime": rfc3339(now)}),
+                    None => pending_check(name, now),
                 },
             )
             .collect();
@@ -751,18 +750,22 @@ pub fn orphan(view: &WorkloadView<'_>, now_ms: i64) -> Vec<Action> {
     }
 }
 
+/// A check state that is not decided yet.
+fn pending_check(name: &str, now: i64) -> Value {
+    json!({"name": name, "state": "Pending", "message": "", "lastTransitionTime": rfc3339(now)})
+}
+
 /// The Workload's AdmissionCheck states set back to `Pending` (as Kueue does on eviction).
 fn reset_checks(wl: &api::Workload, now: i64) -> Vec<Value> {
     wl.status
         .iter()
         .flat_map(|s| s.admission_checks.iter())
         .map(|c| {
-            let mut v = json!({"name": c.name.as_str(), "state": "Pending", "message": "",
-                "lastTransitionTime": rfc3339(now)});
             if c.state == api::CheckState::Pending {
-                v = serde_json::to_value(c).unwrap_or(v);
+                serde_json::to_value(c).unwrap_or_else(|_| pending_check(c.name.as_str(), now))
+            } else {
+                pending_check(c.name.as_str(), now)
             }
-            v
         })
         .collect()
 }

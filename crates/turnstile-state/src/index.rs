@@ -341,7 +341,12 @@ impl Index {
 
     /// The AdmissionChecks of ClusterQueue `cq` that apply to a workload assigned `flavors`
     /// (a rule with `onFlavors` applies only when one of them is assigned), sorted by name.
-    pub fn checks_for(&self, cq: &str, flavors: &BTreeSet<String>) -> Vec<String> {
+    pub fn checks_for<'f>(
+        &self,
+        cq: &str,
+        flavors: impl IntoIterator<Item = &'f str>,
+    ) -> Vec<String> {
+        let flavors: BTreeSet<&str> = flavors.into_iter().collect();
         let mut out: Vec<String> = self
             .cluster_queues
             .get(cq)
@@ -371,9 +376,8 @@ impl Index {
         let flavors = adm
             .pod_set_assignments
             .iter()
-            .flat_map(|p| p.flavors.values().map(ToString::to_string))
-            .collect();
-        self.checks_for(adm.cluster_queue.as_str(), &flavors)
+            .flat_map(|p| p.flavors.values().map(api::ResourceFlavorReference::as_str));
+        self.checks_for(adm.cluster_queue.as_str(), flavors)
     }
 
     /// Records a LocalQueue.
@@ -760,13 +764,11 @@ impl Index {
             ));
             reason = reason.or(Some(reasons::FLAVOR_NOT_FOUND));
         }
-        let named: Vec<String> = cq
+        let named: BTreeSet<String> = cq
             .spec
             .admission_checks_strategy
             .iter()
             .flat_map(|s| s.admission_checks.iter().map(|r| r.name.to_string()))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
             .collect();
         let missing: Vec<&str> = named
             .iter()

@@ -355,10 +355,9 @@ fn admission_checks_gate_the_cluster_queue_and_apply_per_flavor() {
         ix.standing("ns/w"),
         Some(Standing::Pending { .. })
     ));
-    let on = |f: &[&str]| f.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
-    assert_eq!(ix.checks_for("cq", &on(&["default"])), ["ac1"]);
-    assert_eq!(ix.checks_for("cq", &on(&["spot"])), ["ac1", "ac2"]);
-    assert!(ix.checks_for("other", &on(&["spot"])).is_empty());
+    assert_eq!(ix.checks_for("cq", ["default"]), ["ac1"]);
+    assert_eq!(ix.checks_for("cq", ["spot"]), ["ac1", "ac2"]);
+    assert!(ix.checks_for("other", ["spot"]).is_empty());
     ix.delete_admission_check("ac1");
     assert_eq!(ix.inactive("cq").unwrap().reason, "AdmissionCheckNotFound");
 }
