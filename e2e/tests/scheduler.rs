@@ -170,8 +170,16 @@ async fn scheduler_admits_by_priority_within_quota() {
         let st = cq_now.status.clone().unwrap();
         assert_eq!((st.conditions[0].type_.as_str(), st.conditions[0].status.as_str(), st.conditions[0].reason.as_str()), ("Active", "True", "Ready"));
         assert_eq!(st.flavors_reservation[0].resources[0].total.as_ref().map(turnstile_api::Quantity::as_str), Some("3"));
-        let lq = lqs.get("lq").await.unwrap().status.unwrap();
-        assert_eq!((lq.admitted_workloads, lq.pending_workloads), (reserved_now, pending_now));
+        // Queue statuses are written at most once a second each: the LocalQueue's may follow later.
+        let lq = wait_for(Duration::from_secs(20), "LocalQueue status", || {
+            let lqs = lqs.clone();
+            async move {
+                let st = lqs.get("lq").await.ok()?.status?;
+                (st.admitted_workloads == reserved_now && st.pending_workloads == pending_now).then_some(st)
+            }
+        })
+        .await
+        .unwrap();
         assert_eq!(lq.conditions[0].reason, "Ready");
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(cqs.get(&cq_name).await.unwrap().metadata.resource_version, cq_now.metadata.resource_version, "unchanged status not rewritten");

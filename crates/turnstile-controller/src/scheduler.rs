@@ -208,6 +208,7 @@ pub async fn start_watches(client: &Client, shared: &Shared) {
 /// Runs scheduling cycles until the process ends. Wakes on cache changes, and every second for
 /// backoff expiries.
 pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
+    let mut pacer = Pacer::default();
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
         if !shared.leader.load(Ordering::SeqCst) {
@@ -219,7 +220,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
-        write_queue_statuses(&client, &shared, now().0, config.fair_sharing).await;
+        write_queue_statuses(&client, &shared, now().0, config.fair_sharing, &mut pacer).await;
     }
 }
 
@@ -300,12 +301,54 @@ fn keep_times(
     }
 }
 
-/// Writes ClusterQueue, LocalQueue and (with fair sharing) Cohort statuses that differ from what
-/// is stored.
-async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fair_sharing: bool) {
+/// How often at most one queue's status is written: changes in between are coalesced into the
+/// next write (Kueue batches queue status updates the same way, by one second).
+const STATUS_BATCH: Duration = Duration::from_secs(1);
+
+/// When each queue's status was last written, to coalesce writes per object.
+#[derive(Default)]
+struct Pacer {
+    last: std::collections::HashMap<(&'static str, String), std::time::Instant>,
+}
+
+impl Pacer {
+    /// Whether object `name` of `kind` may be written now (then the write is recorded).
+    fn ready(&mut self, kind: &'static str, name: &str) -> bool {
+        let now = std::time::Instant::now();
+        let key = (kind, name.to_owned());
+        if self
+            .last
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < STATUS_BATCH)
+        {
+            return false;
+        }
+        self.last.insert(key, now);
+        true
+    }
+
+    fn forget(&mut self, kind: &'static str, name: &str) {
+        self.last.remove(&(kind, name.to_owned()));
+    }
+}
+
+/// Writes the ClusterQueue, LocalQueue and (with fair sharing) Cohort statuses that differ from
+/// what is stored. Only queues whose inputs changed are looked at (with fair sharing every
+/// ClusterQueue: any usage in its tree moves its share); each is written at most once per
+/// [`STATUS_BATCH`], the rest put off to a later pass.
+async fn write_queue_statuses(
+    client: &Client,
+    shared: &Shared,
+    now_ms: i64,
+    fair_sharing: bool,
+    pacer: &mut Pacer,
+) {
     let (cqs, lqs, cohorts) = {
-        let Ok(ix) = shared.index.lock() else { return };
-        let (cq_names, lq_keys) = ix.queue_names();
+        let Ok(mut ix) = shared.index.lock() else {
+            return;
+        };
+        let (changed_cluster_queues, changed_local_queues) = ix.take_dirty_queues();
+        let (mut later_cluster_queues, mut later_local_queues) = (Vec::new(), Vec::new());
         let snap = fair_sharing.then(|| ix.snapshot());
         let mut cohorts = Vec::new();
         if let Some(snap) = &snap {
@@ -314,37 +357,53 @@ async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fai
                 else {
                     continue;
                 };
-                if stored.status.as_ref() != Some(&desired) {
+                if stored.status.as_ref() != Some(&desired) && pacer.ready("cohort", &n) {
                     cohorts.push((n, desired));
                 }
             }
         }
+        let cq_names: Vec<String> = if fair_sharing {
+            ix.queue_names().0
+        } else {
+            changed_cluster_queues.into_iter().collect()
+        };
         let mut cqs = Vec::new();
         for n in cq_names {
             let (Some(mut desired), Some(stored)) = (
                 ix.cluster_queue_status_with(&n, snap.as_ref()),
                 ix.cluster_queue(&n),
             ) else {
+                pacer.forget("cq", &n);
                 continue;
             };
             let current = stored.status.clone().unwrap_or_default();
             keep_times(&mut desired.conditions, &current.conditions, now_ms);
             if desired != current {
-                cqs.push((n, desired));
+                if pacer.ready("cq", &n) {
+                    cqs.push((n, desired));
+                } else {
+                    later_cluster_queues.push(n);
+                }
             }
         }
         let mut lqs = Vec::new();
-        for k in lq_keys {
+        for k in changed_local_queues {
             let (Some(mut desired), Some(stored)) = (ix.local_queue_status(&k), ix.local_queue(&k))
             else {
+                pacer.forget("lq", &k);
                 continue;
             };
             let current = stored.status.clone().unwrap_or_default();
             keep_times(&mut desired.conditions, &current.conditions, now_ms);
             if desired != current {
-                lqs.push((k, desired));
+                if pacer.ready("lq", &k) {
+                    lqs.push((k, desired));
+                } else {
+                    later_local_queues.push(k);
+                }
             }
         }
+        ix.mark_dirty_queues(later_cluster_queues, later_local_queues);
         (cqs, lqs, cohorts)
     };
     let pp = PatchParams::apply(FIELD_MANAGER).force();
@@ -362,6 +421,7 @@ async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fai
         let r = api.patch_status(&name, &pp, &Patch::Apply(&body)).await;
         if let Err(e) = metrics::write("apply", "clusterqueues/status", r) {
             tracing::debug!(cluster_queue = %name, error = %e, "status write failed");
+            retry_later(shared, Some(name), None);
         }
     }
     for (key, status) in lqs {
@@ -371,7 +431,15 @@ async fn write_queue_statuses(client: &Client, shared: &Shared, now_ms: i64, fai
         let r = api.patch_status(name, &pp, &Patch::Apply(&body)).await;
         if let Err(e) = metrics::write("apply", "localqueues/status", r) {
             tracing::debug!(local_queue = %key, error = %e, "status write failed");
+            retry_later(shared, None, Some(key));
         }
+    }
+}
+
+/// Looks at a queue again in a later pass (its status write failed).
+fn retry_later(shared: &Shared, cluster_queue: Option<String>, local_queue: Option<String>) {
+    if let Ok(mut ix) = shared.index.lock() {
+        ix.mark_dirty_queues(cluster_queue, local_queue);
     }
 }
 

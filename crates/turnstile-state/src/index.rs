@@ -14,6 +14,7 @@ use turnstile_core::tree::CohortQuotas;
 use turnstile_core::{CycleOutcome, Decision, Snapshot};
 
 use crate::convert;
+use crate::ledger::{Charge, Ledger, Totals};
 
 /// Where a workload stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,14 +161,6 @@ pub struct Inactive {
     pub message: String,
 }
 
-/// Usage per (flavor, resource) of reserving and of admitted workloads, and their counts.
-type QueueUsage = (
-    BTreeMap<(String, String), i64>,
-    BTreeMap<(String, String), i64>,
-    i32,
-    i32,
-);
-
 /// The cache.
 #[derive(Clone, Debug, Default)]
 pub struct Index {
@@ -200,6 +193,30 @@ pub struct Index {
     awaited: BTreeMap<String, BTreeSet<String>>,
     /// Kueue's `resources` configuration (excluded prefixes, transformations).
     resource_rules: convert::ResourceRules,
+    /// What each workload holding quota charges, and the per-queue totals.
+    ledger: Ledger,
+    /// Workload keys by their LocalQueue key (`namespace/queueName`, whether it exists or not):
+    /// the workloads a queue, namespace or flavor change may move.
+    members: BTreeMap<String, BTreeSet<String>>,
+    /// The LocalQueue key of each workload standing `Pending`, and the count per LocalQueue.
+    pending_in: BTreeMap<String, String>,
+    pending_per_local_queue: BTreeMap<String, usize>,
+    /// Blocked workloads whose QuotaReserved condition does not show why yet.
+    unreported: BTreeMap<String, (&'static str, String)>,
+    /// Workloads with `Requeued=False` (the lifecycle may let them back).
+    requeued_false: BTreeSet<String>,
+    /// Workload keys by the WorkloadPriorityClass they name, and those whose priority differs
+    /// from their class's value.
+    by_priority_class: BTreeMap<String, BTreeSet<String>>,
+    priority_stale: BTreeSet<String>,
+    /// ClusterQueues whose cohort tree's set-aside workloads go back to the active queues at the
+    /// next cycle (many quota releases between two cycles cost one requeue), or all of them.
+    requeue_trees: BTreeSet<String>,
+    requeue_every_queue: bool,
+    /// ClusterQueues and LocalQueues whose desired status may have changed since the writer last
+    /// looked.
+    dirty_cluster_queues: BTreeSet<String>,
+    dirty_local_queues: BTreeSet<String>,
 }
 
 /// The Job reconciler's key for a Workload: the `namespace/name` of the batch/v1 Job controlling
@@ -234,6 +251,25 @@ pub fn controlling_job(wl: &api::Workload) -> Option<String> {
     ))
 }
 
+/// The LocalQueue key (`namespace/queueName`) a Workload names.
+fn local_queue_key_of(wl: &api::Workload) -> String {
+    format!(
+        "{}/{}",
+        wl.metadata.namespace.as_deref().unwrap_or_default(),
+        wl.spec
+            .queue_name
+            .as_ref()
+            .map(api::LocalQueueName::as_str)
+            .unwrap_or_default()
+    )
+}
+
+/// Whether the Workload's QuotaReserved condition already shows this blocked reason.
+fn shows_blocked(wl: &api::Workload, reason: &str, message: &str) -> bool {
+    condition(wl, conditions::QUOTA_RESERVED)
+        .is_some_and(|c| c.status == "False" && c.reason == reason && c.message == message)
+}
+
 fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     format!(
         "{}/{}",
@@ -263,60 +299,134 @@ impl Index {
         }
     }
 
-    /// Records a ClusterQueue.
+    /// Records a ClusterQueue. Only a change of its spec (or its deletion starting) moves
+    /// workloads, and only its own; a status write (Turnstile's own, coming back) moves none.
     pub fn apply_cluster_queue(&mut self, cq: api::ClusterQueue) {
         let name = cq.metadata.name.clone().unwrap_or_default();
+        self.dirty_cluster_queues.insert(name.clone());
+        let old = self.cluster_queues.get(&name);
+        let changed = old.is_none_or(|o| {
+            o.spec != cq.spec || o.metadata.deletion_timestamp != cq.metadata.deletion_timestamp
+        });
+        let old_tree = old.map(|_| self.cohort_chain(&name).last().cloned());
+        if !changed {
+            self.cluster_queues.insert(name, cq);
+            return;
+        }
         match convert::cluster_queue(&cq, true) {
             Ok(_) => self.cluster_queue_errors.remove(&name),
             Err(e) => self.cluster_queue_errors.insert(name.clone(), e.path),
         };
         self.cluster_queues.insert(name.clone(), cq);
-        self.resync_queue_members();
+        self.replace_cluster_queue_members(&name);
+        // Quota may have grown here or, moved to another cohort, in the tree it left.
         self.requeue_tree_of(&name);
+        if old_tree.flatten() != self.cohort_chain(&name).last().cloned() {
+            self.requeue_every_queue = true;
+        }
     }
 
     /// Forgets a ClusterQueue.
     pub fn delete_cluster_queue(&mut self, name: &str) {
         self.cluster_queues.remove(name);
         self.cluster_queue_errors.remove(name);
-        self.resync_queue_members();
+        self.dirty_cluster_queues.remove(name);
+        self.replace_cluster_queue_members(name);
+        self.requeue_every_queue = true;
     }
 
-    /// Records a Cohort.
+    /// Records a Cohort; a change of its spec may let set-aside workloads in.
     pub fn apply_cohort(&mut self, c: api::Cohort) {
-        self.cohorts
-            .insert(c.metadata.name.clone().unwrap_or_default(), c);
-        self.requeue_all();
+        let name = c.metadata.name.clone().unwrap_or_default();
+        let changed = self.cohorts.get(&name).is_none_or(|o| o.spec != c.spec);
+        self.cohorts.insert(name, c);
+        if changed {
+            self.requeue_every_queue = true;
+        }
     }
 
     /// Forgets a Cohort.
     pub fn delete_cohort(&mut self, name: &str) {
         self.cohorts.remove(name);
-        self.requeue_all();
+        self.requeue_every_queue = true;
     }
 
     /// Records a WorkloadPriorityClass (by value, like every other watch callback).
     #[allow(clippy::needless_pass_by_value)]
     pub fn apply_priority_class(&mut self, c: api::WorkloadPriorityClass) {
-        self.priority_classes
-            .insert(c.metadata.name.clone().unwrap_or_default(), c.spec.value);
+        let name = c.metadata.name.clone().unwrap_or_default();
+        if self.priority_classes.insert(name.clone(), c.spec.value) != Some(c.spec.value) {
+            self.restale_priority_class(&name);
+        }
     }
 
     /// Forgets a WorkloadPriorityClass (workloads keep the priority they have).
     pub fn delete_priority_class(&mut self, name: &str) {
-        self.priority_classes.remove(name);
+        if self.priority_classes.remove(name).is_some() {
+            self.restale_priority_class(name);
+        }
     }
 
-    /// Records a ResourceFlavor.
+    /// Re-judges whether the workloads naming WorkloadPriorityClass `name` carry its value.
+    fn restale_priority_class(&mut self, name: &str) {
+        let keys: Vec<String> = self
+            .by_priority_class
+            .get(name)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for k in keys {
+            self.restale_priority(&k);
+        }
+    }
+
+    /// The WorkloadPriorityClass a workload names, if any.
+    fn priority_class_of(wl: &api::Workload) -> Option<&str> {
+        wl.spec
+            .priority_class_ref
+            .as_ref()
+            .filter(|r| r.kind == api::PriorityClassKind::WorkloadPriorityClass)
+            .map(|r| r.name.as_str())
+    }
+
+    fn restale_priority(&mut self, key: &str) {
+        let stale = self.workloads.get(key).is_some_and(|wl| {
+            !condition_true(wl, conditions::FINISHED)
+                && Self::priority_class_of(wl)
+                    .and_then(|c| self.priority_classes.get(c))
+                    .is_some_and(|v| wl.spec.priority != Some(*v))
+        });
+        if stale {
+            self.priority_stale.insert(key.to_owned());
+        } else {
+            self.priority_stale.remove(key);
+        }
+    }
+
+    /// Records a ResourceFlavor. A new one may make ClusterQueues naming it active; a spec
+    /// change (labels, taints) may let set-aside workloads in.
     pub fn apply_flavor(&mut self, rf: api::ResourceFlavor) {
-        self.flavors
-            .insert(rf.metadata.name.clone().unwrap_or_default(), rf);
-        self.requeue_all();
+        let name = rf.metadata.name.clone().unwrap_or_default();
+        let old = self.flavors.insert(name.clone(), rf);
+        let (new, changed) = match (&old, self.flavors.get(&name)) {
+            (None, _) => (true, true),
+            (Some(o), Some(n)) => (false, o.spec != n.spec),
+            (Some(_), None) => (false, false),
+        };
+        if new {
+            self.replace_flavor_users(&name);
+        }
+        if changed {
+            self.requeue_every_queue = true;
+        }
     }
 
-    /// Forgets a ResourceFlavor.
+    /// Forgets a ResourceFlavor (ClusterQueues naming it become inactive).
     pub fn delete_flavor(&mut self, name: &str) {
-        self.flavors.remove(name);
+        if self.flavors.remove(name).is_some() {
+            self.replace_flavor_users(name);
+        }
     }
 
     /// Records an AdmissionCheck; a ClusterQueue naming a missing or inactive one cannot admit.
@@ -324,18 +434,18 @@ impl Index {
     #[allow(clippy::needless_pass_by_value)]
     pub fn apply_admission_check(&mut self, ac: api::AdmissionCheck) {
         let name = ac.metadata.name.clone().unwrap_or_default();
-        if self.admission_checks.insert(name, ac.is_active()) != Some(ac.is_active()) {
-            // Which ClusterQueues are active changed: their workloads move between blocked and
-            // pending (AdmissionCheck events are rare).
-            self.resync_queue_members();
-            self.requeue_all();
+        if self.admission_checks.insert(name.clone(), ac.is_active()) != Some(ac.is_active()) {
+            // Whether the ClusterQueues naming it are active changed: their workloads move
+            // between blocked and pending.
+            self.replace_check_users(&name);
+            self.requeue_every_queue = true;
         }
     }
 
     /// Forgets an AdmissionCheck.
     pub fn delete_admission_check(&mut self, name: &str) {
         if self.admission_checks.remove(name).is_some() {
-            self.resync_queue_members();
+            self.replace_check_users(name);
         }
     }
 
@@ -380,25 +490,112 @@ impl Index {
         self.checks_for(adm.cluster_queue.as_str(), flavors)
     }
 
-    /// Records a LocalQueue.
+    /// Records a LocalQueue; a change of its spec moves its own workloads only.
     pub fn apply_local_queue(&mut self, lq: api::LocalQueue) {
-        self.local_queues.insert(key_of(&lq.metadata), lq);
-        self.resync_queue_members();
+        let key = key_of(&lq.metadata);
+        self.dirty_local_queues.insert(key.clone());
+        let changed = self
+            .local_queues
+            .get(&key)
+            .is_none_or(|o| o.spec != lq.spec);
+        self.local_queues.insert(key.clone(), lq);
+        if changed {
+            self.replace_local_queue_members(&key);
+        }
     }
 
     /// Forgets a LocalQueue.
     pub fn delete_local_queue(&mut self, key: &str) {
         self.local_queues.remove(key);
-        self.resync_queue_members();
+        self.dirty_local_queues.remove(key);
+        self.replace_local_queue_members(key);
     }
 
-    /// Records a Namespace's labels.
+    /// Records a Namespace's labels; a change moves the workloads of that namespace only.
     pub fn apply_namespace(&mut self, name: &str, labels: BTreeMap<String, String>) {
         let changed = self.namespaces.get(name) != Some(&labels);
         self.namespaces.insert(name.to_owned(), labels);
         if changed {
-            self.resync_queue_members();
-            self.requeue_all();
+            let prefix = format!("{name}/");
+            let queues: Vec<String> = self
+                .members
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for q in queues {
+                self.replace_local_queue_members(&q);
+            }
+        }
+    }
+
+    /// Places again the workloads of LocalQueue `key` (`namespace/name`).
+    fn replace_local_queue_members(&mut self, key: &str) {
+        self.dirty_local_queues.insert(key.to_owned());
+        let keys: Vec<String> = self
+            .members
+            .get(key)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for k in keys {
+            self.place(&k);
+        }
+    }
+
+    /// Places again the workloads of every LocalQueue pointing at ClusterQueue `name`.
+    fn replace_cluster_queue_members(&mut self, name: &str) {
+        self.dirty_cluster_queues.insert(name.to_owned());
+        let queues: Vec<String> = self
+            .local_queues
+            .iter()
+            .filter(|(_, lq)| {
+                lq.spec
+                    .cluster_queue
+                    .as_ref()
+                    .is_some_and(|c| c.as_str() == name)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for q in queues {
+            self.replace_local_queue_members(&q);
+        }
+    }
+
+    /// Places again the workloads of the ClusterQueues that name flavor `name`.
+    fn replace_flavor_users(&mut self, name: &str) {
+        let queues: Vec<String> = self
+            .cluster_queues
+            .iter()
+            .filter(|(_, cq)| {
+                cq.spec
+                    .resource_groups
+                    .iter()
+                    .any(|g| g.flavors.iter().any(|f| f.name.as_str() == name))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for q in queues {
+            self.replace_cluster_queue_members(&q);
+        }
+    }
+
+    /// Places again the workloads of the ClusterQueues that name AdmissionCheck `name`.
+    fn replace_check_users(&mut self, name: &str) {
+        let queues: Vec<String> = self
+            .cluster_queues
+            .iter()
+            .filter(|(_, cq)| {
+                cq.spec
+                    .admission_checks_strategy
+                    .iter()
+                    .any(|s| s.admission_checks.iter().any(|r| r.name.as_str() == name))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for q in queues {
+            self.replace_cluster_queue_members(&q);
         }
     }
 
@@ -434,9 +631,28 @@ impl Index {
         let reclaimable = |w: &api::Workload| w.status.as_ref().map(|s| s.reclaimable_pods.clone());
         let mut reclaimed = false;
         let now_reclaimable = reclaimable(&wl);
+        let requeued_false =
+            condition(&wl, conditions::REQUEUED).is_some_and(|c| c.status == "False");
+        let class = Self::priority_class_of(&wl).map(str::to_owned);
+        self.link_members(&key, Some(&wl));
         if let Some(old) = self.workloads.insert(key.clone(), wl) {
             reclaimed = reclaimable(&old) != now_reclaimable;
             self.unlink_job(&key, &old);
+            if let Some(c) = Self::priority_class_of(&old) {
+                self.unlink_priority_class(c, &key);
+            }
+        }
+        if let Some(c) = class {
+            self.by_priority_class
+                .entry(c)
+                .or_default()
+                .insert(key.clone());
+        }
+        self.restale_priority(&key);
+        if requeued_false {
+            self.requeued_false.insert(key.clone());
+        } else {
+            self.requeued_false.remove(&key);
         }
         if let Some(job) = owner {
             self.by_job
@@ -449,6 +665,7 @@ impl Index {
             self.dirty_jobs.extend(jobs);
         }
         self.place(&key);
+        self.recharge(&key);
         // Quota given back: the workload stopped holding it, or reported pods reclaimable.
         if let Some(Standing::Reserving { cluster_queue }) = was
             && (reclaimed || !matches!(self.standing(&key), Some(Standing::Reserving { .. })))
@@ -460,14 +677,52 @@ impl Index {
     /// Forgets a Workload.
     pub fn delete_workload(&mut self, key: &str) {
         let was = self.standing(key);
+        self.link_members(key, None);
         if let Some(old) = self.workloads.remove(key) {
             self.unlink_job(key, &old);
+            if let Some(c) = Self::priority_class_of(&old) {
+                self.unlink_priority_class(c, key);
+            }
         }
         self.models.remove(key);
         self.assumed.remove(key);
-        self.pending.remove(key);
+        self.requeued_false.remove(key);
+        self.priority_stale.remove(key);
+        // Unknown now: out of the pending queues, the counts and the ledger.
+        self.place(key);
+        self.recharge(key);
         if let Some(Standing::Reserving { cluster_queue }) = was {
             self.requeue_tree_of(&cluster_queue);
+        }
+    }
+
+    /// Files workload `key` under the LocalQueue `wl` names (`None`: forgotten), out of the one
+    /// it named before.
+    fn link_members(&mut self, key: &str, wl: Option<&api::Workload>) {
+        let old = self.workloads.get(key).map(local_queue_key_of);
+        let new = wl.map(local_queue_key_of);
+        if old == new {
+            return;
+        }
+        if let Some(old) = old
+            && let Some(set) = self.members.get_mut(&old)
+        {
+            set.remove(key);
+            if set.is_empty() {
+                self.members.remove(&old);
+            }
+        }
+        if let Some(new) = new {
+            self.members.entry(new).or_default().insert(key.to_owned());
+        }
+    }
+
+    fn unlink_priority_class(&mut self, class: &str, key: &str) {
+        if let Some(set) = self.by_priority_class.get_mut(class) {
+            set.remove(key);
+            if set.is_empty() {
+                self.by_priority_class.remove(class);
+            }
         }
     }
 
@@ -546,6 +801,7 @@ impl Index {
     pub fn forget(&mut self, key: &str) {
         if self.assumed.remove(key).is_some() {
             self.place(key);
+            self.recharge(key);
         }
     }
 
@@ -562,12 +818,41 @@ impl Index {
             {
                 self.assumed
                     .insert(key.clone(), (cluster_queue.clone(), assignment.clone()));
+                self.place(key);
+                self.recharge(key);
             }
         }
     }
 
-    fn requeue_all(&mut self) {
-        let names: Vec<String> = self.cluster_queues.keys().cloned().collect();
+    /// Moves the set-aside workloads of the cohort trees that gave quota back (or of every
+    /// ClusterQueue, after a change that may concern any) back to the active queues: once per
+    /// cycle however many releases came in between.
+    fn flush_requeues(&mut self) {
+        if self.requeue_every_queue {
+            self.requeue_every_queue = false;
+            self.requeue_trees.clear();
+            let names: Vec<String> = self.cluster_queues.keys().cloned().collect();
+            self.pending
+                .requeue_inadmissible(names.iter().map(String::as_str));
+            return;
+        }
+        if self.requeue_trees.is_empty() {
+            return;
+        }
+        let asked = std::mem::take(&mut self.requeue_trees);
+        let roots: BTreeSet<Option<String>> = asked
+            .iter()
+            .map(|q| self.cohort_chain(q).last().cloned())
+            .collect();
+        let names: Vec<String> = self
+            .cluster_queues
+            .keys()
+            .filter(|q| match self.cohort_chain(q).last() {
+                Some(root) => roots.contains(&Some(root.clone())),
+                None => asked.contains(*q),
+            })
+            .cloned()
+            .collect();
         self.pending
             .requeue_inadmissible(names.iter().map(String::as_str));
     }
@@ -596,46 +881,33 @@ impl Index {
         chain
     }
 
+    /// Asks for the set-aside workloads of `cq`'s cohort tree to be tried again at the next cycle.
     fn requeue_tree_of(&mut self, cq: &str) {
-        let names: Vec<String> = match self.cohort_chain(cq).last().cloned() {
-            Some(root) => self
-                .cluster_queues
-                .keys()
-                .filter(|q| self.cohort_chain(q).last() == Some(&root))
-                .cloned()
-                .collect(),
-            None => vec![cq.to_owned()],
-        };
-        self.pending
-            .requeue_inadmissible(names.iter().map(String::as_str));
+        self.requeue_trees.insert(cq.to_owned());
     }
 
-    fn resync_queue_members(&mut self) {
-        let keys: Vec<String> = self.workloads.keys().cloned().collect();
-        for k in keys {
-            self.place(&k);
-        }
-    }
-
-    /// Puts a workload where it belongs: the pending queues, or nowhere.
+    /// Puts a workload where it belongs (the pending queues, or nowhere) and keeps what follows
+    /// from where it stands: the pending counts and the blocked reasons still to show.
     fn place(&mut self, key: &str) {
-        match self.standing(key) {
+        let standing = self.standing(key);
+        let mut queued = None;
+        match &standing {
             Some(Standing::Pending { cluster_queue }) => {
-                let Some(wl) = self.workloads.get(key) else {
-                    return;
-                };
-                let not_before = wl
-                    .status
-                    .as_ref()
+                let not_before = self
+                    .workloads
+                    .get(key)
+                    .and_then(|wl| wl.status.as_ref())
                     .and_then(|s| s.requeue_state.as_ref())
                     .map_or(0, |r| millis(r.requeue_at.as_ref()));
                 match self.models.get_mut(key) {
                     Some(Ok(w)) => {
-                        if w.cluster_queue != cluster_queue {
+                        if w.cluster_queue != *cluster_queue {
                             // Set the queue on the one shared model (no copy once the pending
                             // queues have let go of theirs).
-                            self.pending.remove(key);
-                            Arc::make_mut(w).cluster_queue = cluster_queue;
+                            if let Some(old) = self.pending.remove(key) {
+                                self.dirty_cluster_queues.insert(old.cluster_queue.clone());
+                            }
+                            Arc::make_mut(w).cluster_queue.clone_from(cluster_queue);
                         }
                         self.pending.upsert(Arc::clone(w), not_before);
                     }
@@ -643,11 +915,82 @@ impl Index {
                         self.pending.remove(key);
                     }
                 }
+                self.dirty_cluster_queues.insert(cluster_queue.clone());
+                queued = self.workloads.get(key).map(local_queue_key_of);
             }
             _ => {
-                self.pending.remove(key);
+                if let Some(old) = self.pending.remove(key) {
+                    self.dirty_cluster_queues.insert(old.cluster_queue.clone());
+                }
             }
         }
+        if self.pending_in.get(key) != queued.as_ref() {
+            if let Some(old) = self.pending_in.remove(key) {
+                if let Some(n) = self.pending_per_local_queue.get_mut(&old) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.pending_per_local_queue.remove(&old);
+                    }
+                }
+                self.dirty_local_queues.insert(old);
+            }
+            if let Some(new) = queued {
+                *self.pending_per_local_queue.entry(new.clone()).or_insert(0) += 1;
+                self.dirty_local_queues.insert(new.clone());
+                self.pending_in.insert(key.to_owned(), new);
+            }
+        }
+        match standing {
+            Some(Standing::Blocked { reason, message })
+                if self
+                    .workloads
+                    .get(key)
+                    .is_some_and(|wl| !shows_blocked(wl, reason, &message)) =>
+            {
+                self.unreported.insert(key.to_owned(), (reason, message));
+            }
+            _ => {
+                self.unreported.remove(key);
+            }
+        }
+    }
+
+    /// Brings the ledger up to date with what workload `key` holds now.
+    fn recharge(&mut self, key: &str) {
+        let charge = self.charge_of(key);
+        let (cqs, lqs) = self.ledger.set(key, charge);
+        self.dirty_cluster_queues.extend(cqs);
+        self.dirty_local_queues.extend(lqs);
+    }
+
+    /// What workload `key` holds: its assumed or recorded admission, if it stands reserving.
+    fn charge_of(&self, key: &str) -> Option<Charge> {
+        let Some(Standing::Reserving { cluster_queue }) = self.standing(key) else {
+            return None;
+        };
+        let wl = self.workloads.get(key)?;
+        let assignment = match self.assumed.get(key) {
+            Some((_, a)) => a.clone(),
+            None => convert::admission(wl, |ps| self.spec_count(key, ps))
+                .ok()
+                .flatten()
+                .map(|(_, a)| a)
+                .unwrap_or_default(),
+        };
+        let mut usage = Vec::new();
+        for ps in &assignment {
+            for (r, amount) in &ps.usage {
+                if let Some(f) = ps.flavors.get(r) {
+                    usage.push(((f.clone(), r.clone()), *amount));
+                }
+            }
+        }
+        Some(Charge {
+            cluster_queue,
+            local_queue: local_queue_key_of(wl),
+            admitted: self.assumed.contains_key(key) || condition_true(wl, conditions::ADMITTED),
+            usage,
+        })
     }
 
     /// Where a workload stands, `None` if unknown.
@@ -820,15 +1163,11 @@ impl Index {
             .collect();
         let flavors = self.flavors.values().map(convert::flavor).collect();
         let mut admitted = Vec::new();
-        for (key, wl) in &self.workloads {
-            let holds =
-                self.assumed.contains_key(key) || condition_true(wl, conditions::QUOTA_RESERVED);
-            if !holds {
-                continue;
-            }
-            let Some(Standing::Reserving { cluster_queue }) = self.standing(key) else {
+        for (key, charge) in self.ledger.holders() {
+            let Some(wl) = self.workloads.get(key) else {
                 continue;
             };
+            let cluster_queue = charge.cluster_queue.clone();
             let assignment = match self.assumed.get(key) {
                 Some((_, a)) => a.clone(),
                 None => match convert::admission(wl, |ps| self.spec_count(key, ps)) {
@@ -880,36 +1219,45 @@ impl Index {
         snap
     }
 
-    /// The pending workloads the next cycle may consider.
-    pub fn heads(&self, now_ms: i64) -> BTreeMap<String, Vec<Workload>> {
+    /// The pending workloads the next cycle may consider (set-aside workloads whose tree gave
+    /// quota back since the last cycle are active again first).
+    pub fn heads(&mut self, now_ms: i64) -> BTreeMap<String, Vec<Workload>> {
+        self.flush_requeues();
         self.pending.heads(now_ms, usize::MAX)
     }
 
     /// The pending workloads a cycle with evaluation budget `budget` will consider (round-robin).
-    pub fn heads_limited(&self, now_ms: i64, budget: usize) -> BTreeMap<String, Vec<Workload>> {
+    pub fn heads_limited(&mut self, now_ms: i64, budget: usize) -> BTreeMap<String, Vec<Workload>> {
+        self.flush_requeues();
         self.pending.heads_budget(now_ms, budget)
     }
 
     /// Workloads that cannot be queued, with the QuotaReserved=False reason and message they
-    /// should show, when they do not show it yet.
+    /// should show, when they do not show it yet (kept as workloads move, never found by a scan).
     pub fn blocked_to_report(&self) -> Vec<(String, &'static str, String)> {
-        let mut out = Vec::new();
-        for (key, wl) in &self.workloads {
-            if let Some(Standing::Blocked { reason, message }) = self.standing(key) {
-                let shown = wl.status.as_ref().is_some_and(|s| {
-                    s.conditions.iter().any(|c| {
-                        c.type_ == conditions::QUOTA_RESERVED
-                            && c.status == "False"
-                            && c.reason == reason
-                            && c.message == message
-                    })
-                });
-                if !shown {
-                    out.push((key.clone(), reason, message));
-                }
-            }
-        }
-        out
+        self.unreported
+            .iter()
+            .map(|(k, (r, m))| (k.clone(), *r, m.clone()))
+            .collect()
+    }
+
+    /// ClusterQueues and LocalQueues whose desired status may differ from the stored one since
+    /// the last call: `(ClusterQueue names, LocalQueue keys)`.
+    pub fn take_dirty_queues(&mut self) -> (BTreeSet<String>, BTreeSet<String>) {
+        (
+            std::mem::take(&mut self.dirty_cluster_queues),
+            std::mem::take(&mut self.dirty_local_queues),
+        )
+    }
+
+    /// Marks queues to be looked at again (their status write was put off).
+    pub fn mark_dirty_queues(
+        &mut self,
+        cluster_queues: impl IntoIterator<Item = String>,
+        local_queues: impl IntoIterator<Item = String>,
+    ) {
+        self.dirty_cluster_queues.extend(cluster_queues);
+        self.dirty_local_queues.extend(local_queues);
     }
 
     /// `spec.podSets[].count` of pod set `pod_set` of Workload `key`, from its model (the stored
@@ -921,44 +1269,6 @@ impl Index {
             .iter()
             .find(|p| p.name == pod_set)
             .map(|p| p.count)
-    }
-
-    /// Usage per (flavor, resource) of the workloads reserving in `cq`: (all reserving, admitted only),
-    /// plus the reserving and admitted counts; `filter` restricts to some workloads (e.g. one LocalQueue).
-    fn usage_of(&self, cq: &str, filter: impl Fn(&api::Workload) -> bool) -> QueueUsage {
-        let (mut reserving, mut admitted) = (BTreeMap::new(), BTreeMap::new());
-        let (mut n_res, mut n_adm) = (0, 0);
-        for (key, wl) in &self.workloads {
-            if !matches!(self.standing(key), Some(Standing::Reserving { cluster_queue }) if cluster_queue == cq)
-                || !filter(wl)
-            {
-                continue;
-            }
-            let assignment = match self.assumed.get(key) {
-                Some((_, a)) => a.clone(),
-                None => convert::admission(wl, |ps| self.spec_count(key, ps))
-                    .ok()
-                    .flatten()
-                    .map(|(_, a)| a)
-                    .unwrap_or_default(),
-            };
-            let is_admitted =
-                self.assumed.contains_key(key) || condition_true(wl, conditions::ADMITTED);
-            n_res += 1;
-            if is_admitted {
-                n_adm += 1;
-            }
-            for ps in &assignment {
-                for (r, amount) in &ps.usage {
-                    let Some(f) = ps.flavors.get(r) else { continue };
-                    *reserving.entry((f.clone(), r.clone())).or_insert(0) += amount;
-                    if is_admitted {
-                        *admitted.entry((f.clone(), r.clone())).or_insert(0) += amount;
-                    }
-                }
-            }
-        }
-        (reserving, admitted, n_res, n_adm)
     }
 
     /// The status a ClusterQueue should show (conditions without times: the writer keeps or sets
@@ -974,12 +1284,13 @@ impl Index {
         fair: Option<&Snapshot>,
     ) -> Option<api::ClusterQueueStatus> {
         let cq = self.cluster_queues.get(name)?;
-        let (reserving, admitted, n_res, n_adm) = self.usage_of(name, |_| true);
+        let empty = Totals::default();
+        let totals = self.ledger.cluster_queue(name).unwrap_or(&empty);
         let in_cohort = cq.spec.cohort_name.as_ref().is_some_and(|c| !c.is_empty());
         let quotas = convert::cluster_queue(cq, true)
             .map(|(_, q)| q.quotas)
             .unwrap_or_default();
-        let flavors_usage = |usage: &BTreeMap<(String, String), i64>| -> Vec<api::FlavorUsage> {
+        let flavors_usage = |admitted: bool| -> Vec<api::FlavorUsage> {
             let mut out = Vec::new();
             for g in &cq.spec.resource_groups {
                 for f in &g.flavors {
@@ -987,10 +1298,11 @@ impl Index {
                         .covered_resources
                         .iter()
                         .map(|r| {
-                            let total = usage
-                                .get(&(f.name.to_string(), r.clone()))
-                                .copied()
-                                .unwrap_or(0);
+                            let total = if admitted {
+                                totals.admitted_of(f.name.as_str(), r)
+                            } else {
+                                totals.reserving_of(f.name.as_str(), r)
+                            };
                             let nominal = quotas
                                 .get(&turnstile_core::resources::FlavorResource::new(
                                     f.name.as_str(),
@@ -1033,11 +1345,11 @@ impl Index {
         };
         Some(api::ClusterQueueStatus {
             conditions: vec![condition],
-            flavors_reservation: flavors_usage(&reserving),
-            flavors_usage: flavors_usage(&admitted),
+            flavors_reservation: flavors_usage(false),
+            flavors_usage: flavors_usage(true),
             pending_workloads: i32::try_from(self.pending_count(name)).unwrap_or(i32::MAX),
-            reserving_workloads: n_res,
-            admitted_workloads: n_adm,
+            reserving_workloads: totals.reserving_count,
+            admitted_workloads: totals.admitted_count,
             fair_sharing: fair.map(|snap| {
                 let node = turnstile_core::tree::NodeRef::Queue(name);
                 api::FairSharingStatus {
@@ -1056,7 +1368,6 @@ impl Index {
     /// The status a LocalQueue should show. `None` for an unknown queue.
     pub fn local_queue_status(&self, key: &str) -> Option<api::LocalQueueStatus> {
         let lq = self.local_queues.get(key)?;
-        let (ns, name) = key.split_once('/').unwrap_or_default();
         let cq_name = lq
             .spec
             .cluster_queue
@@ -1085,30 +1396,19 @@ impl Index {
                 "Can't submit new workloads to clusterQueue",
             )
         };
-        let mine = |w: &api::Workload| {
-            w.metadata.namespace.as_deref() == Some(ns)
-                && w.spec
-                    .queue_name
-                    .as_ref()
-                    .is_some_and(|q| q.as_str() == name)
-        };
-        let (reserving, admitted, n_res, n_adm) = if self.cluster_queues.contains_key(&cq_name) {
-            self.usage_of(&cq_name, mine)
+        let empty = Totals::default();
+        let totals = if self.cluster_queues.contains_key(&cq_name) {
+            self.ledger.local_queue(key, &cq_name).unwrap_or(&empty)
         } else {
-            Default::default()
+            &empty
         };
         let pending = if stopped {
             0
         } else {
-            self.workloads
-                .iter()
-                .filter(|(k, w)| {
-                    mine(w) && matches!(self.standing(k), Some(Standing::Pending { .. }))
-                })
-                .count()
+            self.pending_per_local_queue.get(key).copied().unwrap_or(0)
         };
         let lq_usage =
-            |usage: &BTreeMap<(String, String), i64>| -> Vec<api::LocalQueueFlavorUsage> {
+            |usage: &mut dyn Iterator<Item = (&(String, String), i64)>| -> Vec<api::LocalQueueFlavorUsage> {
                 let mut by_flavor: BTreeMap<String, Vec<api::LocalQueueResourceUsage>> =
                     BTreeMap::new();
                 for ((f, r), v) in usage {
@@ -1117,7 +1417,7 @@ impl Index {
                         .or_default()
                         .push(api::LocalQueueResourceUsage {
                             name: r.clone(),
-                            total: Some(convert::quantity_string(r, *v).as_str().into()),
+                            total: Some(convert::quantity_string(r, v).as_str().into()),
                         });
                 }
                 by_flavor
@@ -1140,10 +1440,10 @@ impl Index {
                 ),
             }],
             pending_workloads: i32::try_from(pending).unwrap_or(i32::MAX),
-            reserving_workloads: n_res,
-            admitted_workloads: n_adm,
-            flavors_reservation: lq_usage(&reserving),
-            flavors_usage: lq_usage(&admitted),
+            reserving_workloads: totals.reserving_count,
+            admitted_workloads: totals.admitted_count,
+            flavors_reservation: lq_usage(&mut totals.reserving()),
+            flavors_usage: lq_usage(&mut totals.admitted()),
             fair_sharing: None,
         })
     }
@@ -1201,7 +1501,19 @@ impl Index {
     #[allow(clippy::too_many_lines)]
     pub fn upkeep(&self, now_ms: i64) -> Vec<Upkeep> {
         let mut out = Vec::new();
-        for (key, wl) in &self.workloads {
+        // Only the workloads a rule can apply to: those holding quota (evictions), those
+        // waiting to be let back (`Requeued=False`) and those whose priority is stale.
+        let candidates: BTreeSet<&String> = self
+            .ledger
+            .holders()
+            .map(|(k, _)| k)
+            .chain(&self.requeued_false)
+            .chain(&self.priority_stale)
+            .collect();
+        for key in candidates {
+            let Some(wl) = self.workloads.get(key) else {
+                continue;
+            };
             if condition_true(wl, conditions::FINISHED) {
                 continue;
             }
@@ -1364,9 +1676,9 @@ impl Index {
         let mut out = Vec::new();
         for (name, cq) in &self.cluster_queues {
             let in_use = || {
-                self.workloads.keys().any(|k| {
-                    matches!(self.standing(k), Some(Standing::Reserving { cluster_queue }) if &cluster_queue == name)
-                })
+                self.ledger
+                    .cluster_queue(name)
+                    .is_some_and(|t| t.reserving_count > 0)
             };
             if has(&cq.metadata) && !in_use() {
                 out.push(Releasable {

@@ -13,3 +13,4 @@
 
 pub mod convert;
 pub mod index;
+pub mod ledger;

@@ -615,3 +615,318 @@ fn merged_conditions_keep_places_times_and_the_filter() {
     let types: Vec<&str> = owned.iter().map(|c| c["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["QuotaReserved", "Admitted"]);
 }
+
+/// A random walk over watch events (workloads arriving, admitted, finishing, deleted, parked;
+/// queue spec edits and status-only echoes; LocalQueues repointed and stopped; namespace labels;
+/// flavors and priority classes coming and going; cycles whose admissions are confirmed or
+/// forgotten). After every step the incrementally kept index must say exactly what an index
+/// built from scratch from the same objects says (standings, queue statuses, pending counts,
+/// blocked reasons, upkeep, releasable finalizers), and every queue whose status changed must
+/// have been marked for the status writer.
+#[test]
+fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
+    use std::collections::BTreeMap as Map;
+    struct World {
+        flavors: Map<String, api::ResourceFlavor>,
+        cqs: Map<String, api::ClusterQueue>,
+        lqs: Map<String, api::LocalQueue>,
+        namespaces: Map<String, BTreeMap<String, String>>,
+        classes: Map<String, api::WorkloadPriorityClass>,
+        wls: Map<String, api::Workload>,
+    }
+    impl World {
+        fn rebuild(&self) -> Index {
+            let mut ix = Index::default();
+            for f in self.flavors.values() {
+                ix.apply_flavor(f.clone());
+            }
+            for c in self.classes.values() {
+                ix.apply_priority_class(c.clone());
+            }
+            for (n, l) in &self.namespaces {
+                ix.apply_namespace(n, l.clone());
+            }
+            for c in self.cqs.values() {
+                ix.apply_cluster_queue(c.clone());
+            }
+            for l in self.lqs.values() {
+                ix.apply_local_queue(l.clone());
+            }
+            for w in self.wls.values() {
+                ix.apply_workload(w.clone());
+            }
+            ix
+        }
+    }
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let cq_of = |name: &str, nominal: u64, stop: bool, sel: bool| -> api::ClusterQueue {
+        let mut v = json!({"metadata": {"name": name, "generation": 1}, "spec": {
+            "cohortName": "co",
+            "namespaceSelector": if sel { json!({"matchLabels": {"team": "a"}}) } else { json!({}) },
+            "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [
+                {"name": if name == "cq2" { "spot" } else { "default" }, "resources": [{"name": "cpu", "nominalQuota": nominal.to_string()}]}]}]}});
+        if stop {
+            v["spec"]["stopPolicy"] = json!("Hold");
+        }
+        obj(v)
+    };
+    let lq_of = |ns: &str, cq: &str, stop: bool| -> api::LocalQueue {
+        let mut v = json!({"metadata": {"name": "lq", "namespace": ns, "generation": 1}, "spec": {"clusterQueue": cq}});
+        if stop {
+            v["spec"]["stopPolicy"] = json!("Hold");
+        }
+        obj(v)
+    };
+    let mut w = World {
+        flavors: Map::new(),
+        cqs: Map::new(),
+        lqs: Map::new(),
+        namespaces: Map::new(),
+        classes: Map::new(),
+        wls: Map::new(),
+    };
+    let mut ix = Index::default();
+    let mut observed: Map<String, String> = Map::new();
+    let mut next = 0;
+    for step in 0..1500 {
+        match rnd(16) {
+            0..=3 => {
+                next += 1;
+                let ns = ["ns1", "ns2"][usize::try_from(rnd(2)).unwrap()];
+                let mut x = wl(
+                    &format!("w{next}"),
+                    &format!("{}", 1 + rnd(3)),
+                    "2026-11-25T00:00:01Z",
+                );
+                x.metadata.namespace = Some(ns.into());
+                if rnd(6) == 0 {
+                    x.spec.queue_name = Some("missing".into());
+                }
+                if rnd(3) == 0 {
+                    x.spec.priority_class_ref = Some(obj(
+                        json!({"group": "kueue.x-k8s.io", "kind": "WorkloadPriorityClass", "name": "high"}),
+                    ));
+                    x.spec.priority = Some(i32::try_from(rnd(3)).unwrap());
+                }
+                let k = format!("{ns}/w{next}");
+                ix.apply_workload(x.clone());
+                w.wls.insert(k, x);
+            }
+            4 | 5 => {
+                // Admitted (or only reserved) through the API in the queue its LocalQueue names.
+                let Some(k) = w
+                    .wls
+                    .keys()
+                    .nth(usize::try_from(rnd(w.wls.len().max(1) as u64)).unwrap())
+                    .cloned()
+                else {
+                    continue;
+                };
+                let x = w.wls.get_mut(&k).unwrap();
+                let cq = if rnd(2) == 0 { "cq1" } else { "cq2" };
+                let flavor = if cq == "cq2" { "spot" } else { "default" };
+                let admitted = if rnd(3) == 0 { "False" } else { "True" };
+                x.status = Some(obj(json!({"conditions": [
+                    {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"},
+                    {"type": "Admitted", "status": admitted, "reason": "Admitted", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"}],
+                    "admission": {"clusterQueue": cq, "podSetAssignments": [{"name": "main", "flavors": {"cpu": flavor}, "resourceUsage": {"cpu": "1"}, "count": 1}]}})));
+                ix.apply_workload(x.clone());
+            }
+            6 => {
+                let Some(k) = w
+                    .wls
+                    .keys()
+                    .nth(usize::try_from(rnd(w.wls.len().max(1) as u64)).unwrap())
+                    .cloned()
+                else {
+                    continue;
+                };
+                let x = w.wls.get_mut(&k).unwrap();
+                let mut conds = x.status.take().map(|s| s.conditions).unwrap_or_default();
+                let (t, status, reason) = match rnd(3) {
+                    0 => ("Finished", "True", "Succeeded"),
+                    1 => ("Requeued", "False", "ClusterQueueStopped"),
+                    _ => ("Requeued", "True", "Requeued"),
+                };
+                conds.retain(|c| c.type_ != t);
+                conds.push(obj(json!({"type": t, "status": status, "reason": reason, "message": "", "lastTransitionTime": "2026-11-25T00:02:00Z"})));
+                x.status = Some(api::WorkloadStatus {
+                    conditions: conds,
+                    ..Default::default()
+                });
+                ix.apply_workload(x.clone());
+            }
+            7 => {
+                let Some(k) = w
+                    .wls
+                    .keys()
+                    .nth(usize::try_from(rnd(w.wls.len().max(1) as u64)).unwrap())
+                    .cloned()
+                else {
+                    continue;
+                };
+                w.wls.remove(&k);
+                ix.delete_workload(&k);
+            }
+            8 | 9 => {
+                let name = if rnd(2) == 0 { "cq1" } else { "cq2" };
+                if rnd(8) == 0 {
+                    w.cqs.remove(name);
+                    ix.delete_cluster_queue(name);
+                } else {
+                    let c = cq_of(name, 1 + rnd(4), rnd(4) == 0, rnd(4) == 0);
+                    ix.apply_cluster_queue(c.clone());
+                    w.cqs.insert(name.into(), c);
+                }
+            }
+            10 => {
+                // A status-only echo of a ClusterQueue.
+                let Some(mut c) = w.cqs.values().next().cloned() else {
+                    continue;
+                };
+                c.status = Some(api::ClusterQueueStatus {
+                    pending_workloads: i32::try_from(rnd(50)).unwrap(),
+                    ..Default::default()
+                });
+                ix.apply_cluster_queue(c.clone());
+                w.cqs.insert(c.metadata.name.clone().unwrap(), c);
+            }
+            11 => {
+                let ns = ["ns1", "ns2"][usize::try_from(rnd(2)).unwrap()];
+                let key = format!("{ns}/lq");
+                if rnd(6) == 0 {
+                    w.lqs.remove(&key);
+                    ix.delete_local_queue(&key);
+                } else {
+                    let l = lq_of(
+                        ns,
+                        ["cq1", "cq2", "cq3"][usize::try_from(rnd(3)).unwrap()],
+                        rnd(5) == 0,
+                    );
+                    ix.apply_local_queue(l.clone());
+                    w.lqs.insert(key, l);
+                }
+            }
+            12 => {
+                let ns = ["ns1", "ns2"][usize::try_from(rnd(2)).unwrap()];
+                let labels: BTreeMap<String, String> = if rnd(2) == 0 {
+                    [("team".to_owned(), "a".to_owned())].into()
+                } else {
+                    BTreeMap::new()
+                };
+                ix.apply_namespace(ns, labels.clone());
+                w.namespaces.insert(ns.into(), labels);
+            }
+            13 => {
+                let name = ["default", "spot"][usize::try_from(rnd(2)).unwrap()];
+                if rnd(3) == 0 {
+                    w.flavors.remove(name);
+                    ix.delete_flavor(name);
+                } else {
+                    let f: api::ResourceFlavor = obj(json!({"metadata": {"name": name}}));
+                    ix.apply_flavor(f.clone());
+                    w.flavors.insert(name.into(), f);
+                }
+            }
+            14 => {
+                if rnd(3) == 0 {
+                    w.classes.remove("high");
+                    ix.delete_priority_class("high");
+                } else {
+                    let c: api::WorkloadPriorityClass =
+                        obj(json!({"metadata": {"name": "high"}, "value": rnd(3)}));
+                    ix.apply_priority_class(c.clone());
+                    w.classes.insert("high".into(), c);
+                }
+            }
+            _ => {
+                // A cycle: its admissions are assumed, then confirmed by the API or forgotten.
+                let out = cycle(&mut ix);
+                for d in &out.decisions {
+                    if let Decision::Admit {
+                        key,
+                        cluster_queue,
+                        assignment,
+                    } = d
+                    {
+                        if rnd(2) == 0 {
+                            ix.forget(key);
+                        } else {
+                            let x = w.wls.get_mut(key).unwrap();
+                            let ps = &assignment[0];
+                            x.status = Some(obj(json!({"conditions": [
+                                {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"},
+                                {"type": "Admitted", "status": "True", "reason": "Admitted", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"}],
+                                "admission": {"clusterQueue": cluster_queue, "podSetAssignments": [{"name": ps.name, "flavors": ps.flavors,
+                                    "resourceUsage": ps.usage.iter().map(|(r, v)| (r.clone(), convert::quantity_string(r, *v))).collect::<BTreeMap<_, _>>(), "count": ps.count}]}})));
+                            ix.apply_workload(x.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let fresh = w.rebuild();
+        let (marked_cluster_queues, marked_local_queues) = ix.take_dirty_queues();
+        for k in w.wls.keys() {
+            assert_eq!(
+                ix.standing(k),
+                fresh.standing(k),
+                "step {step}: standing of {k}"
+            );
+        }
+        for n in ["cq1", "cq2", "cq3"] {
+            let status = ix.cluster_queue_status(n);
+            assert_eq!(
+                status,
+                fresh.cluster_queue_status(n),
+                "step {step}: status of {n}"
+            );
+            assert_eq!(
+                ix.pending_count(n),
+                fresh.pending_count(n),
+                "step {step}: pending in {n}"
+            );
+            let shown = format!("{status:?}");
+            if observed.get(n) != Some(&shown) {
+                assert!(
+                    status.is_none() || marked_cluster_queues.contains(n),
+                    "step {step}: {n} changed but was not marked"
+                );
+                observed.insert(n.into(), shown);
+            }
+        }
+        for k in ["ns1/lq", "ns2/lq"] {
+            let status = ix.local_queue_status(k);
+            assert_eq!(
+                status,
+                fresh.local_queue_status(k),
+                "step {step}: status of {k}"
+            );
+            let shown = format!("{status:?}");
+            if observed.get(k) != Some(&shown) {
+                assert!(
+                    status.is_none() || marked_local_queues.contains(k),
+                    "step {step}: {k} changed but was not marked"
+                );
+                observed.insert(k.into(), shown);
+            }
+        }
+        assert_eq!(
+            ix.blocked_to_report(),
+            fresh.blocked_to_report(),
+            "step {step}: blocked"
+        );
+        assert_eq!(ix.upkeep(0), fresh.upkeep(0), "step {step}: upkeep");
+        assert_eq!(
+            ix.releasable(),
+            fresh.releasable(),
+            "step {step}: releasable"
+        );
+    }
+}
