@@ -28,6 +28,9 @@ use turnstile_state::index::Index;
 use crate::Error;
 use crate::metrics;
 
+/// How many of a cycle's Workload writes are in flight at once.
+const WRITE_CONCURRENCY: usize = 16;
+
 /// Field manager of the scheduler's status writes.
 pub const FIELD_MANAGER: &str = "turnstile-scheduler";
 /// Condition types the scheduler owns on a Workload.
@@ -528,27 +531,39 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
         }
         (out, wls, paths)
     };
-    for d in &outcome.decisions {
-        if let Some(wl) = workloads.get(d.key()) {
-            write_decision(client, shared, wl, d, (now_ms, &now)).await;
-        }
-    }
-    for e in &outcome.evictions {
-        let Some(victim) = workloads.get(&e.target.key) else {
-            continue;
-        };
-        // Already evicted (its Job is still stopping): the preemptor waits for the quota; the
-        // eviction is not issued (nor counted, nor announced) again.
-        if turnstile_state::index::condition_of(victim, conditions::EVICTED)
-            .is_some_and(|c| c.status == "True")
-        {
-            continue;
-        }
-        let preemptor = workloads.get(&e.preemptor);
-        if let Err(err) = evict(client, shared, (victim, preemptor), e, &paths, &now).await {
-            tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
-        }
-    }
+    // Each decision is one write on its own Workload: issued side by side, not one round trip
+    // after another.
+    futures::stream::iter(&outcome.decisions)
+        .for_each_concurrent(WRITE_CONCURRENCY, |d| {
+            let now = now.as_str();
+            let wl = workloads.get(d.key());
+            async move {
+                if let Some(wl) = wl {
+                    write_decision(client, shared, wl, d, (now_ms, now)).await;
+                }
+            }
+        })
+        .await;
+    futures::stream::iter(&outcome.evictions)
+        .for_each_concurrent(WRITE_CONCURRENCY, |e| {
+            let (now, paths) = (now.as_str(), &paths);
+            let victim = workloads.get(&e.target.key);
+            let preemptor = workloads.get(&e.preemptor);
+            async move {
+                let Some(victim) = victim else { return };
+                // Already evicted (its Job is still stopping): the preemptor waits for the
+                // quota; the eviction is not issued (nor counted, nor announced) again.
+                if turnstile_state::index::condition_of(victim, conditions::EVICTED)
+                    .is_some_and(|c| c.status == "True")
+                {
+                    return;
+                }
+                if let Err(err) = evict(client, shared, (victim, preemptor), e, paths, now).await {
+                    tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
+                }
+            }
+        })
+        .await;
     Ok(())
 }
 
