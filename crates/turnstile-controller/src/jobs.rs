@@ -375,7 +375,7 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
 /// Kueue's finish and PodsReady-timeout eviction counters, for a status the reconciler wrote.
 fn count_transitions(before: &Workload, status: &Value) {
     use turnstile_api::keys::conditions;
-    use turnstile_state::index::condition_of;
+    use turnstile_state::lifecycle::condition_of;
     let became = |t: &str| {
         status["conditions"].as_array().and_then(|cs| {
             cs.iter()
@@ -605,16 +605,16 @@ async fn apply(
             tracing::info!(job = %job_name, workload = %name, "template restored");
         }
         Action::WorkloadStatus { name, status } => {
-            let rv = find(&name).and_then(|o| o.wl.metadata.resource_version.as_ref());
-            let patch = guarded(json!({"status": status}), rv);
-            let r = workloads
-                .patch_status(&name, &params(), &Patch::Merge(&patch))
-                .await;
-            conflict_ok(
-                metrics::write("patch", "workloads/status", r.map(|_| ())),
-                "writing a Workload status",
-                &[],
-            )?;
+            let rv = find(&name).and_then(|o| o.wl.metadata.resource_version.as_deref());
+            let r = crate::workload_status::write(
+                &ctx.client,
+                (ns.as_str(), name.as_str()),
+                rv,
+                status.clone(),
+                FIELD_MANAGER,
+            )
+            .await;
+            conflict_ok(r, "writing a Workload status", &[])?;
             if let Some(o) = find(&name) {
                 count_transitions(&o.wl, &status);
             }

@@ -24,6 +24,7 @@ use turnstile_api::{
 use turnstile_core::model::PodSetAssignment;
 use turnstile_core::{CycleConfig, Decision, Eviction, schedule_cycle};
 use turnstile_state::index::Index;
+use turnstile_state::lifecycle;
 
 use crate::Error;
 use crate::metrics;
@@ -33,15 +34,6 @@ const WRITE_CONCURRENCY: usize = 16;
 
 /// Field manager of the scheduler's status writes.
 pub const FIELD_MANAGER: &str = "turnstile-scheduler";
-/// Condition types the scheduler owns on a Workload.
-const OWNED: &[&str] = &[
-    conditions::QUOTA_RESERVED,
-    conditions::ADMITTED,
-    conditions::EVICTED,
-    conditions::PREEMPTED,
-    conditions::REQUEUED,
-];
-
 /// The shared cache and its wake-up signal.
 #[derive(Clone, Default)]
 pub struct Shared {
@@ -60,15 +52,12 @@ pub struct Shared {
     pub jobs_wake: Arc<Notify>,
 }
 
-fn now() -> (i64, String) {
+/// Now, in Unix milliseconds (the loop's one clock read per step; the core gets it passed in).
+fn now_ms() -> i64 {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    let ts = k8s_openapi::jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default();
-    (ms, ts)
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 type Apply<K> = fn(&mut Index, K);
@@ -217,13 +206,12 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         if !shared.leader.load(Ordering::SeqCst) {
             continue;
         }
-        let (at_ms, stamp) = now();
-        upkeep(&client, &shared, (at_ms, &stamp)).await;
+        upkeep(&client, &shared, now_ms()).await;
         release_finalizers(&client, &shared).await;
         if let Err(e) = cycle(&client, &shared, &config).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
-        write_queue_statuses(&client, &shared, now().0, config.fair_sharing, &mut pacer).await;
+        write_queue_statuses(&client, &shared, now_ms(), config.fair_sharing, &mut pacer).await;
     }
 }
 
@@ -239,47 +227,18 @@ fn admission_json(cq: &str, assignment: &[PodSetAssignment]) -> Value {
     })
 }
 
-/// The conditions we own, as they are now, with `set` applied (keeping lastTransitionTime when
-/// the status does not change).
-fn owned_conditions(wl: &Workload, set: &[(&str, &str, &str, &str)], now: &str) -> Vec<Value> {
-    turnstile_state::index::merged_conditions(wl, set, now, |t| OWNED.contains(&t))
-}
-
 /// When the workload last entered its queue: the `Requeued` transition, else its creation.
 fn queued_at_ms(wl: &Workload) -> i64 {
-    turnstile_state::index::condition_of(wl, conditions::REQUEUED)
+    lifecycle::condition_of(wl, conditions::REQUEUED)
         .map(|c| &c.last_transition_time)
         .or(wl.metadata.creation_timestamp.as_ref())
         .map_or(0, |t| t.0.as_millisecond())
 }
 
-fn unchanged(wl: &Workload, set: &[(&str, &str, &str, &str)]) -> bool {
-    let existing = wl
-        .status
-        .as_ref()
-        .map(|s| s.conditions.clone())
-        .unwrap_or_default();
-    set.iter().all(|(t, status, reason, message)| {
-        existing.iter().any(|c| {
-            c.type_ == *t && c.status == *status && c.reason == *reason && c.message == *message
-        })
-    })
-}
-
+/// Writes a Workload status built by [`lifecycle`] with the one write protocol
+/// ([`crate::workload_status`]), as the scheduler.
 async fn write_status(client: &Client, wl: &Workload, status: Value) -> Result<(), kube::Error> {
-    let ns = wl.metadata.namespace.clone().unwrap_or_default();
-    let name = wl.metadata.name.clone().unwrap_or_default();
-    let api: Api<Workload> = Api::namespaced(client.clone(), &ns);
-    let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload", "metadata": {"name": name, "namespace": ns}, "status": status});
-    let r = api
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map(|_| ());
-    metrics::write("apply", "workloads/status", r)
+    crate::workload_status::write_seen(client, wl, status, FIELD_MANAGER).await
 }
 
 /// Keeps the stored lastTransitionTime of a condition whose status did not change.
@@ -447,7 +406,7 @@ fn retry_later(shared: &Shared, cluster_queue: Option<String>, local_queue: Opti
 }
 
 /// Tells workloads that cannot be queued why (missing or stopped LocalQueue or ClusterQueue...).
-async fn report_blocked(client: &Client, shared: &Shared, now: &str) {
+async fn report_blocked(client: &Client, shared: &Shared, now_ms: i64) {
     let todo: Vec<(Workload, &'static str, String)> = {
         let Ok(ix) = shared.index.lock() else { return };
         ix.blocked_to_report()
@@ -456,35 +415,18 @@ async fn report_blocked(client: &Client, shared: &Shared, now: &str) {
             .collect()
     };
     for (wl, reason, message) in todo {
-        let set = [
-            (
-                conditions::QUOTA_RESERVED,
-                "False",
-                reason,
-                message.as_str(),
-            ),
-            (
-                conditions::ADMITTED,
-                "False",
-                reasons::NO_RESERVATION,
-                "The workload has no reservation",
-            ),
-        ];
-        if let Err(e) = write_status(
-            client,
-            &wl,
-            json!({"conditions": owned_conditions(&wl, &set, now)}),
-        )
-        .await
-        {
+        let Some(status) = lifecycle::pending(&wl, reason, &message, now_ms) else {
+            continue;
+        };
+        if let Err(e) = write_status(client, &wl, status).await {
             tracing::debug!(workload = ?wl.metadata.name, error = %e, "status write failed");
         }
     }
 }
 
 async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result<(), Error> {
-    let (now_ms, now) = now();
-    report_blocked(client, shared, &now).await;
+    let now_ms = now_ms();
+    report_blocked(client, shared, now_ms).await;
     let started = std::time::Instant::now();
     let (outcome, workloads, paths) = {
         let Ok(mut ix) = shared.index.lock() else {
@@ -516,7 +458,11 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
         );
         let mut wls = BTreeMap::new();
         let mut paths = BTreeMap::new();
+        let told = pending_heads(&heads, &out.decisions);
         for d in &out.decisions {
+            if matches!(d, Decision::Pending { .. }) && !told.contains(d.key()) {
+                continue;
+            }
             if let Some(w) = ix.workload(d.key()) {
                 wls.insert(d.key().to_owned(), w.clone());
             }
@@ -535,36 +481,57 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
     // after another.
     futures::stream::iter(&outcome.decisions)
         .for_each_concurrent(WRITE_CONCURRENCY, |d| {
-            let now = now.as_str();
             let wl = workloads.get(d.key());
             async move {
                 if let Some(wl) = wl {
-                    write_decision(client, shared, wl, d, (now_ms, now)).await;
+                    write_decision(client, shared, wl, d, now_ms).await;
                 }
             }
         })
         .await;
     futures::stream::iter(&outcome.evictions)
         .for_each_concurrent(WRITE_CONCURRENCY, |e| {
-            let (now, paths) = (now.as_str(), &paths);
+            let paths = &paths;
             let victim = workloads.get(&e.target.key);
             let preemptor = workloads.get(&e.preemptor);
             async move {
                 let Some(victim) = victim else { return };
                 // Already evicted (its Job is still stopping): the preemptor waits for the
                 // quota; the eviction is not issued (nor counted, nor announced) again.
-                if turnstile_state::index::condition_of(victim, conditions::EVICTED)
-                    .is_some_and(|c| c.status == "True")
-                {
+                if lifecycle::is_true(victim, conditions::EVICTED) {
                     return;
                 }
-                if let Err(err) = evict(client, shared, (victim, preemptor), e, paths, now).await {
+                if let Err(err) = evict(client, shared, (victim, preemptor), e, paths, now_ms).await
+                {
                     tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
                 }
             }
         })
         .await;
     Ok(())
+}
+
+/// The workloads whose pending reason a cycle writes: per ClusterQueue, the first in queue order
+/// that was not admitted (its head, the one Kueue's cycle evaluates). The workloads behind it keep
+/// the status they show until they are the head: rewriting every evaluated workload's message
+/// (its "N more needed" changes with every admission) would cost a write per workload per cycle.
+fn pending_heads<'a>(
+    heads: &'a BTreeMap<String, Vec<turnstile_core::model::Workload>>,
+    decisions: &[Decision],
+) -> std::collections::BTreeSet<&'a str> {
+    let pending: std::collections::BTreeSet<&str> = decisions
+        .iter()
+        .filter(|d| matches!(d, Decision::Pending { .. }))
+        .map(Decision::key)
+        .collect();
+    heads
+        .values()
+        .filter_map(|list| {
+            list.iter()
+                .map(|w| w.key.as_str())
+                .find(|k| pending.contains(k))
+        })
+        .collect()
 }
 
 /// Whether AdmissionChecks apply to an admission: the reservation is then the first step only;
@@ -588,7 +555,7 @@ async fn write_decision(
     shared: &Shared,
     wl: &Workload,
     d: &Decision,
-    (now_ms, now): (i64, &str),
+    now_ms: i64,
 ) {
     match d {
         Decision::Admit {
@@ -597,38 +564,14 @@ async fn write_decision(
             assignment,
         } => {
             let quota_msg = format!("Quota reserved in ClusterQueue {cluster_queue}");
-            // A new reservation resets an earlier eviction or preemption.
-            let previously: Vec<(&str, String)> = [conditions::EVICTED, conditions::PREEMPTED]
-                .into_iter()
-                .filter_map(|t| {
-                    wl.status
-                        .as_ref()?
-                        .conditions
-                        .iter()
-                        .find(|c| c.type_ == t && c.status == "True")
-                        .map(|c| (t, format!("Previously: {}", c.message)))
-                })
-                .collect();
             let checked = has_checks(shared, cluster_queue, assignment);
-            let mut set: Vec<(&str, &str, &str, &str)> = vec![(
-                conditions::QUOTA_RESERVED,
-                "True",
-                reasons::QUOTA_RESERVED,
-                &quota_msg,
-            )];
-            if !checked {
-                set.push((
-                    conditions::ADMITTED,
-                    "True",
-                    reasons::ADMITTED,
-                    "The workload is admitted",
-                ));
-            }
-            for (t, m) in &previously {
-                set.push((t, "False", reasons::QUOTA_RESERVED, m));
-            }
-            let conds = owned_conditions(wl, &set, now);
-            let status = json!({"conditions": conds, "admission": admission_json(cluster_queue, assignment)});
+            let status = lifecycle::reserve(
+                wl,
+                cluster_queue,
+                admission_json(cluster_queue, assignment),
+                checked,
+                now_ms,
+            );
             if let Err(e) = write_status(client, wl, status).await {
                 tracing::info!(workload = %key, error = %e, "admission write failed; requeued");
                 if let Ok(mut ix) = shared.index.lock() {
@@ -663,24 +606,9 @@ async fn write_decision(
             message,
             ..
         } => {
-            let set = [
-                (
-                    conditions::QUOTA_RESERVED,
-                    "False",
-                    *reason,
-                    message.as_str(),
-                ),
-                (
-                    conditions::ADMITTED,
-                    "False",
-                    reasons::NO_RESERVATION,
-                    "The workload has no reservation",
-                ),
-            ];
-            if unchanged(wl, &set) {
+            let Some(status) = lifecycle::pending(wl, reason, message, now_ms) else {
                 return;
-            }
-            let status = json!({"conditions": owned_conditions(wl, &set, now)});
+            };
             if let Err(e) = write_status(client, wl, status).await {
                 tracing::debug!(workload = %key, error = %e, "pending status write failed");
             } else {
@@ -797,56 +725,18 @@ fn count_preemption(victim: &Workload, preempting_cluster_queue: &str, reason: &
     );
 }
 
-/// Completes the eviction of a workload that has no Job to stop: quota released (admission
-/// cleared), `Requeued` True (preemption) or False with the eviction reason (stopped queue,
-/// deactivation; the workload then waits until its queue runs again or it is reactivated).
-async fn release(
-    client: &Client,
-    wl: &Workload,
-    reason: &str,
-    message: &str,
-    requeued: bool,
-    extra: &[(&str, &str, &str, &str)],
-    now: &str,
-) -> Result<(), kube::Error> {
-    let (quota_reason, quota_message) = if reason.starts_with(reasons::DEACTIVATED) {
-        (reasons::DEACTIVATED, "The workload is deactivated")
-    } else {
-        (reasons::PENDING_EVALUATION, message)
-    };
-    let mut set = vec![
-        (conditions::EVICTED, "True", reason, message),
-        (
-            conditions::QUOTA_RESERVED,
-            "False",
-            quota_reason,
-            quota_message,
-        ),
-        (
-            conditions::ADMITTED,
-            "False",
-            reasons::NO_RESERVATION,
-            "The workload has no reservation",
-        ),
-        (
-            conditions::REQUEUED,
-            if requeued { "True" } else { "False" },
-            reason,
-            message,
-        ),
-    ];
-    set.extend_from_slice(extra);
-    write_status(
-        client,
-        wl,
-        json!({"conditions": owned_conditions(wl, &set, now)}),
-    )
-    .await
+/// Whether a Workload has a Job (or any owner) to stop before its quota can be released;
+/// one without is evicted and released in one write.
+fn has_owner(wl: &Workload) -> bool {
+    wl.metadata
+        .owner_references
+        .as_ref()
+        .is_some_and(|o| !o.is_empty())
 }
 
 /// Carries out what the workload lifecycle calls for (evictions of drained or deactivated
 /// workloads, letting parked workloads back).
-async fn upkeep(client: &Client, shared: &Shared, (now_ms, now): (i64, &str)) {
+async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
     use turnstile_state::index::Upkeep;
     let todo: Vec<(Upkeep, Workload)> = {
         let Ok(ix) = shared.index.lock() else { return };
@@ -878,21 +768,12 @@ async fn upkeep(client: &Client, shared: &Shared, (now_ms, now): (i64, &str)) {
                     &format!("EvictedDueTo{reason}"),
                     message.to_owned(),
                 );
-                if wl
-                    .metadata
-                    .owner_references
-                    .as_ref()
-                    .is_none_or(Vec::is_empty)
-                {
-                    release(client, &wl, reason, message, false, &[], now).await
+                let status = if has_owner(&wl) {
+                    lifecycle::evict(&wl, reason, message, None, now_ms)
                 } else {
-                    let admission = wl.status.as_ref().and_then(|s| s.admission.clone());
-                    let mut status = json!({"conditions": owned_conditions(&wl, &[(conditions::EVICTED, "True", reason, message)], now)});
-                    if let Some(a) = admission {
-                        status["admission"] = serde_json::to_value(a).unwrap_or_default();
-                    }
-                    write_status(client, &wl, status).await
-                }
+                    lifecycle::evict_and_release(&wl, reason, message, None, now_ms)
+                };
+                write_status(client, &wl, status).await
             }
             Upkeep::SetPriority { key, priority } => {
                 tracing::info!(workload = %key, priority, "priority class value changed");
@@ -916,7 +797,12 @@ async fn upkeep(client: &Client, shared: &Shared, (now_ms, now): (i64, &str)) {
                 message,
             } => {
                 tracing::info!(workload = %key, reason, "requeued");
-                write_status(client, &wl, json!({"conditions": owned_conditions(&wl, &[(conditions::REQUEUED, "True", reason, message)], now)})).await
+                write_status(
+                    client,
+                    &wl,
+                    lifecycle::requeue(&wl, reason, message, now_ms),
+                )
+                .await
             }
         };
         if let Err(e) = result {
@@ -931,7 +817,7 @@ async fn evict(
     (victim, preemptor): (&Workload, Option<&Workload>),
     e: &Eviction,
     paths: &BTreeMap<String, String>,
-    now: &str,
+    now_ms: i64,
 ) -> Result<(), kube::Error> {
     let preemptor_cq = e.preemptor_queue.clone();
     let job_uid = preemptor
@@ -948,25 +834,25 @@ async fn evict(
             .cloned()
             .unwrap_or_default()
     );
-    let admission = victim.status.as_ref().and_then(|s| s.admission.clone());
-    let set = [
-        (
-            conditions::EVICTED,
-            "True",
+    // A Workload without a Job to stop gives its quota back in the same write; it may come back
+    // at once.
+    let status = if has_owner(victim) {
+        lifecycle::evict(
+            victim,
             reasons::PREEMPTED,
-            message.as_str(),
-        ),
-        (
-            conditions::PREEMPTED,
-            "True",
-            e.target.reason.as_str(),
-            message.as_str(),
-        ),
-    ];
-    let mut status = json!({"conditions": owned_conditions(victim, &set, now)});
-    if let Some(a) = admission {
-        status["admission"] = serde_json::to_value(a).unwrap_or_default();
-    }
+            &message,
+            Some(e.target.reason.as_str()),
+            now_ms,
+        )
+    } else {
+        lifecycle::evict_and_release(
+            victim,
+            reasons::PREEMPTED,
+            &message,
+            Some(e.target.reason.as_str()),
+            now_ms,
+        )
+    };
     write_status(client, victim, status).await?;
     tracing::info!(workload = %e.target.key, preemptor = %e.preemptor, reason = e.target.reason.as_str(), "preempted");
     count_preemption(victim, &preemptor_cq, e.target.reason.as_str());
@@ -1003,30 +889,6 @@ async fn evict(
                 e.target.reason.human()
             ),
         );
-    }
-    if victim
-        .metadata
-        .owner_references
-        .as_ref()
-        .is_none_or(Vec::is_empty)
-    {
-        // Nothing to stop: release the quota now; a preempted workload may come back at once.
-        let extra = [(
-            conditions::PREEMPTED,
-            "True",
-            e.target.reason.as_str(),
-            message.as_str(),
-        )];
-        release(
-            client,
-            victim,
-            reasons::PREEMPTED,
-            &message,
-            true,
-            &extra,
-            now,
-        )
-        .await?;
     }
     Ok(())
 }

@@ -11,11 +11,13 @@
 //! ```
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::{Value, json};
 use turnstile_api as api;
 use turnstile_api::keys::{annotations, conditions, managed_by, reasons};
 use turnstile_core::model::Toleration;
+use turnstile_state::lifecycle::{
+    self, condition_of as cond, holds_quota, is_true, pending_check, rfc3339,
+};
 
 use crate::workload::{self, Priority};
 
@@ -124,14 +126,6 @@ pub enum Action {
     RequeueAfterMs(i64),
 }
 
-fn cond<'a>(wl: &'a api::Workload, t: &str) -> Option<&'a Condition> {
-    wl.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
-}
-
-fn is_true(wl: &api::Workload, t: &str) -> bool {
-    cond(wl, t).is_some_and(|c| c.status == "True")
-}
-
 fn wl_name(wl: &api::Workload) -> String {
     wl.metadata.name.clone().unwrap_or_default()
 }
@@ -152,29 +146,8 @@ fn has_finalizer(wl: &api::Workload) -> bool {
         .any(|f| f == api::keys::RESOURCE_IN_USE_FINALIZER)
 }
 
-fn holds_quota(wl: &api::Workload) -> bool {
-    is_true(wl, conditions::QUOTA_RESERVED)
-        && wl.status.as_ref().is_some_and(|s| s.admission.is_some())
-}
-
 fn millis(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> i64 {
     t.0.as_millisecond()
-}
-
-fn rfc3339(ms: i64) -> String {
-    k8s_openapi::jiff::Timestamp::from_millisecond(ms - ms.rem_euclid(1000))
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
-/// The Workload's conditions with `set` applied (`(type, status, reason, message)`), keeping
-/// the transition time of a condition whose status does not change.
-pub fn conditions_with(
-    wl: &api::Workload,
-    set: &[(&str, &str, &str, &str)],
-    now_ms: i64,
-) -> Vec<Value> {
-    turnstile_state::index::merged_conditions(wl, set, &rfc3339(now_ms), |_| true)
 }
 
 fn status_action(
@@ -183,13 +156,9 @@ fn status_action(
     now_ms: i64,
     extra: Value,
 ) -> Action {
-    let mut status = json!({"conditions": conditions_with(view.wl, set, now_ms)});
-    if let (Value::Object(m), Value::Object(e)) = (&mut status, extra) {
-        m.extend(e);
-    }
     Action::WorkloadStatus {
         name: wl_name(view.wl),
-        status,
+        status: lifecycle::status_with(view.wl, set, now_ms, extra),
     }
 }
 
@@ -722,12 +691,10 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
 /// `Finished=True` with this reason and message (`FailedToStart` when the start patch cannot be
 /// built, `OwnerNotFound` for an orphan).
 pub fn finish(view: &WorkloadView<'_>, reason: &str, message: &str, now_ms: i64) -> Action {
-    status_action(
-        view,
-        &[(conditions::FINISHED, "True", reason, message)],
-        now_ms,
-        json!({}),
-    )
+    Action::WorkloadStatus {
+        name: wl_name(view.wl),
+        status: lifecycle::finish(view.wl, reason, message, now_ms),
+    }
 }
 
 /// A Workload whose Job is gone (or is another Job of the same name): first finished with
@@ -750,78 +717,12 @@ pub fn orphan(view: &WorkloadView<'_>, now_ms: i64) -> Vec<Action> {
     }
 }
 
-/// A check state that is not decided yet.
-fn pending_check(name: &str, now: i64) -> Value {
-    json!({"name": name, "state": "Pending", "message": "", "lastTransitionTime": rfc3339(now)})
-}
-
-/// The Workload's AdmissionCheck states set back to `Pending` (as Kueue does on eviction).
-fn reset_checks(wl: &api::Workload, now: i64) -> Vec<Value> {
-    wl.status
-        .iter()
-        .flat_map(|s| s.admission_checks.iter())
-        .map(|c| {
-            if c.state == api::CheckState::Pending {
-                serde_json::to_value(c).unwrap_or_else(|_| pending_check(c.name.as_str(), now))
-            } else {
-                pending_check(c.name.as_str(), now)
-            }
-        })
-        .collect()
-}
-
 /// The status that gives an evicted Workload's quota back once its Job has stopped.
 fn release(view: &WorkloadView<'_>, now: i64) -> Action {
-    let ev = cond(view.wl, conditions::EVICTED);
-    let reason = ev.map_or(reasons::PREEMPTED, |c| c.reason.as_str());
-    let message = ev.map_or("", |c| c.message.as_str());
-    let requeued = if reason == reasons::PREEMPTED {
-        "True"
-    } else {
-        "False"
-    };
-    let (q_reason, q_message) = if reason.starts_with(reasons::DEACTIVATED) {
-        (reasons::DEACTIVATED, "The workload is deactivated")
-    } else {
-        (reasons::PENDING_EVALUATION, message)
-    };
-    let deactivated = reason.starts_with(reasons::DEACTIVATED);
-    let mut action = status_action(
-        view,
-        &[
-            (conditions::QUOTA_RESERVED, "False", q_reason, q_message),
-            (
-                conditions::ADMITTED,
-                "False",
-                reasons::NO_RESERVATION,
-                "The workload has no reservation",
-            ),
-            (conditions::REQUEUED, requeued, reason, message),
-        ],
-        now,
-        {
-            let mut extra = if deactivated {
-                // Backoff counting starts again after a reactivation.
-                json!({"admission": null, "requeueState": null})
-            } else {
-                json!({"admission": null})
-            };
-            // AdmissionChecks are decided again for the next reservation.
-            let checks = reset_checks(view.wl, now);
-            if !checks.is_empty() {
-                extra["admissionChecks"] = Value::Array(checks);
-            }
-            extra
-        },
-    );
-    // The deactivation has happened: its target condition goes.
-    if deactivated
-        && let Action::WorkloadStatus { status, .. } = &mut action
-        && let Some(Value::Array(conds)) = status.get_mut("conditions")
-    {
-        conds.retain(|c| c["type"] != conditions::DEACTIVATION_TARGET);
+    Action::WorkloadStatus {
+        name: wl_name(view.wl),
+        status: lifecycle::release(view.wl, now),
     }
-    action
 }
 
 /// A Job running under an admitted Workload: readiness, its deadline, reclaimable pods.

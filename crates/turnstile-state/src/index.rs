@@ -15,6 +15,9 @@ use turnstile_core::{CycleOutcome, Decision, Snapshot};
 
 use crate::convert;
 use crate::ledger::{Charge, Ledger, Totals};
+use crate::lifecycle::{
+    condition_of as condition, holds_quota, is_admitted, is_true as condition_true,
+};
 
 /// Where a workload stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,64 +95,6 @@ pub struct Releasable {
     pub keep: Vec<String>,
     /// The resourceVersion seen (the removal applies only to that version).
     pub resource_version: Option<String>,
-}
-
-/// A workload's condition of type `t`.
-pub fn condition_of<'a>(
-    wl: &'a api::Workload,
-    t: &str,
-) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-    condition(wl, t)
-}
-
-/// One condition to set: `(type, status, reason, message)`.
-pub type ConditionSet<'a> = (&'a str, &'a str, &'a str, &'a str);
-
-/// The Workload's conditions of the types `keep` accepts, with `set` applied, as JSON for a status
-/// write: an existing condition stays in its place (its `lastTransitionTime` kept when the status
-/// does not change, else `now`), a new one comes after, in `set` order; every condition written
-/// carries the Workload's generation. Used by the scheduler (its own condition types, for
-/// server-side apply) and the Job reconciler (every type, for a merge patch).
-pub fn merged_conditions(
-    wl: &api::Workload,
-    set: &[ConditionSet<'_>],
-    now: &str,
-    keep: impl Fn(&str) -> bool,
-) -> Vec<serde_json::Value> {
-    let existing: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] =
-        wl.status.as_ref().map_or(&[], |s| s.conditions.as_slice());
-    let generation = wl.metadata.generation.unwrap_or(0);
-    let write = |(t, status, reason, message): &ConditionSet<'_>, ltt: serde_json::Value| {
-        serde_json::json!({"type": t, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": ltt, "observedGeneration": generation})
-    };
-    let mut out = Vec::new();
-    for c in existing.iter().filter(|c| keep(&c.type_)) {
-        match set.iter().find(|(t, ..)| *t == c.type_) {
-            Some(new) => {
-                let ltt = if c.status == new.1 {
-                    serde_json::to_value(&c.last_transition_time).unwrap_or_default()
-                } else {
-                    serde_json::Value::from(now)
-                };
-                out.push(write(new, ltt));
-            }
-            None => out.push(serde_json::to_value(c).unwrap_or_default()),
-        }
-    }
-    for new in set {
-        if keep(new.0) && !existing.iter().any(|c| c.type_ == new.0) {
-            out.push(write(new, serde_json::Value::from(now)));
-        }
-    }
-    out
-}
-
-fn condition<'a>(
-    wl: &'a api::Workload,
-    t: &str,
-) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-    wl.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
 }
 
 /// Why a ClusterQueue is not active (the `Active` condition), or `None` when it is.
@@ -276,14 +221,6 @@ fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> 
         meta.namespace.as_deref().unwrap_or_default(),
         meta.name.as_deref().unwrap_or_default()
     )
-}
-
-fn condition_true(wl: &api::Workload, t: &str) -> bool {
-    wl.status.as_ref().is_some_and(|s| {
-        s.conditions
-            .iter()
-            .any(|c| c.type_ == t && c.status == "True")
-    })
 }
 
 fn millis(t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> i64 {
@@ -1006,7 +943,7 @@ impl Index {
         }
         // A deactivated workload keeps its quota until it is released (its pods may still run):
         // only the release (admission cleared once the Job has stopped) gives it back.
-        if condition_true(wl, conditions::QUOTA_RESERVED)
+        if holds_quota(wl)
             && let Some(adm) = wl.status.as_ref().and_then(|s| s.admission.as_ref())
         {
             return Some(Standing::Reserving {
@@ -1550,9 +1487,7 @@ impl Index {
                 .get(&cq_name)
                 .and_then(|c| c.spec.stop_policy)
                 .unwrap_or_default();
-            let admitted = condition_true(wl, conditions::QUOTA_RESERVED)
-                && wl.status.as_ref().is_some_and(|s| s.admission.is_some());
-            if admitted && !condition_true(wl, conditions::EVICTED) {
+            if holds_quota(wl) && !condition_true(wl, conditions::EVICTED) {
                 let evict = |reason: &str, message: &str| Upkeep::Evict {
                     key: key.clone(),
                     reason: reason.to_owned(),
@@ -1573,16 +1508,12 @@ impl Index {
                         ),
                     };
                     out.push(evict(&reason, &message));
-                } else if cq_policy == api::StopPolicy::HoldAndDrain
-                    && condition_true(wl, conditions::ADMITTED)
-                {
+                } else if cq_policy == api::StopPolicy::HoldAndDrain && is_admitted(wl) {
                     out.push(evict(
                         reasons::CLUSTER_QUEUE_STOPPED,
                         "The ClusterQueue is stopped",
                     ));
-                } else if lq_policy == api::StopPolicy::HoldAndDrain
-                    && condition_true(wl, conditions::ADMITTED)
-                {
+                } else if lq_policy == api::StopPolicy::HoldAndDrain && is_admitted(wl) {
                     out.push(evict(
                         reasons::LOCAL_QUEUE_STOPPED,
                         "The LocalQueue is stopped",

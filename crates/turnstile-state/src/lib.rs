@@ -14,3 +14,4 @@
 pub mod convert;
 pub mod index;
 pub mod ledger;
+pub mod lifecycle;

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use turnstile_core::{CycleConfig, schedule_cycle};
 
 use super::*;
+use crate::lifecycle::merged_conditions;
 
 fn obj<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).unwrap()

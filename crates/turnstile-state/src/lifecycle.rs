@@ -1,0 +1,435 @@
+//! The Workload lifecycle: every status transition Turnstile makes on a Workload, as a pure
+//! function of the Workload as seen and the time, returning the `status` object to write.
+//!
+//! The scheduler (reserve, pending, blocked, evict, evict-and-release for a Workload without a
+//! Job, requeue) and the Job reconciler (finish, release once the Job has stopped, the
+//! AdmissionCheck and PodsReady steps) both build their writes here and send them with one write
+//! protocol: a merge patch of the status carrying the `resourceVersion` the decision was made
+//! from (so a decision taken on a stale view fails with a conflict and is taken again). Each
+//! status carries the whole condition list (conditions kept in place, a status change stamps
+//! `lastTransitionTime`, every condition written carries the Workload's generation).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use serde_json::{Value, json};
+use turnstile_api as api;
+use turnstile_api::keys::{conditions, reasons};
+
+/// One condition to set: `(type, status, reason, message)`.
+pub type ConditionSet<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// A Workload's condition of type `t`.
+pub fn condition_of<'a>(wl: &'a api::Workload, t: &str) -> Option<&'a Condition> {
+    wl.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
+}
+
+/// Whether a Workload's condition of type `t` is True.
+pub fn is_true(wl: &api::Workload, t: &str) -> bool {
+    condition_of(wl, t).is_some_and(|c| c.status == "True")
+}
+
+/// Whether a Workload holds quota: `QuotaReserved=True` with an admission recorded.
+pub fn holds_quota(wl: &api::Workload) -> bool {
+    is_true(wl, conditions::QUOTA_RESERVED)
+        && wl.status.as_ref().is_some_and(|s| s.admission.is_some())
+}
+
+/// Whether a Workload is admitted: it holds quota and `Admitted=True`.
+pub fn is_admitted(wl: &api::Workload) -> bool {
+    holds_quota(wl) && is_true(wl, conditions::ADMITTED)
+}
+
+/// `ms` (Unix milliseconds) as the API's seconds-precision RFC 3339 time.
+pub fn rfc3339(ms: i64) -> String {
+    k8s_openapi::jiff::Timestamp::from_millisecond(ms - ms.rem_euclid(1000))
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The Workload's conditions of the types `keep` accepts, with `set` applied, as JSON for a status
+/// write: an existing condition stays in its place (its `lastTransitionTime` kept when the status
+/// does not change, else `now`), a new one comes after, in `set` order; every condition written
+/// carries the Workload's generation.
+pub fn merged_conditions(
+    wl: &api::Workload,
+    set: &[ConditionSet<'_>],
+    now: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<Value> {
+    let existing: &[Condition] = wl.status.as_ref().map_or(&[], |s| s.conditions.as_slice());
+    let generation = wl.metadata.generation.unwrap_or(0);
+    let write = |(t, status, reason, message): &ConditionSet<'_>, ltt: Value| {
+        json!({"type": t, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": ltt, "observedGeneration": generation})
+    };
+    let mut out = Vec::new();
+    for c in existing.iter().filter(|c| keep(&c.type_)) {
+        match set.iter().find(|(t, ..)| *t == c.type_) {
+            Some(new) => {
+                let ltt = if c.status == new.1 {
+                    serde_json::to_value(&c.last_transition_time).unwrap_or_default()
+                } else {
+                    Value::from(now)
+                };
+                out.push(write(new, ltt));
+            }
+            None => out.push(serde_json::to_value(c).unwrap_or_default()),
+        }
+    }
+    for new in set {
+        if keep(new.0) && !existing.iter().any(|c| c.type_ == new.0) {
+            out.push(write(new, Value::from(now)));
+        }
+    }
+    out
+}
+
+/// A status with `set` applied to every condition the Workload has, and the fields of `extra`
+/// (an object: `admission`, `requeueState`, `admissionChecks`...; `null` clears one).
+pub fn status_with(
+    wl: &api::Workload,
+    set: &[ConditionSet<'_>],
+    now_ms: i64,
+    extra: Value,
+) -> Value {
+    let mut status = json!({"conditions": merged_conditions(wl, set, &rfc3339(now_ms), |_| true)});
+    if let (Value::Object(m), Value::Object(e)) = (&mut status, extra) {
+        m.extend(e);
+    }
+    status
+}
+
+/// Whether the Workload already shows every condition of `set` (type, status, reason, message).
+pub fn shows(wl: &api::Workload, set: &[ConditionSet<'_>]) -> bool {
+    set.iter().all(|(t, status, reason, message)| {
+        condition_of(wl, t)
+            .is_some_and(|c| c.status == *status && c.reason == *reason && c.message == *message)
+    })
+}
+
+const NO_RESERVATION: ConditionSet<'static> = (
+    conditions::ADMITTED,
+    "False",
+    reasons::NO_RESERVATION,
+    "The workload has no reservation",
+);
+
+/// Quota reserved in `cluster_queue` with `admission` (the `status.admission` object); admitted
+/// at once unless AdmissionChecks apply (`checked`). An earlier eviction or preemption is reset
+/// (`False`, "Previously: ...").
+pub fn reserve(
+    wl: &api::Workload,
+    cluster_queue: &str,
+    admission: Value,
+    checked: bool,
+    now_ms: i64,
+) -> Value {
+    let quota_msg = format!("Quota reserved in ClusterQueue {cluster_queue}");
+    let previously: Vec<(&str, String)> = [conditions::EVICTED, conditions::PREEMPTED]
+        .into_iter()
+        .filter_map(|t| {
+            condition_of(wl, t)
+                .filter(|c| c.status == "True")
+                .map(|c| (t, format!("Previously: {}", c.message)))
+        })
+        .collect();
+    let mut set: Vec<ConditionSet<'_>> = vec![(
+        conditions::QUOTA_RESERVED,
+        "True",
+        reasons::QUOTA_RESERVED,
+        &quota_msg,
+    )];
+    if !checked {
+        set.push((
+            conditions::ADMITTED,
+            "True",
+            reasons::ADMITTED,
+            "The workload is admitted",
+        ));
+    }
+    for (t, m) in &previously {
+        set.push((t, "False", reasons::QUOTA_RESERVED, m));
+    }
+    let mut extra = serde_json::Map::new();
+    extra.insert("admission".into(), admission);
+    status_with(wl, &set, now_ms, Value::Object(extra))
+}
+
+/// Not admitted by a cycle (`QuotaReserved=False` with the cycle's reason and message), or
+/// blocked (`Misconfigured`, `Suspended`...); `None` when the Workload shows it already.
+pub fn pending(wl: &api::Workload, reason: &str, message: &str, now_ms: i64) -> Option<Value> {
+    let set = [
+        (conditions::QUOTA_RESERVED, "False", reason, message),
+        NO_RESERVATION,
+    ];
+    (!shows(wl, &set)).then(|| status_with(wl, &set, now_ms, json!({})))
+}
+
+/// `Evicted=True` with this reason and message, and `Preempted=True` with `preempted`'s reason
+/// when it is a preemption. The quota stays held until [`release`].
+pub fn evict(
+    wl: &api::Workload,
+    reason: &str,
+    message: &str,
+    preempted: Option<&str>,
+    now_ms: i64,
+) -> Value {
+    let mut set = vec![(conditions::EVICTED, "True", reason, message)];
+    if let Some(p) = preempted {
+        set.push((conditions::PREEMPTED, "True", p, message));
+    }
+    status_with(wl, &set, now_ms, json!({}))
+}
+
+/// A check state that is not decided yet.
+pub fn pending_check(name: &str, now_ms: i64) -> Value {
+    json!({"name": name, "state": "Pending", "message": "", "lastTransitionTime": rfc3339(now_ms)})
+}
+
+/// The Workload's AdmissionCheck states set back to `Pending` (as Kueue does on eviction).
+pub fn reset_checks(wl: &api::Workload, now_ms: i64) -> Vec<Value> {
+    wl.status
+        .iter()
+        .flat_map(|s| s.admission_checks.iter())
+        .map(|c| {
+            if c.state == api::CheckState::Pending {
+                serde_json::to_value(c).unwrap_or_else(|_| pending_check(c.name.as_str(), now_ms))
+            } else {
+                pending_check(c.name.as_str(), now_ms)
+            }
+        })
+        .collect()
+}
+
+/// Gives an evicted Workload's quota back (its Job, if any, has stopped): admission cleared,
+/// `QuotaReserved`/`Admitted` False, `Requeued` True after a preemption (it may come back at
+/// once) or False with the eviction reason (a stopped queue, a deactivation: it waits to be let
+/// back). After a deactivation the backoff state and the `DeactivationTarget` go; AdmissionChecks
+/// are set back to Pending for the next reservation.
+pub fn release(wl: &api::Workload, now_ms: i64) -> Value {
+    let ev = condition_of(wl, conditions::EVICTED);
+    let reason = ev.map_or(reasons::PREEMPTED, |c| c.reason.as_str());
+    let message = ev.map_or("", |c| c.message.as_str());
+    let requeued = if reason == reasons::PREEMPTED {
+        "True"
+    } else {
+        "False"
+    };
+    let deactivated = reason.starts_with(reasons::DEACTIVATED);
+    let (q_reason, q_message) = if deactivated {
+        (reasons::DEACTIVATED, "The workload is deactivated")
+    } else {
+        (reasons::PENDING_EVALUATION, message)
+    };
+    let mut extra = if deactivated {
+        // Backoff counting starts again after a reactivation.
+        json!({"admission": null, "requeueState": null})
+    } else {
+        json!({"admission": null})
+    };
+    let checks = reset_checks(wl, now_ms);
+    if !checks.is_empty() {
+        extra["admissionChecks"] = Value::Array(checks);
+    }
+    let mut status = status_with(
+        wl,
+        &[
+            (conditions::QUOTA_RESERVED, "False", q_reason, q_message),
+            NO_RESERVATION,
+            (conditions::REQUEUED, requeued, reason, message),
+        ],
+        now_ms,
+        extra,
+    );
+    // The deactivation has happened: its target condition goes.
+    if deactivated && let Some(Value::Array(conds)) = status.get_mut("conditions") {
+        conds.retain(|c| c["type"] != conditions::DEACTIVATION_TARGET);
+    }
+    status
+}
+
+/// [`evict`] and [`release`] in one write, for a Workload with no Job to stop.
+pub fn evict_and_release(
+    wl: &api::Workload,
+    reason: &str,
+    message: &str,
+    preempted: Option<&str>,
+    now_ms: i64,
+) -> Value {
+    let evicted = with_status(wl, evict(wl, reason, message, preempted, now_ms));
+    release(&evicted, now_ms)
+}
+
+/// Lets a parked Workload back into its queue (`Requeued=True`).
+pub fn requeue(wl: &api::Workload, reason: &str, message: &str, now_ms: i64) -> Value {
+    status_with(
+        wl,
+        &[(conditions::REQUEUED, "True", reason, message)],
+        now_ms,
+        json!({}),
+    )
+}
+
+/// `Finished=True` with this reason and message.
+pub fn finish(wl: &api::Workload, reason: &str, message: &str, now_ms: i64) -> Value {
+    status_with(
+        wl,
+        &[(conditions::FINISHED, "True", reason, message)],
+        now_ms,
+        json!({}),
+    )
+}
+
+/// The Workload as it would be with `status` merged in (conditions and the fields written).
+fn with_status(wl: &api::Workload, status: Value) -> api::Workload {
+    let mut out = wl.clone();
+    let mut current =
+        serde_json::to_value(wl.status.clone().unwrap_or_default()).unwrap_or_default();
+    if let (Value::Object(c), Value::Object(s)) = (&mut current, status) {
+        c.extend(s);
+    }
+    out.status = serde_json::from_value(current)
+        .ok()
+        .or_else(|| wl.status.clone());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wl(status: Value) -> api::Workload {
+        let mut v = json!({"metadata": {"name": "w", "namespace": "ns", "generation": 3},
+            "spec": {"queueName": "lq", "podSets": []}});
+        v["status"] = status;
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn admitted() -> api::Workload {
+        wl(json!({"conditions": [
+            {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved", "message": "Quota reserved in ClusterQueue cq", "lastTransitionTime": "2026-12-01T00:00:00Z"},
+            {"type": "Admitted", "status": "True", "reason": "Admitted", "message": "The workload is admitted", "lastTransitionTime": "2026-12-01T00:00:00Z"}],
+            "admission": {"clusterQueue": "cq", "podSetAssignments": [{"name": "main", "flavors": {"cpu": "f"}, "resourceUsage": {"cpu": "1"}, "count": 1}]},
+            "admissionChecks": [{"name": "ac", "state": "Ready", "message": "ok", "lastTransitionTime": "2026-12-01T00:00:00Z"}]}))
+    }
+
+    fn cond<'a>(status: &'a Value, t: &str) -> &'a Value {
+        status["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == t)
+            .unwrap_or(&Value::Null)
+    }
+
+    const NOW: i64 = 1_764_979_200_500; // 2025-12-06T00:00:00.5Z
+
+    #[test]
+    fn reserve_admits_unless_checked_and_resets_an_eviction() {
+        let mut w = admitted();
+        w.status.as_mut().unwrap().conditions.push(serde_json::from_value(json!(
+            {"type": "Evicted", "status": "True", "reason": "Preempted", "message": "by x", "lastTransitionTime": "2026-12-01T00:00:00Z"})).unwrap());
+        let s = reserve(&w, "cq", json!({"clusterQueue": "cq"}), false, NOW);
+        assert_eq!(cond(&s, "Admitted")["status"], "True");
+        assert_eq!(cond(&s, "Evicted")["status"], "False");
+        assert_eq!(cond(&s, "Evicted")["message"], "Previously: by x");
+        assert_eq!(cond(&s, "Evicted")["observedGeneration"], 3);
+        let s = reserve(&wl(json!({})), "cq", json!({}), true, NOW);
+        assert_eq!(
+            cond(&s, "Admitted"),
+            &Value::Null,
+            "checks decide the admission"
+        );
+        assert_eq!(
+            cond(&s, "QuotaReserved")["lastTransitionTime"],
+            "2025-12-06T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn pending_is_written_only_when_it_changes() {
+        let s = pending(&wl(json!({})), "Pending", "no room", NOW).unwrap();
+        let w = wl(s);
+        assert!(pending(&w, "Pending", "no room", NOW).is_none());
+        assert!(pending(&w, "Pending", "still no room", NOW).is_some());
+    }
+
+    #[test]
+    fn release_after_preemption_requeues_at_once_and_resets_checks() {
+        let w = with_status(
+            &admitted(),
+            evict(
+                &admitted(),
+                "Preempted",
+                "by y",
+                Some("InClusterQueue"),
+                NOW,
+            ),
+        );
+        assert!(holds_quota(&w), "an eviction alone keeps the quota");
+        let s = release(&w, NOW);
+        assert_eq!(s["admission"], Value::Null);
+        assert_eq!(cond(&s, "Requeued")["status"], "True");
+        assert_eq!(cond(&s, "QuotaReserved")["reason"], "PendingEvaluation");
+        assert_eq!(cond(&s, "Preempted")["status"], "True", "kept");
+        assert_eq!(s["admissionChecks"][0]["state"], "Pending");
+        let released = with_status(&w, s);
+        assert!(!holds_quota(&released) && !is_admitted(&released));
+    }
+
+    #[test]
+    fn release_after_a_stop_or_deactivation_parks() {
+        let w = with_status(
+            &admitted(),
+            evict(
+                &admitted(),
+                "ClusterQueueStopped",
+                "The ClusterQueue is stopped",
+                None,
+                NOW,
+            ),
+        );
+        let s = release(&w, NOW);
+        assert_eq!(cond(&s, "Requeued")["status"], "False");
+        assert_eq!(cond(&s, "Requeued")["reason"], "ClusterQueueStopped");
+        assert!(s.get("requeueState").is_none());
+
+        let mut d = admitted();
+        d.status.as_mut().unwrap().conditions.push(serde_json::from_value(json!(
+            {"type": "DeactivationTarget", "status": "True", "reason": "RequeuingLimitExceeded", "message": "m", "lastTransitionTime": "2026-12-01T00:00:00Z"})).unwrap());
+        let s = evict_and_release(&d, "DeactivatedDueToRequeuingLimitExceeded", "m", None, NOW);
+        assert_eq!(cond(&s, "QuotaReserved")["reason"], "Deactivated");
+        assert_eq!(
+            cond(&s, "Evicted")["reason"],
+            "DeactivatedDueToRequeuingLimitExceeded"
+        );
+        assert_eq!(cond(&s, "DeactivationTarget"), &Value::Null);
+        assert_eq!(s["requeueState"], Value::Null);
+        assert!(s.as_object().unwrap().contains_key("requeueState"));
+    }
+
+    #[test]
+    fn times_are_kept_when_a_status_does_not_change() {
+        let s = finish(&admitted(), "Succeeded", "done", NOW);
+        assert_eq!(
+            cond(&s, "Admitted")["lastTransitionTime"],
+            "2026-12-01T00:00:00Z"
+        );
+        assert_eq!(
+            cond(&s, "Finished")["lastTransitionTime"],
+            "2025-12-06T00:00:00Z"
+        );
+        let s = requeue(
+            &wl(
+                json!({"conditions": [{"type": "Requeued", "status": "False", "reason": "Deactivated", "message": "", "lastTransitionTime": "2026-12-01T00:00:00Z"}]}),
+            ),
+            "Reactivated",
+            "back",
+            NOW,
+        );
+        assert_eq!(cond(&s, "Requeued")["status"], "True");
+        assert_eq!(
+            cond(&s, "Requeued")["lastTransitionTime"],
+            "2025-12-06T00:00:00Z"
+        );
+    }
+}
