@@ -94,12 +94,7 @@ impl Owned {
         wl: &Workload,
         model: Result<&turnstile_core::model::Workload, &turnstile_state::convert::ConvertError>,
     ) -> Self {
-        let owner_uid = wl
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|r| r.controller == Some(true))
+        let owner_uid = turnstile_state::index::job_owner(wl)
             .map(|r| r.uid.clone())
             .unwrap_or_default();
         let ps = model.ok().and_then(|m| m.pod_sets.first());

@@ -22,7 +22,6 @@ use kube::core::admission::AdmissionRequest;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
-use turnstile_api::keys::{conditions, labels};
 use turnstile_api::{LocalQueue, Workload, WorkloadPriorityClass};
 use turnstile_webhook::certs::{self, Change, Lifetimes, Material, Names};
 use turnstile_webhook::job::{DEFAULT_NAME, JobContext};
@@ -311,14 +310,16 @@ impl JobsConfig {
     }
 }
 
-/// Which Jobs have an admitted Workload: the UIDs a Workload names (owner references and the
-/// `job-uid` label), kept only while it is `Admitted`. This is all the webhook needs to know of
-/// Workloads, so it does not keep a second copy of every Workload (the scheduler's cache has them).
+/// Which Jobs have an admitted Workload: the UID of the batch/v1 Job controlling a Workload, kept
+/// only while the Workload is admitted ([`turnstile_state::lifecycle::is_admitted`]: quota held and
+/// `Admitted=True`). A `job-uid` label or a non-controller owner reference proves nothing: anyone
+/// may write them on a Workload of their own. This is all the webhook needs to know of Workloads,
+/// so it does not keep a second copy of every Workload (the scheduler's cache has them).
 #[derive(Clone, Debug, Default)]
 pub struct AdmittedJobs {
-    /// Admitted workload key → the Job UIDs it names.
-    by_workload: BTreeMap<String, Vec<String>>,
-    /// Job UID → how many admitted workloads name it.
+    /// Admitted workload key → the UID of the Job controlling it.
+    by_workload: BTreeMap<String, String>,
+    /// Job UID → how many admitted workloads it controls.
     by_job: BTreeMap<String, usize>,
 }
 
@@ -327,44 +328,24 @@ impl AdmittedJobs {
     pub fn apply(&mut self, w: &Workload) {
         let key = workload_key(w);
         self.delete(&key);
-        let admitted = w.status.as_ref().is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == conditions::ADMITTED && c.status == "True")
-        });
-        if !admitted {
+        if !turnstile_state::lifecycle::is_admitted(w) {
             return;
         }
-        let mut uids: Vec<String> = w
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .map(|o| o.uid.clone())
-            .chain(
-                w.metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(labels::JOB_UID))
-                    .cloned(),
-            )
-            .collect();
-        uids.sort();
-        uids.dedup();
-        for u in &uids {
-            *self.by_job.entry(u.clone()).or_default() += 1;
-        }
-        self.by_workload.insert(key, uids);
+        let Some(uid) = turnstile_state::index::job_owner(w).map(|o| o.uid.clone()) else {
+            return;
+        };
+        *self.by_job.entry(uid.clone()).or_default() += 1;
+        self.by_workload.insert(key, uid);
     }
 
     /// Forgets a Workload.
     pub fn delete(&mut self, key: &str) {
-        for u in self.by_workload.remove(key).unwrap_or_default() {
-            if let Some(n) = self.by_job.get_mut(&u) {
-                *n -= 1;
-                if *n == 0 {
-                    self.by_job.remove(&u);
-                }
+        if let Some(u) = self.by_workload.remove(key)
+            && let Some(n) = self.by_job.get_mut(&u)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.by_job.remove(&u);
             }
         }
     }
@@ -587,14 +568,16 @@ mod tests {
 
     fn wl(name: &str, owner: &str, label: Option<&str>, admitted: bool) -> Workload {
         let mut v = serde_json::json!({"metadata": {"name": name, "namespace": "ns",
-            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "j", "uid": owner}]},
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "j", "uid": owner, "controller": true}]},
             "spec": {"podSets": []}});
         if let Some(l) = label {
             v["metadata"]["labels"] = serde_json::json!({"kueue.x-k8s.io/job-uid": l});
         }
         if admitted {
-            v["status"] = serde_json::json!({"conditions": [{"type": "Admitted", "status": "True", "reason": "Admitted",
-                "message": "", "lastTransitionTime": "2026-11-25T00:00:00Z"}]});
+            v["status"] = serde_json::json!({"conditions": [
+                {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved", "message": "", "lastTransitionTime": "2026-11-25T00:00:00Z"},
+                {"type": "Admitted", "status": "True", "reason": "Admitted", "message": "", "lastTransitionTime": "2026-11-25T00:00:00Z"}],
+                "admission": {"clusterQueue": "cq", "podSetAssignments": []}});
         }
         serde_json::from_value(v).unwrap()
     }
@@ -605,18 +588,23 @@ mod tests {
         a.apply(&wl("w", "job-1", Some("job-2"), false));
         assert!(!a.contains("job-1"));
         a.apply(&wl("w", "job-1", Some("job-2"), true));
-        assert!(
-            a.contains("job-1") && a.contains("job-2"),
-            "owner and label"
-        );
+        assert!(a.contains("job-1"), "the controlling Job");
+        assert!(!a.contains("job-2"), "a label proves nothing");
         a.apply(&wl("other", "job-1", None, true));
         a.apply(&wl("w", "job-1", Some("job-2"), false));
         assert!(
             a.contains("job-1"),
-            "still named by another admitted workload"
+            "still controlled by another admitted workload"
         );
-        assert!(!a.contains("job-2"));
         a.delete("ns/other");
         assert!(!a.contains("job-1"));
+        // Not the controller, or not a Job: no proof either; Admitted without quota neither.
+        let mut not_controller = wl("x", "job-3", None, true);
+        not_controller.metadata.owner_references.as_mut().unwrap()[0].controller = None;
+        a.apply(&not_controller);
+        let mut no_quota = wl("y", "job-4", None, true);
+        no_quota.status.as_mut().unwrap().admission = None;
+        a.apply(&no_quota);
+        assert!(!a.contains("job-3") && !a.contains("job-4"));
     }
 }

@@ -183,12 +183,21 @@ pub fn job_key_of(wl: &api::Workload) -> Option<String> {
     })
 }
 
+/// The owner reference of the batch/v1 Job controlling a Workload, if any (the one proof that a
+/// Workload is a Job's: labels and other owner references prove nothing).
+pub fn job_owner(
+    wl: &api::Workload,
+) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference> {
+    wl.metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.controller == Some(true) && r.kind == "Job" && r.api_version == "batch/v1")
+}
+
 /// The `namespace/name` of the batch/v1 Job controlling a Workload, if any.
 pub fn controlling_job(wl: &api::Workload) -> Option<String> {
-    let r =
-        wl.metadata.owner_references.as_ref()?.iter().find(|r| {
-            r.controller == Some(true) && r.kind == "Job" && r.api_version == "batch/v1"
-        })?;
+    let r = job_owner(wl)?;
     Some(format!(
         "{}/{}",
         wl.metadata.namespace.as_deref().unwrap_or_default(),
