@@ -1,0 +1,203 @@
+//! What the lifecycle requires beyond scheduling (Kueue's workload controller): evictions of
+//! drained or deactivated workloads, letting parked ones back, priority updates; and which deleted
+//! queues and flavors may lose their in-use finalizer.
+
+use super::{
+    BTreeSet, Index, Releasable, ReleasableKind, Upkeep, api, condition, condition_true,
+    conditions, holds_quota, is_admitted, millis, reasons,
+};
+
+impl Index {
+    /// Evictions and requeues the lifecycle calls for now: admitted workloads of a HoldAndDrain
+    /// ClusterQueue or LocalQueue, or deactivated (`spec.active=false`), are evicted; parked ones
+    /// are let back when their queue runs again or they are reactivated.
+    /// `now_ms` ends backoffs (`Requeued=False/PodsReadyTimeout` → `BackoffFinished`).
+    // The lifecycle rules in one place, in Kueue's order.
+    #[allow(clippy::too_many_lines)]
+    pub fn upkeep(&self, now_ms: i64) -> Vec<Upkeep> {
+        let mut out = Vec::new();
+        // Only the workloads a rule can apply to: those holding quota (evictions), those
+        // waiting to be let back (`Requeued=False`) and those whose priority is stale.
+        let candidates: BTreeSet<&String> = self
+            .ledger
+            .holders()
+            .map(|(k, _)| k)
+            .chain(&self.requeued_false)
+            .chain(&self.priority_stale)
+            .collect();
+        for key in candidates {
+            let Some(wl) = self.workloads.get(key) else {
+                continue;
+            };
+            if condition_true(wl, conditions::FINISHED) {
+                continue;
+            }
+            // A WorkloadPriorityClass's value is pushed to the workloads that name it.
+            if let Some(r) = &wl.spec.priority_class_ref
+                && r.kind == api::PriorityClassKind::WorkloadPriorityClass
+                && let Some(v) = self.priority_classes.get(&r.name)
+                && wl.spec.priority != Some(*v)
+            {
+                out.push(Upkeep::SetPriority {
+                    key: key.clone(),
+                    priority: *v,
+                });
+            }
+            let ns = wl.metadata.namespace.as_deref().unwrap_or_default();
+            let lq = wl
+                .spec
+                .queue_name
+                .as_ref()
+                .and_then(|q| self.local_queues.get(&format!("{ns}/{q}")));
+            let lq_policy = lq.and_then(|l| l.spec.stop_policy).unwrap_or_default();
+            let cq_name = wl
+                .status
+                .as_ref()
+                .and_then(|s| s.admission.as_ref())
+                .map(|a| a.cluster_queue.to_string())
+                .or_else(|| {
+                    lq.and_then(|l| l.spec.cluster_queue.as_ref())
+                        .map(ToString::to_string)
+                })
+                .unwrap_or_default();
+            let cq_policy = self
+                .cluster_queues
+                .get(&cq_name)
+                .and_then(|c| c.spec.stop_policy)
+                .unwrap_or_default();
+            if holds_quota(wl) && !condition_true(wl, conditions::EVICTED) {
+                let evict = |reason: &str, message: &str| Upkeep::Evict {
+                    key: key.clone(),
+                    reason: reason.to_owned(),
+                    message: message.to_owned(),
+                };
+                if !wl.spec.is_active() {
+                    // Deactivated by Turnstile (backoff limit...): the cause goes into the reason.
+                    let (reason, message) = match condition(wl, conditions::DEACTIVATION_TARGET)
+                        .filter(|c| c.status == "True")
+                    {
+                        Some(t) => (
+                            format!("{}{}", reasons::DEACTIVATED_DUE_TO_PREFIX, t.reason),
+                            format!("The workload is deactivated due to {}", t.message),
+                        ),
+                        None => (
+                            reasons::DEACTIVATED.to_owned(),
+                            "The workload is deactivated".to_owned(),
+                        ),
+                    };
+                    out.push(evict(&reason, &message));
+                } else if cq_policy == api::StopPolicy::HoldAndDrain && is_admitted(wl) {
+                    out.push(evict(
+                        reasons::CLUSTER_QUEUE_STOPPED,
+                        "The ClusterQueue is stopped",
+                    ));
+                } else if lq_policy == api::StopPolicy::HoldAndDrain && is_admitted(wl) {
+                    out.push(evict(
+                        reasons::LOCAL_QUEUE_STOPPED,
+                        "The LocalQueue is stopped",
+                    ));
+                }
+                continue;
+            }
+            let Some(requeued) =
+                condition(wl, conditions::REQUEUED).filter(|c| c.status == "False")
+            else {
+                continue;
+            };
+            let back = |reason, message| Upkeep::Requeue {
+                key: key.clone(),
+                reason,
+                message,
+            };
+            match requeued.reason.as_str() {
+                r if r == reasons::CLUSTER_QUEUE_STOPPED && cq_policy == api::StopPolicy::None => {
+                    out.push(back(
+                        reasons::CLUSTER_QUEUE_RESTARTED,
+                        "The ClusterQueue was restarted after being stopped",
+                    ));
+                }
+                r if r == reasons::LOCAL_QUEUE_STOPPED && lq_policy == api::StopPolicy::None => {
+                    out.push(back(
+                        reasons::LOCAL_QUEUE_RESTARTED,
+                        "The LocalQueue was restarted after being stopped",
+                    ));
+                }
+                // Kueue lets only the bare `Deactivated` back; a workload deactivated by the
+                // controller (`DeactivatedDueTo<cause>`) comes back too once reactivated.
+                r if r.starts_with(reasons::DEACTIVATED) && wl.spec.is_active() => {
+                    out.push(back(reasons::REACTIVATED, "The workload was reactivated"));
+                }
+                r if (r == reasons::PODS_READY_TIMEOUT || r == reasons::ADMISSION_CHECK)
+                    && wl
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.requeue_state.as_ref())
+                        .is_none_or(|rs| millis(rs.requeue_at.as_ref()) <= now_ms) =>
+                {
+                    out.push(back(
+                        reasons::BACKOFF_FINISHED,
+                        "The workload backoff was finished",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// ClusterQueues and ResourceFlavors being deleted whose `kueue.x-k8s.io/resource-in-use`
+    /// finalizer may go: a ClusterQueue once no workload holds quota in it, a ResourceFlavor once
+    /// no ClusterQueue names it. Each with the finalizers to keep and its resourceVersion.
+    pub fn releasable(&self) -> Vec<Releasable> {
+        let has = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.deletion_timestamp.is_some()
+                && m.finalizers
+                    .iter()
+                    .flatten()
+                    .any(|f| f == api::keys::RESOURCE_IN_USE_FINALIZER)
+        };
+        let rest = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.finalizers
+                .iter()
+                .flatten()
+                .filter(|f| *f != api::keys::RESOURCE_IN_USE_FINALIZER)
+                .cloned()
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (name, cq) in &self.cluster_queues {
+            let in_use = || {
+                self.ledger
+                    .cluster_queue(name)
+                    .is_some_and(|t| t.reserving_count > 0)
+            };
+            if has(&cq.metadata) && !in_use() {
+                out.push(Releasable {
+                    kind: ReleasableKind::ClusterQueue,
+                    name: name.clone(),
+                    keep: rest(&cq.metadata),
+                    resource_version: cq.metadata.resource_version.clone(),
+                });
+            }
+        }
+        for (name, rf) in &self.flavors {
+            let named = || {
+                self.cluster_queues.values().any(|cq| {
+                    cq.spec
+                        .resource_groups
+                        .iter()
+                        .any(|rg| rg.flavors.iter().any(|f| f.name.as_str() == name))
+                })
+            };
+            if has(&rf.metadata) && !named() {
+                out.push(Releasable {
+                    kind: ReleasableKind::ResourceFlavor,
+                    name: name.clone(),
+                    keep: rest(&rf.metadata),
+                    resource_version: rf.metadata.resource_version.clone(),
+                });
+            }
+        }
+        out
+    }
+}
