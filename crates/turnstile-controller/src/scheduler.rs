@@ -892,3 +892,80 @@ async fn evict(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use turnstile_core::Requeue;
+    use turnstile_core::model::Workload as Model;
+
+    fn model(key: &str, cq: &str) -> Model {
+        Model {
+            key: key.into(),
+            uid: key.into(),
+            cluster_queue: cq.into(),
+            priority: 0,
+            timestamp: 0,
+            pod_sets: Vec::new(),
+        }
+    }
+
+    fn pending(key: &str) -> Decision {
+        Decision::Pending {
+            key: key.into(),
+            reason: "Pending",
+            message: "no room".into(),
+            requeue: Requeue::Inadmissible,
+        }
+    }
+
+    #[test]
+    fn only_each_queues_first_workload_not_admitted_is_told_why() {
+        let heads: BTreeMap<String, Vec<Model>> = [
+            (
+                "a".to_owned(),
+                vec![
+                    model("ns/a1", "a"),
+                    model("ns/a2", "a"),
+                    model("ns/a3", "a"),
+                ],
+            ),
+            (
+                "b".to_owned(),
+                vec![model("ns/b1", "b"), model("ns/b2", "b")],
+            ),
+            ("c".to_owned(), vec![model("ns/c1", "c")]),
+        ]
+        .into();
+        // Decisions come in processing order, not queue order.
+        let decisions = vec![
+            pending("ns/a3"),
+            Decision::Admit {
+                key: "ns/a1".into(),
+                cluster_queue: "a".into(),
+                assignment: Vec::new(),
+            },
+            pending("ns/a2"),
+            pending("ns/b2"),
+            pending("ns/b1"),
+            Decision::Admit {
+                key: "ns/c1".into(),
+                cluster_queue: "c".into(),
+                assignment: Vec::new(),
+            },
+        ];
+        let told: Vec<&str> = pending_heads(&heads, &decisions).into_iter().collect();
+        assert_eq!(told, vec!["ns/a2", "ns/b1"]);
+    }
+
+    #[test]
+    fn a_queue_status_is_written_at_most_once_per_batch_period() {
+        let mut p = Pacer::default();
+        assert!(p.ready("cq", "a"));
+        assert!(!p.ready("cq", "a"), "again at once: put off");
+        assert!(p.ready("lq", "a"), "another object");
+        assert!(p.ready("cq", "b"));
+        p.forget("cq", "a");
+        assert!(p.ready("cq", "a"), "a deleted queue starts afresh");
+    }
+}
