@@ -29,8 +29,10 @@ use turnstile_state::lifecycle;
 use crate::Error;
 use crate::metrics;
 
-/// How many of a cycle's Workload writes are in flight at once.
-const WRITE_CONCURRENCY: usize = 16;
+/// How many Workload writes of the scheduling loop are in flight at once.
+const WRITE_CONCURRENCY: usize = 32;
+/// How many Workload writes may wait for their turn.
+const WRITE_QUEUE: usize = 2048;
 
 /// Field manager of the scheduler's status writes.
 pub const FIELD_MANAGER: &str = "turnstile-scheduler";
@@ -200,7 +202,12 @@ pub async fn start_watches(client: &Client, shared: &Shared) {
 /// Runs scheduling cycles until the process ends. Wakes on cache changes, and every second for
 /// backoff expiries.
 pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
-    let mut pacer = Pacer::default();
+    tokio::spawn(queue_statuses(
+        client.clone(),
+        shared.clone(),
+        config.fair_sharing,
+    ));
+    let writer = Writer::start();
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
         if !shared.leader.load(Ordering::SeqCst) {
@@ -208,10 +215,53 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         }
         upkeep(&client, &shared, now_ms()).await;
         release_finalizers(&client, &shared).await;
-        if let Err(e) = cycle(&client, &shared, &config).await {
+        if let Err(e) = cycle(&client, &shared, &config, &writer).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
-        write_queue_statuses(&client, &shared, now_ms(), config.fair_sharing, &mut pacer).await;
+    }
+}
+
+/// How often the queue status writer looks for queues whose status changed.
+const STATUS_TICK: Duration = Duration::from_millis(250);
+
+/// Writes ClusterQueue, LocalQueue and Cohort statuses apart from the scheduling loop, so that a
+/// cycle never waits for them (leader only).
+async fn queue_statuses(client: Client, shared: Shared, fair_sharing: bool) {
+    let mut pacer = Pacer::default();
+    loop {
+        tokio::time::sleep(STATUS_TICK).await;
+        if shared.leader.load(Ordering::SeqCst) {
+            write_queue_statuses(&client, &shared, now_ms(), fair_sharing, &mut pacer).await;
+        }
+    }
+}
+
+/// A write the scheduling loop hands over.
+type Write = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Carries out the cycles' Workload writes, [`WRITE_CONCURRENCY`] at a time, while the loop goes
+/// on: a cycle's admissions are assumed in the cache at once, so the next cycle needs no answer
+/// (a failed admission write forgets the assumption and wakes the loop). The queue is bounded:
+/// when the API falls behind, handing over a write waits, and so does the next cycle.
+#[derive(Clone)]
+struct Writer {
+    tx: tokio::sync::mpsc::Sender<Write>,
+}
+
+impl Writer {
+    fn start() -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Write>(WRITE_QUEUE);
+        tokio::spawn(
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|w| (w, rx)) })
+                .for_each_concurrent(WRITE_CONCURRENCY, |w| w),
+        );
+        Self { tx }
+    }
+
+    async fn send(&self, w: Write) {
+        if self.tx.send(w).await.is_err() {
+            tracing::warn!("the Workload writer has stopped; write dropped");
+        }
     }
 }
 
@@ -368,34 +418,41 @@ async fn write_queue_statuses(
         ix.mark_dirty_queues(later_cluster_queues, later_local_queues);
         (cqs, lqs, cohorts)
     };
-    let pp = PatchParams::apply(FIELD_MANAGER).force();
-    for (name, status) in cohorts {
-        let api: Api<Cohort> = Api::all(client.clone());
-        let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Cohort", "metadata": {"name": name}, "status": status});
-        let r = api.patch_status(&name, &pp, &Patch::Apply(&body)).await;
-        if let Err(e) = metrics::write("apply", "cohorts/status", r) {
-            tracing::debug!(cohort = %name, error = %e, "status write failed");
-        }
-    }
-    for (name, status) in cqs {
-        let api: Api<ClusterQueue> = Api::all(client.clone());
-        let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name}, "status": status});
-        let r = api.patch_status(&name, &pp, &Patch::Apply(&body)).await;
-        if let Err(e) = metrics::write("apply", "clusterqueues/status", r) {
-            tracing::debug!(cluster_queue = %name, error = %e, "status write failed");
-            retry_later(shared, Some(name), None);
-        }
-    }
-    for (key, status) in lqs {
-        let (ns, name) = key.split_once('/').unwrap_or_default();
-        let api: Api<LocalQueue> = Api::namespaced(client.clone(), ns);
-        let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": name, "namespace": ns}, "status": status});
-        let r = api.patch_status(name, &pp, &Patch::Apply(&body)).await;
-        if let Err(e) = metrics::write("apply", "localqueues/status", r) {
-            tracing::debug!(local_queue = %key, error = %e, "status write failed");
-            retry_later(shared, None, Some(key));
-        }
-    }
+    let pp = &PatchParams::apply(FIELD_MANAGER).force();
+    // Side by side: each is one write on its own object.
+    futures::stream::iter(cohorts)
+        .for_each_concurrent(WRITE_CONCURRENCY, |(name, status)| async move {
+            let api: Api<Cohort> = Api::all(client.clone());
+            let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Cohort", "metadata": {"name": name}, "status": status});
+            let r = api.patch_status(&name, pp, &Patch::Apply(&body)).await;
+            if let Err(e) = metrics::write("apply", "cohorts/status", r) {
+                tracing::debug!(cohort = %name, error = %e, "status write failed");
+            }
+        })
+        .await;
+    futures::stream::iter(cqs)
+        .for_each_concurrent(WRITE_CONCURRENCY, |(name, status)| async move {
+            let api: Api<ClusterQueue> = Api::all(client.clone());
+            let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name}, "status": status});
+            let r = api.patch_status(&name, pp, &Patch::Apply(&body)).await;
+            if let Err(e) = metrics::write("apply", "clusterqueues/status", r) {
+                tracing::debug!(cluster_queue = %name, error = %e, "status write failed");
+                retry_later(shared, Some(name), None);
+            }
+        })
+        .await;
+    futures::stream::iter(lqs)
+        .for_each_concurrent(WRITE_CONCURRENCY, |(key, status)| async move {
+            let (ns, name) = key.split_once('/').unwrap_or_default();
+            let api: Api<LocalQueue> = Api::namespaced(client.clone(), ns);
+            let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": name, "namespace": ns}, "status": status});
+            let r = api.patch_status(name, pp, &Patch::Apply(&body)).await;
+            if let Err(e) = metrics::write("apply", "localqueues/status", r) {
+                tracing::debug!(local_queue = %key, error = %e, "status write failed");
+                retry_later(shared, None, Some(key));
+            }
+        })
+        .await;
 }
 
 /// Looks at a queue again in a later pass (its status write failed).
@@ -424,7 +481,12 @@ async fn report_blocked(client: &Client, shared: &Shared, now_ms: i64) {
     }
 }
 
-async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result<(), Error> {
+async fn cycle(
+    client: &Client,
+    shared: &Shared,
+    config: &CycleConfig,
+    writer: &Writer,
+) -> Result<(), Error> {
     let now_ms = now_ms();
     report_blocked(client, shared, now_ms).await;
     let started = std::time::Instant::now();
@@ -459,17 +521,19 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
         let mut wls = BTreeMap::new();
         let mut paths = BTreeMap::new();
         let told = pending_heads(&heads, &out.decisions);
+        let mut out = out;
+        out.decisions
+            .retain(|d| !matches!(d, Decision::Pending { .. }) || told.contains(d.key()));
         for d in &out.decisions {
-            if matches!(d, Decision::Pending { .. }) && !told.contains(d.key()) {
-                continue;
-            }
             if let Some(w) = ix.workload(d.key()) {
                 wls.insert(d.key().to_owned(), w.clone());
             }
         }
         for e in &out.evictions {
-            if let Some(w) = ix.workload(&e.target.key) {
-                wls.insert(e.target.key.clone(), w.clone());
+            for k in [&e.target.key, &e.preemptor] {
+                if let Some(w) = ix.workload(k) {
+                    wls.insert(k.clone(), w.clone());
+                }
             }
             for cq in [&e.target.cluster_queue, &e.preemptor_queue] {
                 paths.entry(cq.clone()).or_insert_with(|| ix.queue_path(cq));
@@ -477,37 +541,48 @@ async fn cycle(client: &Client, shared: &Shared, config: &CycleConfig) -> Result
         }
         (out, wls, paths)
     };
-    // Each decision is one write on its own Workload: issued side by side, not one round trip
-    // after another.
-    futures::stream::iter(&outcome.decisions)
-        .for_each_concurrent(WRITE_CONCURRENCY, |d| {
-            let wl = workloads.get(d.key());
-            async move {
-                if let Some(wl) = wl {
-                    write_decision(client, shared, wl, d, now_ms).await;
-                }
-            }
-        })
-        .await;
-    futures::stream::iter(&outcome.evictions)
-        .for_each_concurrent(WRITE_CONCURRENCY, |e| {
-            let paths = &paths;
-            let victim = workloads.get(&e.target.key);
-            let preemptor = workloads.get(&e.preemptor);
-            async move {
-                let Some(victim) = victim else { return };
-                // Already evicted (its Job is still stopping): the preemptor waits for the
-                // quota; the eviction is not issued (nor counted, nor announced) again.
-                if lifecycle::is_true(victim, conditions::EVICTED) {
-                    return;
-                }
-                if let Err(err) = evict(client, shared, (victim, preemptor), e, paths, now_ms).await
+    // Each decision is one write on its own Workload, handed to the writer: issued side by side,
+    // not one round trip after another, and not waited for.
+    for d in outcome.decisions {
+        let Some(wl) = workloads.get(d.key()).cloned() else {
+            continue;
+        };
+        let (client, shared) = (client.clone(), shared.clone());
+        writer
+            .send(Box::pin(async move {
+                write_decision(&client, &shared, &wl, &d, now_ms).await;
+            }))
+            .await;
+    }
+    let paths = Arc::new(paths);
+    for e in outcome.evictions {
+        let Some(victim) = workloads.get(&e.target.key).cloned() else {
+            continue;
+        };
+        // Already evicted (its Job is still stopping): the preemptor waits for the quota; the
+        // eviction is not issued (nor counted, nor announced) again.
+        if lifecycle::is_true(&victim, conditions::EVICTED) {
+            continue;
+        }
+        let preemptor = workloads.get(&e.preemptor).cloned();
+        let (client, shared, paths) = (client.clone(), shared.clone(), paths.clone());
+        writer
+            .send(Box::pin(async move {
+                if let Err(err) = evict(
+                    &client,
+                    &shared,
+                    (&victim, preemptor.as_ref()),
+                    &e,
+                    &paths,
+                    now_ms,
+                )
+                .await
                 {
                     tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
                 }
-            }
-        })
-        .await;
+            }))
+            .await;
+    }
     Ok(())
 }
 
