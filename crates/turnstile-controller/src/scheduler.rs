@@ -208,6 +208,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         config.fair_sharing,
     ));
     let writer = Writer::start();
+    let mut reasons_pacer = Pacer::new(PENDING_MESSAGE_PERIOD);
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
         if !shared.leader.load(Ordering::SeqCst) {
@@ -215,7 +216,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         }
         upkeep(&client, &shared, now_ms()).await;
         release_finalizers(&client, &shared).await;
-        if let Err(e) = cycle(&client, &shared, &config, &writer).await {
+        if let Err(e) = cycle(&client, &shared, &config, &writer, &mut reasons_pacer).await {
             tracing::warn!(error = %e, "scheduling cycle failed");
         }
     }
@@ -227,7 +228,7 @@ const STATUS_TICK: Duration = Duration::from_millis(250);
 /// Writes ClusterQueue, LocalQueue and Cohort statuses apart from the scheduling loop, so that a
 /// cycle never waits for them (leader only).
 async fn queue_statuses(client: Client, shared: Shared, fair_sharing: bool) {
-    let mut pacer = Pacer::default();
+    let mut pacer = Pacer::new(STATUS_BATCH);
     loop {
         tokio::time::sleep(STATUS_TICK).await;
         if shared.leader.load(Ordering::SeqCst) {
@@ -317,13 +318,20 @@ fn keep_times(
 /// next write (Kueue batches queue status updates the same way, by one second).
 const STATUS_BATCH: Duration = Duration::from_secs(1);
 
-/// When each queue's status was last written, to coalesce writes per object.
-#[derive(Default)]
+/// When each object was last written, to coalesce writes per object: at most one per `period`.
 struct Pacer {
+    period: Duration,
     last: std::collections::HashMap<(&'static str, String), std::time::Instant>,
 }
 
 impl Pacer {
+    fn new(period: Duration) -> Self {
+        Self {
+            period,
+            last: std::collections::HashMap::new(),
+        }
+    }
+
     /// Whether object `name` of `kind` may be written now (then the write is recorded).
     fn ready(&mut self, kind: &'static str, name: &str) -> bool {
         let now = std::time::Instant::now();
@@ -331,9 +339,14 @@ impl Pacer {
         if self
             .last
             .get(&key)
-            .is_some_and(|t| now.duration_since(*t) < STATUS_BATCH)
+            .is_some_and(|t| now.duration_since(*t) < self.period)
         {
             return false;
+        }
+        // Entries older than the period decide nothing any more.
+        if self.last.len() >= 4096 {
+            let period = self.period;
+            self.last.retain(|_, t| now.duration_since(*t) < period);
         }
         self.last.insert(key, now);
         true
@@ -486,6 +499,7 @@ async fn cycle(
     shared: &Shared,
     config: &CycleConfig,
     writer: &Writer,
+    reasons_pacer: &mut Pacer,
 ) -> Result<(), Error> {
     let now_ms = now_ms();
     report_blocked(client, shared, now_ms).await;
@@ -522,8 +536,15 @@ async fn cycle(
         let mut paths = BTreeMap::new();
         let told = pending_heads(&heads, &out.decisions);
         let mut out = out;
-        out.decisions
-            .retain(|d| !matches!(d, Decision::Pending { .. }) || told.contains(d.key()));
+        out.decisions.retain(|d| match d {
+            Decision::Pending { key, reason, .. } => {
+                told.contains(key.as_str())
+                    && ix
+                        .workload(key)
+                        .is_some_and(|w| tell_now(w, reason, reasons_pacer))
+            }
+            _ => true,
+        });
         for d in &out.decisions {
             if let Some(w) = ix.workload(d.key()) {
                 wls.insert(d.key().to_owned(), w.clone());
@@ -541,8 +562,21 @@ async fn cycle(
         }
         (out, wls, paths)
     };
-    // Each decision is one write on its own Workload, handed to the writer: issued side by side,
-    // not one round trip after another, and not waited for.
+    hand_over(client, shared, writer, outcome, &workloads, paths, now_ms).await;
+    Ok(())
+}
+
+/// Hands a cycle's writes to the writer: each decision is one write on its own Workload, issued
+/// side by side, not one round trip after another, and not waited for.
+async fn hand_over(
+    client: &Client,
+    shared: &Shared,
+    writer: &Writer,
+    outcome: turnstile_core::CycleOutcome,
+    workloads: &BTreeMap<String, Workload>,
+    paths: BTreeMap<String, String>,
+    now_ms: i64,
+) {
     for d in outcome.decisions {
         let Some(wl) = workloads.get(d.key()).cloned() else {
             continue;
@@ -583,7 +617,29 @@ async fn cycle(
             }))
             .await;
     }
-    Ok(())
+}
+
+/// How often at most a pending workload's message is rewritten while its reason stays the same
+/// (its "N more needed" moves with every admission in its cohort); a new reason is written at once.
+const PENDING_MESSAGE_PERIOD: Duration = Duration::from_secs(5);
+
+/// Whether a head's pending reason is written now: a new reason at once, a new message under the
+/// same reason at most once per [`PENDING_MESSAGE_PERIOD`].
+fn tell_now(wl: &Workload, reason: &str, pacer: &mut Pacer) -> bool {
+    let same_reason = lifecycle::condition_of(wl, conditions::QUOTA_RESERVED)
+        .is_some_and(|c| c.status == "False" && c.reason == reason);
+    let key = format!(
+        "{}/{}",
+        wl.metadata.namespace.as_deref().unwrap_or_default(),
+        wl.metadata.name.as_deref().unwrap_or_default()
+    );
+    if same_reason {
+        pacer.ready("pending", &key)
+    } else {
+        // Recorded, so that the message that follows waits its period.
+        pacer.forget("pending", &key);
+        pacer.ready("pending", &key)
+    }
 }
 
 /// The workloads whose pending reason a cycle writes: per ClusterQueue, the first in queue order
@@ -1034,8 +1090,30 @@ mod tests {
     }
 
     #[test]
+    fn a_heads_message_is_rewritten_at_most_once_per_period_a_new_reason_at_once() {
+        let wl = |reason: Option<&str>| -> Workload {
+            let mut v = serde_json::json!({"metadata": {"name": "w", "namespace": "ns"}, "spec": {"podSets": []}});
+            if let Some(r) = reason {
+                v["status"] = serde_json::json!({"conditions": [{"type": "QuotaReserved", "status": "False",
+                    "reason": r, "message": "1 more needed", "lastTransitionTime": "2026-12-01T00:00:00Z"}]});
+            }
+            serde_json::from_value(v).unwrap()
+        };
+        let mut p = Pacer::new(PENDING_MESSAGE_PERIOD);
+        assert!(tell_now(&wl(None), "Pending", &mut p), "first time");
+        assert!(
+            !tell_now(&wl(Some("Pending")), "Pending", &mut p),
+            "same reason, too soon"
+        );
+        assert!(
+            tell_now(&wl(Some("Pending")), "Inadmissible", &mut p),
+            "a new reason at once"
+        );
+    }
+
+    #[test]
     fn a_queue_status_is_written_at_most_once_per_batch_period() {
-        let mut p = Pacer::default();
+        let mut p = Pacer::new(STATUS_BATCH);
         assert!(p.ready("cq", "a"));
         assert!(!p.ready("cq", "a"), "again at once: put off");
         assert!(p.ready("lq", "a"), "another object");
