@@ -66,10 +66,16 @@ esac
 [[ -f "$gen_file" ]] || { echo "perf.sh: no generator config $gen_file" >&2; exit 2; }
 log "scenario: $gen_file"
 
+# What is measured: the tree as it is when Turnstile is built (the checkout may move on during the run).
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || commit+="+uncommitted"
 if [[ " ${sides[*]} " == *" turnstile "* && -z "$turnstile_bin" ]]; then
-  log "building turnstile (cargo build --release --locked -p turnstile)"
+  log "building turnstile at $commit (cargo build --release --locked -p turnstile)"
   cargo build --release --locked -q -p turnstile
   turnstile_bin="$repo/target/release/turnstile"
+fi
+if [[ -n "$turnstile_bin" && "$turnstile_bin" != "$repo/target/release/turnstile" ]]; then
+  commit="prebuilt $turnstile_bin"
 fi
 if [[ -n "$turnstile_bin" ]]; then
   turnstile_bin="$(cd "$(dirname "$turnstile_bin")" && pwd)/$(basename "$turnstile_bin")"
@@ -102,8 +108,6 @@ for side in "${sides[@]}"; do
   fi
 done
 
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-git diff --quiet HEAD -- 2>/dev/null || commit+="+uncommitted"
 echo
 summarise_rc=0
 python3 e2e/perf/summarise.py "$work" --generator "$gen_file" --out "$out" \

@@ -206,9 +206,11 @@ EOT
     manager_pid=$!
     if ! wait_ready "http://127.0.0.1:$health_port/readyz" 120; then
       tail -n 30 "$dir/logs/manager.log" >&2
-      wait "$manager_pid" 2>/dev/null && rc=0 || rc=$?
-      manager_pid=""
-      ((rc != 97)) || die "could not give Kueue's manager a private mount namespace (unshare + overlay; needs root)"
+      if ! kill -0 "$manager_pid" 2>/dev/null; then
+        wait "$manager_pid" 2>/dev/null && rc=0 || rc=$?
+        manager_pid=""
+        ((rc != 97)) || die "could not give Kueue's manager a private mount namespace (unshare + overlay; needs root)"
+      fi
       die "Kueue's manager did not become ready"
     fi
     "$kubectl" apply --server-side -f "$dir/manager/webhooks.json" >"$dir/logs/webhooks.log" 2>&1 \
@@ -286,10 +288,11 @@ while :; do
   fi
   sleep 0.2
 done
+run_s=$((SECONDS - t0))
 sample end
 put outcome "$outcome"
-put run_s "$((SECONDS - t0))"
-log "run ended after $((SECONDS - t0)) s: $outcome"
+put run_s "$run_s"
+log "run ended after $run_s s: $outcome"
 # The Workloads as the cluster has them now: admitted or finished (a check of the recorder's count, and the count
 # that matters when the run was stopped early).
 "$kubectl" get workloads.kueue.x-k8s.io -A -o \
@@ -310,6 +313,8 @@ wait "$runner_pid" 2>/dev/null || runner_rc=$?
 runner_pid=""
 put runner_rc "$runner_rc"
 [[ -f "$dir/runner/summary.yaml" ]] || log "warning: the runner wrote no summary.yaml (log: $dir/logs/runner.log)"
-if ! kill -0 "$manager_pid" 2>/dev/null; then
-  log "warning: the manager is not running any more (log: $dir/logs/manager.log)"
-fi
+case "$outcome" in
+  manager-exited) die "the manager exited during the run (log: $dir/logs/manager.log)" ;;
+  runner-exited) ((runner_rc == 0)) || die "the runner failed (exit code $runner_rc; log: $dir/logs/runner.log)" ;;
+esac
+kill -0 "$manager_pid" 2>/dev/null || die "the manager exited at the end of the run (log: $dir/logs/manager.log)"
