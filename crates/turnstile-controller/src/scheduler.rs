@@ -537,14 +537,29 @@ async fn cycle(
         let told = pending_heads(&heads, &out.decisions);
         let mut out = out;
         out.decisions.retain(|d| match d {
-            Decision::Pending { key, reason, .. } => {
+            Decision::Pending {
+                key,
+                reason,
+                message,
+                ..
+            } => {
                 told.contains(key.as_str())
-                    && ix
-                        .workload(key)
-                        .is_some_and(|w| tell_now(w, reason, reasons_pacer))
+                    && ix.workload(key).is_some_and(|w| {
+                        lifecycle::pending(w, reason, message, now_ms).is_some()
+                            && tell_now(w, reason, reasons_pacer)
+                    })
             }
             _ => true,
         });
+        // A head being told why is not decided again until its write comes back.
+        for d in &out.decisions {
+            if let Decision::Pending { key, .. } = d {
+                let rv = ix
+                    .workload(key)
+                    .and_then(|w| w.metadata.resource_version.clone());
+                ix.hold_until_newer(key, rv.as_deref());
+            }
+        }
         for d in &out.decisions {
             if let Some(w) = ix.workload(d.key()) {
                 wls.insert(d.key().to_owned(), w.clone());
@@ -706,7 +721,11 @@ async fn write_decision(
             if let Err(e) = write_status(client, wl, status).await {
                 tracing::info!(workload = %key, error = %e, "admission write failed; requeued");
                 if let Ok(mut ix) = shared.index.lock() {
-                    ix.forget(key);
+                    if matches!(&e, kube::Error::Api(a) if a.code == 409) {
+                        ix.forget_stale(key, wl.metadata.resource_version.as_deref());
+                    } else {
+                        ix.forget(key);
+                    }
                 }
                 shared.wake.notify_one();
             } else {
@@ -742,6 +761,9 @@ async fn write_decision(
             };
             if let Err(e) = write_status(client, wl, status).await {
                 tracing::debug!(workload = %key, error = %e, "pending status write failed");
+                if let Ok(mut ix) = shared.index.lock() {
+                    ix.release_hold(key);
+                }
             } else {
                 shared.events.emit(wl, true, reason, message.clone());
             }

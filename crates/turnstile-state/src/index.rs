@@ -158,6 +158,9 @@ pub struct Index {
     /// next cycle (many quota releases between two cycles cost one requeue), or all of them.
     requeue_trees: BTreeSet<String>,
     requeue_every_queue: bool,
+    /// Workloads whose admission was refused as stale, with the resourceVersion it was decided on:
+    /// kept out of the active queues until a newer version is seen.
+    stale: BTreeMap<String, String>,
     /// ClusterQueues and LocalQueues whose desired status may have changed since the writer last
     /// looked.
     dirty_cluster_queues: BTreeSet<String>,
@@ -511,6 +514,9 @@ impl Index {
             condition(&wl, conditions::REQUEUED).is_some_and(|c| c.status == "False");
         let class = Self::priority_class_of(&wl).map(str::to_owned);
         self.link_members(&key, Some(&wl));
+        if self.stale.get(&key).map(String::as_str) != wl.metadata.resource_version.as_deref() {
+            self.stale.remove(&key);
+        }
         if let Some(old) = self.workloads.insert(key.clone(), wl) {
             reclaimed = reclaimable(&old) != now_reclaimable;
             self.unlink_job(&key, &old);
@@ -564,6 +570,7 @@ impl Index {
         self.assumed.remove(key);
         self.requeued_false.remove(key);
         self.priority_stale.remove(key);
+        self.stale.remove(key);
         // Unknown now: out of the pending queues, the counts and the ledger.
         self.place(key);
         self.recharge(key);
@@ -622,6 +629,37 @@ impl Index {
         if self.assumed.remove(key).is_some() {
             self.place(key);
             self.recharge(key);
+        }
+    }
+
+    /// Undoes an assumed admission refused because the Workload changed since it was seen at
+    /// `resource_version` (409 Conflict): the workload stays out of the active queues until the
+    /// cache sees its newer version, so that it is not decided again on the same stale view.
+    pub fn forget_stale(&mut self, key: &str, resource_version: Option<&str>) {
+        self.hold_until_newer(key, resource_version);
+        self.forget(key);
+    }
+
+    /// Keeps workload `key` out of the active queues while the cache still has it at
+    /// `resource_version`: a status write based on that version is on its way, and deciding again
+    /// on it would only be refused. The next version seen lets it back.
+    pub fn hold_until_newer(&mut self, key: &str, resource_version: Option<&str>) {
+        if let Some(rv) = resource_version
+            && self
+                .workloads
+                .get(key)
+                .and_then(|w| w.metadata.resource_version.as_deref())
+                == Some(rv)
+        {
+            self.stale.insert(key.to_owned(), rv.to_owned());
+            self.place(key);
+        }
+    }
+
+    /// Lets a held workload back at once (the write it waited for failed).
+    pub fn release_hold(&mut self, key: &str) {
+        if self.stale.remove(key).is_some() {
+            self.place(key);
         }
     }
 

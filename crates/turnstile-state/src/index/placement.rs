@@ -154,8 +154,9 @@ impl Index {
                     .and_then(|wl| wl.status.as_ref())
                     .and_then(|s| s.requeue_state.as_ref())
                     .map_or(0, |r| millis(r.requeue_at.as_ref()));
+                let stale = self.stale.contains_key(key);
                 match self.models.get_mut(key) {
-                    Some(Ok(w)) => {
+                    Some(Ok(w)) if !stale => {
                         if w.cluster_queue != *cluster_queue {
                             // Set the queue on the one shared model (no copy once the pending
                             // queues have let go of theirs).

@@ -931,3 +931,33 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
         );
     }
 }
+
+#[test]
+fn an_admission_refused_as_stale_waits_for_the_newer_version() {
+    let mut ix = setup("2");
+    let mut a = wl("a", "1", "2026-11-25T00:00:01Z");
+    a.metadata.resource_version = Some("10".into());
+    ix.apply_workload(a.clone());
+    assert_eq!(admitted(&cycle(&mut ix)), vec!["ns/a"]);
+    // The write was refused: the Workload changed since version 10.
+    ix.forget_stale("ns/a", Some("10"));
+    assert_eq!(
+        ix.standing("ns/a"),
+        Some(Standing::Pending {
+            cluster_queue: "cq".into()
+        }),
+        "still pending"
+    );
+    assert!(
+        ix.heads(i64::MAX).is_empty(),
+        "not decided again on the same stale view"
+    );
+    assert_eq!(ix.local_queue_status("ns/lq").unwrap().pending_workloads, 1);
+    // The newer version arrives: back in the queue, admitted on the fresh view.
+    a.metadata.resource_version = Some("11".into());
+    ix.apply_workload(a);
+    assert_eq!(admitted(&cycle(&mut ix)), vec!["ns/a"]);
+    // A refusal on a version the cache has already moved past requeues at once.
+    ix.forget_stale("ns/a", Some("10"));
+    assert_eq!(ix.heads(i64::MAX).len(), 1);
+}
