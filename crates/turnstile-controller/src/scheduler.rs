@@ -477,21 +477,36 @@ fn retry_later(shared: &Shared, cluster_queue: Option<String>, local_queue: Opti
 
 /// Tells workloads that cannot be queued why (missing or stopped LocalQueue or ClusterQueue...).
 async fn report_blocked(client: &Client, shared: &Shared, now_ms: i64) {
-    let todo: Vec<(Workload, &'static str, String)> = {
-        let Ok(ix) = shared.index.lock() else { return };
-        ix.blocked_to_report()
-            .into_iter()
-            .filter_map(|(k, r, m)| ix.workload(&k).cloned().map(|w| (w, r, m)))
-            .collect()
-    };
-    for (wl, reason, message) in todo {
-        let Some(status) = lifecycle::pending(&wl, reason, &message, now_ms) else {
-            continue;
+    let todo: Vec<(String, Workload, Value)> = {
+        let Ok(mut ix) = shared.index.lock() else {
+            return;
         };
-        if let Err(e) = write_status(client, &wl, status).await {
-            tracing::debug!(workload = ?wl.metadata.name, error = %e, "status write failed");
+        let todo: Vec<(String, Workload, Value)> = ix
+            .blocked_to_report()
+            .into_iter()
+            .filter(|(k, ..)| !ix.is_held(k))
+            .filter_map(|(k, r, m)| {
+                let wl = ix.workload(&k)?.clone();
+                let status = lifecycle::pending(&wl, r, &m, now_ms)?;
+                Some((k, wl, status))
+            })
+            .collect();
+        // Told once: not again until the write comes back.
+        for (k, wl, _) in &todo {
+            ix.hold_until_newer(k, wl.metadata.resource_version.as_deref());
         }
-    }
+        todo
+    };
+    futures::stream::iter(todo)
+        .for_each_concurrent(WRITE_CONCURRENCY, |(key, wl, status)| async move {
+            if let Err(e) = write_status(client, &wl, status).await {
+                tracing::debug!(workload = %key, error = %e, "status write failed");
+                if let Ok(mut ix) = shared.index.lock() {
+                    ix.release_hold(&key);
+                }
+            }
+        })
+        .await;
 }
 
 async fn cycle(
@@ -551,6 +566,22 @@ async fn cycle(
             }
             _ => true,
         });
+        // A victim whose eviction is on its way (or already evicted, its Job still stopping) is
+        // not evicted again: the preemptor waits for the quota.
+        out.evictions.retain(|e| {
+            !ix.is_held(&e.target.key)
+                && ix
+                    .workload(&e.target.key)
+                    .is_some_and(|w| !lifecycle::is_true(w, conditions::EVICTED))
+        });
+        let mut seen = std::collections::BTreeSet::new();
+        out.evictions.retain(|e| seen.insert(e.target.key.clone()));
+        for e in &out.evictions {
+            let rv = ix
+                .workload(&e.target.key)
+                .and_then(|w| w.metadata.resource_version.clone());
+            ix.hold_until_newer(&e.target.key, rv.as_deref());
+        }
         // A head being told why is not decided again until its write comes back.
         for d in &out.decisions {
             if let Decision::Pending { key, .. } = d {
@@ -608,11 +639,6 @@ async fn hand_over(
         let Some(victim) = workloads.get(&e.target.key).cloned() else {
             continue;
         };
-        // Already evicted (its Job is still stopping): the preemptor waits for the quota; the
-        // eviction is not issued (nor counted, nor announced) again.
-        if lifecycle::is_true(&victim, conditions::EVICTED) {
-            continue;
-        }
         let preemptor = workloads.get(&e.preemptor).cloned();
         let (client, shared, paths) = (client.clone(), shared.clone(), paths.clone());
         writer
@@ -628,6 +654,9 @@ async fn hand_over(
                 .await
                 {
                     tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
+                    if let Ok(mut ix) = shared.index.lock() {
+                        ix.release_hold(&e.target.key);
+                    }
                 }
             }))
             .await;
@@ -643,11 +672,7 @@ const PENDING_MESSAGE_PERIOD: Duration = Duration::from_secs(5);
 fn tell_now(wl: &Workload, reason: &str, pacer: &mut Pacer) -> bool {
     let same_reason = lifecycle::condition_of(wl, conditions::QUOTA_RESERVED)
         .is_some_and(|c| c.status == "False" && c.reason == reason);
-    let key = format!(
-        "{}/{}",
-        wl.metadata.namespace.as_deref().unwrap_or_default(),
-        wl.metadata.name.as_deref().unwrap_or_default()
-    );
+    let key = turnstile_state::index::key_of(&wl.metadata);
     if same_reason {
         pacer.ready("pending", &key)
     } else {
@@ -892,8 +917,11 @@ fn has_owner(wl: &Workload) -> bool {
 async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
     use turnstile_state::index::Upkeep;
     let todo: Vec<(Upkeep, Workload)> = {
-        let Ok(ix) = shared.index.lock() else { return };
-        ix.upkeep(now_ms)
+        let Ok(mut ix) = shared.index.lock() else {
+            return;
+        };
+        let todo: Vec<(Upkeep, Workload)> = ix
+            .upkeep(now_ms)
             .into_iter()
             .filter_map(|u| {
                 let key = match &u {
@@ -901,11 +929,20 @@ async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
                     | Upkeep::Requeue { key, .. }
                     | Upkeep::SetPriority { key, .. } => key.clone(),
                 };
-                ix.workload(&key).cloned().map(|w| (u, w))
+                (!ix.is_held(&key))
+                    .then(|| ix.workload(&key).cloned().map(|w| (u, w)))
+                    .flatten()
             })
-            .collect()
+            .collect();
+        // Done once: not again until the write comes back.
+        for (_, wl) in &todo {
+            let key = turnstile_state::index::key_of(&wl.metadata);
+            ix.hold_until_newer(&key, wl.metadata.resource_version.as_deref());
+        }
+        todo
     };
     for (u, wl) in todo {
+        let key = turnstile_state::index::key_of(&wl.metadata);
         let result = match u {
             Upkeep::Evict {
                 key,
@@ -960,6 +997,9 @@ async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
         };
         if let Err(e) = result {
             tracing::debug!(error = %e, "upkeep write failed");
+            if let Ok(mut ix) = shared.index.lock() {
+                ix.release_hold(&key);
+            }
         }
     }
 }

@@ -227,7 +227,8 @@ fn shows_blocked(wl: &api::Workload, reason: &str, message: &str) -> bool {
         .is_some_and(|c| c.status == "False" && c.reason == reason && c.message == message)
 }
 
-fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+/// The cache's key of a namespaced object: `namespace/name`.
+pub fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     format!(
         "{}/{}",
         meta.namespace.as_deref().unwrap_or_default(),
@@ -654,6 +655,11 @@ impl Index {
             self.stale.insert(key.to_owned(), rv.to_owned());
             self.place(key);
         }
+    }
+
+    /// Whether workload `key` is held (a write based on the version the cache has is on its way).
+    pub fn is_held(&self, key: &str) -> bool {
+        self.stale.contains_key(key)
     }
 
     /// Lets a held workload back at once (the write it waited for failed).
