@@ -209,16 +209,38 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
     ));
     let writer = Writer::start();
     let mut reasons_pacer = Pacer::new(PENDING_MESSAGE_PERIOD);
+    let mut idle = Duration::ZERO;
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
         if !shared.leader.load(Ordering::SeqCst) {
             continue;
         }
+        // A cycle that admitted nothing is followed by a growing pause (as Kueue's loop backs
+        // off), so that a stream of unrelated watch events does not re-evaluate the same
+        // workloads over and over; an admission resets it.
+        if !idle.is_zero() {
+            tokio::time::sleep(idle).await;
+        }
         upkeep(&client, &shared, now_ms()).await;
         release_finalizers(&client, &shared).await;
-        if let Err(e) = cycle(&client, &shared, &config, &writer, &mut reasons_pacer).await {
-            tracing::warn!(error = %e, "scheduling cycle failed");
-        }
+        let admitted = match cycle(&client, &shared, &config, &writer, &mut reasons_pacer).await {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduling cycle failed");
+                false
+            }
+        };
+        idle = next_idle(idle, admitted);
+    }
+}
+
+/// The pause before the next cycle: none after a cycle that admitted something, else double the
+/// last one, from 1 ms up to 100 ms.
+fn next_idle(last: Duration, admitted: bool) -> Duration {
+    if admitted {
+        Duration::ZERO
+    } else {
+        (last * 2).clamp(Duration::from_millis(1), Duration::from_millis(100))
     }
 }
 
@@ -515,7 +537,7 @@ async fn cycle(
     config: &CycleConfig,
     writer: &Writer,
     reasons_pacer: &mut Pacer,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let now_ms = now_ms();
     report_blocked(client, shared, now_ms).await;
     let started = std::time::Instant::now();
@@ -525,7 +547,7 @@ async fn cycle(
         };
         let heads = ix.heads_limited(now_ms, config.max_evaluations);
         if heads.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let out = schedule_cycle(&ix.snapshot(), &heads, now_ms, config);
         ix.apply_outcome(&out);
@@ -608,8 +630,12 @@ async fn cycle(
         }
         (out, wls, paths)
     };
+    let admitted = outcome
+        .decisions
+        .iter()
+        .any(|d| matches!(d, Decision::Admit { .. }));
     hand_over(client, shared, writer, outcome, &workloads, paths, now_ms).await;
-    Ok(())
+    Ok(admitted)
 }
 
 /// Hands a cycle's writes to the writer: each decision is one write on its own Workload, issued
@@ -1171,6 +1197,18 @@ mod tests {
             tell_now(&wl(Some("Pending")), "Inadmissible", &mut p),
             "a new reason at once"
         );
+    }
+
+    #[test]
+    fn an_idle_loop_backs_off_from_1_to_100_ms_and_an_admission_resets_it() {
+        let mut d = Duration::ZERO;
+        let mut seen = Vec::new();
+        for _ in 0..9 {
+            d = next_idle(d, false);
+            seen.push(d.as_millis());
+        }
+        assert_eq!(seen, vec![1, 2, 4, 8, 16, 32, 64, 100, 100]);
+        assert_eq!(next_idle(d, true), Duration::ZERO);
     }
 
     #[test]
