@@ -36,7 +36,7 @@ cargo run --locked -q -p turnstile -- crds --check --out crds
 step "shell scripts"
 if command -v shellcheck >/dev/null; then
   # SC1007: `GOFLAGS= go ...` deliberately empties a variable for one command.
-  shellcheck -S warning -e SC1007 scripts/*.sh e2e/cluster.sh e2e/tools/*.sh e2e/kueue-conformance/run.sh .ci/run
+  shellcheck -S warning -e SC1007 scripts/*.sh e2e/cluster.sh e2e/tools/*.sh e2e/kueue-conformance/run.sh e2e/perf/*.sh .ci/run
 else
   echo "shellcheck not installed; skipped"
 fi
