@@ -604,15 +604,9 @@ async fn cycle(
                 .and_then(|w| w.metadata.resource_version.clone());
             ix.hold_until_newer(&e.target.key, rv.as_deref());
         }
-        // A head being told why is not decided again until its write comes back.
-        for d in &out.decisions {
-            if let Decision::Pending { key, .. } = d {
-                let rv = ix
-                    .workload(key)
-                    .and_then(|w| w.metadata.resource_version.clone());
-                ix.hold_until_newer(key, rv.as_deref());
-            }
-        }
+        // A head being told why stays a head (held, the next workload would become the head and
+        // be told in turn): its message is not rewritten within the period (`tell_now`), and an
+        // admission decided before its write comes back is refused as stale and held then.
         for d in &out.decisions {
             if let Some(w) = ix.workload(d.key()) {
                 wls.insert(d.key().to_owned(), w.clone());
@@ -812,9 +806,6 @@ async fn write_decision(
             };
             if let Err(e) = write_status(client, wl, status).await {
                 tracing::debug!(workload = %key, error = %e, "pending status write failed");
-                if let Ok(mut ix) = shared.index.lock() {
-                    ix.release_hold(key);
-                }
             } else {
                 shared.events.emit(wl, true, reason, message.clone());
             }
