@@ -29,10 +29,8 @@ use turnstile_state::lifecycle;
 use crate::Error;
 use crate::metrics;
 
-/// How many Workload writes of the scheduling loop are in flight at once.
+/// How many Workload writes of a cycle are in flight at once.
 const WRITE_CONCURRENCY: usize = 32;
-/// How many Workload writes may wait for their turn.
-const WRITE_QUEUE: usize = 2048;
 
 /// Field manager of the scheduler's status writes.
 pub const FIELD_MANAGER: &str = "turnstile-scheduler";
@@ -207,7 +205,6 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         shared.clone(),
         config.fair_sharing,
     ));
-    let writer = Writer::start();
     let mut reasons_pacer = Pacer::new(PENDING_MESSAGE_PERIOD);
     let mut idle = Duration::ZERO;
     loop {
@@ -223,7 +220,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         }
         upkeep(&client, &shared, now_ms()).await;
         release_finalizers(&client, &shared).await;
-        let admitted = match cycle(&client, &shared, &config, &writer, &mut reasons_pacer).await {
+        let admitted = match cycle(&client, &shared, &config, &mut reasons_pacer).await {
             Ok(admitted) => admitted,
             Err(e) => {
                 tracing::warn!(error = %e, "scheduling cycle failed");
@@ -255,35 +252,6 @@ async fn queue_statuses(client: Client, shared: Shared, fair_sharing: bool) {
         tokio::time::sleep(STATUS_TICK).await;
         if shared.leader.load(Ordering::SeqCst) {
             write_queue_statuses(&client, &shared, now_ms(), fair_sharing, &mut pacer).await;
-        }
-    }
-}
-
-/// A write the scheduling loop hands over.
-type Write = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-
-/// Carries out the cycles' Workload writes, [`WRITE_CONCURRENCY`] at a time, while the loop goes
-/// on: a cycle's admissions are assumed in the cache at once, so the next cycle needs no answer
-/// (a failed admission write forgets the assumption and wakes the loop). The queue is bounded:
-/// when the API falls behind, handing over a write waits, and so does the next cycle.
-#[derive(Clone)]
-struct Writer {
-    tx: tokio::sync::mpsc::Sender<Write>,
-}
-
-impl Writer {
-    fn start() -> Self {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Write>(WRITE_QUEUE);
-        tokio::spawn(
-            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|w| (w, rx)) })
-                .for_each_concurrent(WRITE_CONCURRENCY, |w| w),
-        );
-        Self { tx }
-    }
-
-    async fn send(&self, w: Write) {
-        if self.tx.send(w).await.is_err() {
-            tracing::warn!("the Workload writer has stopped; write dropped");
         }
     }
 }
@@ -535,7 +503,6 @@ async fn cycle(
     client: &Client,
     shared: &Shared,
     config: &CycleConfig,
-    writer: &Writer,
     reasons_pacer: &mut Pacer,
 ) -> Result<bool, Error> {
     let now_ms = now_ms();
@@ -628,59 +595,42 @@ async fn cycle(
         .decisions
         .iter()
         .any(|d| matches!(d, Decision::Admit { .. }));
-    hand_over(client, shared, writer, outcome, &workloads, paths, now_ms).await;
+    hand_over(client, shared, outcome, &workloads, &paths, now_ms).await;
     Ok(admitted)
 }
 
-/// Hands a cycle's writes to the writer: each decision is one write on its own Workload, issued
-/// side by side, not one round trip after another, and not waited for.
+/// Carries out a cycle's writes, side by side ([`WRITE_CONCURRENCY`] in flight), and waits for
+/// them: the next cycle then decides on the versions these writes produced (deciding on while
+/// they are in flight was measured to trade every gain for writes refused as stale).
 async fn hand_over(
     client: &Client,
     shared: &Shared,
-    writer: &Writer,
     outcome: turnstile_core::CycleOutcome,
     workloads: &BTreeMap<String, Workload>,
-    paths: BTreeMap<String, String>,
+    paths: &BTreeMap<String, String>,
     now_ms: i64,
 ) {
-    for d in outcome.decisions {
-        let Some(wl) = workloads.get(d.key()).cloned() else {
-            continue;
-        };
-        let (client, shared) = (client.clone(), shared.clone());
-        writer
-            .send(Box::pin(async move {
-                write_decision(&client, &shared, &wl, &d, now_ms).await;
-            }))
-            .await;
-    }
-    let paths = Arc::new(paths);
-    for e in outcome.evictions {
-        let Some(victim) = workloads.get(&e.target.key).cloned() else {
-            continue;
-        };
-        let preemptor = workloads.get(&e.preemptor).cloned();
-        let (client, shared, paths) = (client.clone(), shared.clone(), paths.clone());
-        writer
-            .send(Box::pin(async move {
-                if let Err(err) = evict(
-                    &client,
-                    &shared,
-                    (&victim, preemptor.as_ref()),
-                    &e,
-                    &paths,
-                    now_ms,
-                )
-                .await
-                {
-                    tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
-                    if let Ok(mut ix) = shared.index.lock() {
-                        ix.release_hold(&e.target.key);
-                    }
+    futures::stream::iter(&outcome.decisions)
+        .for_each_concurrent(WRITE_CONCURRENCY, |d| async move {
+            if let Some(wl) = workloads.get(d.key()) {
+                write_decision(client, shared, wl, d, now_ms).await;
+            }
+        })
+        .await;
+    futures::stream::iter(&outcome.evictions)
+        .for_each_concurrent(WRITE_CONCURRENCY, |e| async move {
+            let Some(victim) = workloads.get(&e.target.key) else {
+                return;
+            };
+            let preemptor = workloads.get(&e.preemptor);
+            if let Err(err) = evict(client, shared, (victim, preemptor), e, paths, now_ms).await {
+                tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
+                if let Ok(mut ix) = shared.index.lock() {
+                    ix.release_hold(&e.target.key);
                 }
-            }))
-            .await;
-    }
+            }
+        })
+        .await;
 }
 
 /// How often at most a pending workload's message is rewritten while its reason stays the same
