@@ -644,13 +644,11 @@ fn tell_now(wl: &Workload, reason: &str, pacer: &mut Pacer) -> bool {
     let same_reason = lifecycle::condition_of(wl, conditions::QUOTA_RESERVED)
         .is_some_and(|c| c.status == "False" && c.reason == reason);
     let key = turnstile_state::index::key_of(&wl.metadata);
-    if same_reason {
-        pacer.ready("pending", &key)
-    } else {
-        // Recorded, so that the message that follows waits its period.
+    if !same_reason {
+        // A new reason does not wait; it is recorded, so that the message after it waits.
         pacer.forget("pending", &key);
-        pacer.ready("pending", &key)
     }
+    pacer.ready("pending", &key)
 }
 
 /// The workloads whose pending reason a cycle writes: per ClusterQueue, the first in queue order

@@ -221,12 +221,6 @@ fn local_queue_key_of(wl: &api::Workload) -> String {
     )
 }
 
-/// Whether the Workload's QuotaReserved condition already shows this blocked reason.
-fn shows_blocked(wl: &api::Workload, reason: &str, message: &str) -> bool {
-    condition(wl, conditions::QUOTA_RESERVED)
-        .is_some_and(|c| c.status == "False" && c.reason == reason && c.message == message)
-}
-
 /// The cache's key of a namespaced object: `namespace/name`.
 pub fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     format!(

@@ -5,7 +5,7 @@
 
 use super::{
     Arc, BTreeSet, Charge, Inactive, Index, Standing, api, condition, condition_true, conditions,
-    convert, holds_quota, local_queue_key_of, millis, reasons, shows_blocked,
+    convert, holds_quota, local_queue_key_of, millis, reasons,
 };
 
 impl Index {
@@ -198,10 +198,12 @@ impl Index {
         }
         match standing {
             Some(Standing::Blocked { reason, message })
-                if self
-                    .workloads
-                    .get(key)
-                    .is_some_and(|wl| !shows_blocked(wl, reason, &message)) =>
+                if self.workloads.get(key).is_some_and(|wl| {
+                    !crate::lifecycle::shows(
+                        wl,
+                        &[(conditions::QUOTA_RESERVED, "False", reason, &message)],
+                    )
+                }) =>
             {
                 self.unreported.insert(key.to_owned(), (reason, message));
             }
@@ -282,7 +284,7 @@ impl Index {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let Some(lq) = self.local_queues.get(&format!("{ns}/{lq_name}")) else {
+        let Some(lq) = self.local_queues.get(&local_queue_key_of(wl)) else {
             return Some(Standing::Blocked {
                 reason: reasons::MISCONFIGURED,
                 message: format!("LocalQueue {lq_name} doesn't exist"),
