@@ -4,6 +4,9 @@
 # ServiceAccount, reached by the apiserver through the chart's webhook Service), the demo queue and a
 # handful of Jobs, and a live view of them being admitted and completing.
 #   bash scripts/demo.sh          start it (again: re-runs the Jobs)
+#   bash scripts/demo.sh windows  the same set-up, then a night-only queue (TimeWindowPolicy, Drain)
+#                                 with "nights" seconds long: a running Indexed Job is suspended at
+#                                 the close and resumes at the reopen, keeping its succeeded pods
 #   bash scripts/demo.sh down     stop what it started (the manager, the plane)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -70,6 +73,9 @@ echo "    ready (log: $run_dir/manager.log)"
 
 echo "==> demo queue (examples/demo-queue.yaml) and Jobs (examples/demo-jobs.yaml) in namespace default"
 "$kubectl" apply --server-side --field-manager=turnstile-demo -n default -f examples/demo-queue.yaml
+if [[ "${1:-up}" == "windows" ]]; then
+  exec bash scripts/demo-windows.sh "$kubectl"
+fi
 "$kubectl" delete -n default -f examples/demo-jobs.yaml --ignore-not-found --wait=true >/dev/null
 "$kubectl" create -n default -f examples/demo-jobs.yaml
 

@@ -404,6 +404,7 @@ pub fn api_resource(api_version: &str, kind: &str) -> Result<(ApiResource, bool)
         "Workload" => ("workloads", true),
         "Job" => ("jobs", true),
         "Pod" => ("pods", true),
+        "TimeWindowPolicy" => ("timewindowpolicies", false),
         other => {
             return Err(Error::Manifest(
                 other.to_owned(),

@@ -9,6 +9,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::Value;
 
+use crate::v1alpha1::TimeWindowPolicy;
 use crate::v1beta2::{
     AdmissionCheckCrd, ClusterQueueCrd, CohortCrd, LocalQueueCrd, ResourceFlavorCrd, WorkloadCrd,
     WorkloadPriorityClassCrd, quantity_schema,
@@ -55,10 +56,16 @@ const LABEL_SELECTOR_MARKERS: &[(&str, &str, &str)] = &[
 ];
 
 /// Label selectors in our own types, by CRD name and JSON pointer to the selector's schema.
-const LABEL_SELECTORS: &[(&str, &str)] = &[(
-    "clusterqueues.kueue.x-k8s.io",
-    "/properties/spec/properties/namespaceSelector",
-)];
+const LABEL_SELECTORS: &[(&str, &str)] = &[
+    (
+        "clusterqueues.kueue.x-k8s.io",
+        "/properties/spec/properties/namespaceSelector",
+    ),
+    (
+        "timewindowpolicies.turnstile.dev",
+        "/properties/spec/properties/targets/properties/clusterQueueSelector",
+    ),
+];
 
 /// Errors while producing CRDs.
 #[derive(Debug)]
@@ -82,6 +89,7 @@ pub fn all() -> Result<Vec<CustomResourceDefinition>, CrdError> {
         LocalQueueCrd::crd(),
         WorkloadCrd::crd(),
         WorkloadPriorityClassCrd::crd(),
+        TimeWindowPolicy::crd(),
     ]
     .into_iter()
     .map(|crd| compat(&crd))

@@ -167,6 +167,11 @@ pub mod reasons {
     pub const CLUSTER_QUEUE_RESTARTED: &str = "ClusterQueueRestarted";
     /// Requeued when the LocalQueue restarted.
     pub const LOCAL_QUEUE_RESTARTED: &str = "LocalQueueRestarted";
+    /// Turnstile: a TimeWindowPolicy holds or drained the workload's queue (QuotaReserved=False,
+    /// Evicted and Requeued=False reason). Never a preemption, never counted toward backoff.
+    pub const TIME_WINDOW_CLOSED: &str = "TimeWindowClosed";
+    /// Turnstile: the time window that drained the workload opened again (Requeued=True).
+    pub const TIME_WINDOW_OPENED: &str = "TimeWindowOpened";
     // DeactivationTarget
     /// Too many requeues.
     pub const REQUEUING_LIMIT_EXCEEDED: &str = "RequeuingLimitExceeded";

@@ -16,6 +16,7 @@ pub mod crds;
 pub mod keys;
 pub mod manifest;
 pub mod selector;
+pub mod v1alpha1;
 pub mod v1beta2;
 
 pub use v1beta2::*;

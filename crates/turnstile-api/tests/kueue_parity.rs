@@ -243,7 +243,8 @@ fn generated_crds_match_kueue_v1beta2() {
     let Some(dir) = kueue_dir() else { return };
     let ours = turnstile_api::crds::all().expect("generate CRDs");
     let mut diffs = Vec::new();
-    for crd in &ours {
+    // Turnstile's own kinds (turnstile.dev) have no Kueue counterpart.
+    for crd in ours.iter().filter(|c| c.spec.group == "kueue.x-k8s.io") {
         let file = dir.join(turnstile_api::crds::file_name(crd));
         let text = std::fs::read_to_string(&file)
             .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));

@@ -16,6 +16,7 @@ pub mod lease;
 pub mod metrics;
 pub mod scheduler;
 pub mod webhook;
+pub mod windows;
 pub mod workload_status;
 
 /// Errors of the controllers.

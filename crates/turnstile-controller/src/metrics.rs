@@ -85,6 +85,10 @@ defs! {
         "Quantity of a resource used by admitted workloads, per cohort, cluster_queue, flavor and resource.";
     CQ_NOMINAL = "kueue_cluster_queue_nominal_quota", Gauge,
         "Nominal quota of a resource, per cohort, cluster_queue, flavor and resource.";
+    WINDOW_STATE = "turnstile_time_window_state", Gauge,
+        "The state of a TimeWindowPolicy: 1 for its current state (Open, Closing or Closed), 0 otherwise.";
+    WINDOW_TRANSITIONS = "turnstile_time_window_transitions_total", Counter,
+        "State changes of TimeWindowPolicies, per policy and the state entered.";
     CYCLE_DURATION = "turnstile_scheduling_cycle_duration_seconds", Histogram,
         "Wall time of one scheduling cycle (snapshot, core decision, applying the outcome), without the API writes.";
     API_WRITES = "turnstile_api_writes_total", Counter,
@@ -431,6 +435,26 @@ pub fn cache_gauges(ix: &turnstile_state::index::Index) -> Vec<Sample> {
                     });
                 }
             }
+        }
+    }
+    out.extend(window_gauges(ix));
+    out
+}
+
+/// `turnstile_time_window_state`: 1 for each policy's current state, 0 for the others.
+fn window_gauges(ix: &turnstile_state::index::Index) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for p in ix.window_policies() {
+        for st in [
+            turnstile_api::v1alpha1::WindowState::Open,
+            turnstile_api::v1alpha1::WindowState::Closing,
+            turnstile_api::v1alpha1::WindowState::Closed,
+        ] {
+            out.push(Sample {
+                def: WINDOW_STATE,
+                labels: vec![("policy", p.name.clone()), ("state", format!("{st:?}"))],
+                value: if st == p.state { 1.0 } else { 0.0 },
+            });
         }
     }
     out

@@ -127,9 +127,20 @@ fn spawn_watch<K>(
     });
 }
 
-/// Starts the watches that feed the cache; returns when every one has listed once.
-pub async fn start_watches(client: &Client, shared: &Shared) {
-    let flags: Vec<Arc<AtomicBool>> = (0..8).map(|_| Arc::new(AtomicBool::new(false))).collect();
+/// Starts the watches that feed the cache and the TimeWindowPolicy controller (on `clock`);
+/// returns when every one has listed once and the windows' states are in the cache.
+pub async fn start_watches(
+    client: &Client,
+    shared: &Shared,
+    clock: Arc<dyn crate::windows::Clock>,
+) {
+    let flags: Vec<Arc<AtomicBool>> = (0..9).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    tokio::spawn(crate::windows::run(
+        client.clone(),
+        shared.clone(),
+        clock,
+        flags[8].clone(),
+    ));
     spawn_watch(
         Api::<turnstile_api::AdmissionCheck>::all(client.clone()),
         shared.clone(),

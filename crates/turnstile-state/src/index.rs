@@ -165,6 +165,9 @@ pub struct Index {
     /// looked.
     dirty_cluster_queues: BTreeSet<String>,
     dirty_local_queues: BTreeSet<String>,
+    /// TimeWindowPolicies' states by name, and their combined effect on each queue they target.
+    window_policies: BTreeMap<String, WindowPolicy>,
+    window_effects: BTreeMap<WindowTarget, WindowEffect>,
 }
 
 /// The Job reconciler's key for a Workload: the `namespace/name` of the batch/v1 Job controlling
@@ -253,8 +256,12 @@ impl Index {
             o.spec != cq.spec || o.metadata.deletion_timestamp != cq.metadata.deletion_timestamp
         });
         let old_tree = old.map(|_| self.cohort_chain(&name).last().cloned());
+        let relabelled = old.is_none_or(|o| o.metadata.labels != cq.metadata.labels);
         if !changed {
             self.cluster_queues.insert(name, cq);
+            if relabelled && self.windows_select_by_label() {
+                self.reresolve_windows();
+            }
             return;
         }
         match convert::cluster_queue(&cq, true) {
@@ -262,6 +269,9 @@ impl Index {
             Err(e) => self.cluster_queue_errors.insert(name.clone(), e.path),
         };
         self.cluster_queues.insert(name.clone(), cq);
+        if relabelled && self.windows_select_by_label() {
+            self.reresolve_windows();
+        }
         self.replace_cluster_queue_members(&name);
         // Quota may have grown here or, moved to another cohort, in the tree it left.
         self.requeue_tree_of(&name);
@@ -275,6 +285,9 @@ impl Index {
         self.cluster_queues.remove(name);
         self.cluster_queue_errors.remove(name);
         self.dirty_cluster_queues.remove(name);
+        if self.windows_select_by_label() {
+            self.reresolve_windows();
+        }
         self.replace_cluster_queue_members(name);
         self.requeue_every_queue = true;
     }
@@ -864,6 +877,9 @@ mod jobs;
 mod placement;
 mod statuses;
 mod upkeep;
+mod windows;
+
+pub use windows::{WindowEffect, WindowPolicy, WindowTarget};
 
 #[cfg(test)]
 mod tests;

@@ -227,6 +227,15 @@ const VALIDATING: &[Entry] = &[
         ops: &["CREATE", "UPDATE"],
         scope: Scope::Namespaced,
     },
+    Entry {
+        name: "vtimewindowpolicy.turnstile.dev",
+        path: paths::VALIDATE_TIME_WINDOW_POLICY,
+        group: "turnstile.dev",
+        version: "v1alpha1",
+        resources: &["timewindowpolicies"],
+        ops: &["CREATE", "UPDATE"],
+        scope: Scope::Cluster,
+    },
 ];
 
 /// Selectors of an entry: (namespaceSelector, objectSelector).

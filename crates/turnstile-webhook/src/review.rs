@@ -35,6 +35,9 @@ pub mod paths {
     pub const MUTATE_WORKLOAD: &str = "/mutate-kueue-x-k8s-io-v1beta2-workload";
     /// Workload validation.
     pub const VALIDATE_WORKLOAD: &str = "/validate-kueue-x-k8s-io-v1beta2-workload";
+    /// TimeWindowPolicy validation (Turnstile's own kind).
+    pub const VALIDATE_TIME_WINDOW_POLICY: &str =
+        "/validate-turnstile-dev-v1alpha1-timewindowpolicy";
     /// Every path, for registration.
     pub const ALL: &[&str] = &[
         MUTATE_JOB,
@@ -46,6 +49,7 @@ pub mod paths {
         VALIDATE_RESOURCE_FLAVOR,
         MUTATE_WORKLOAD,
         VALIDATE_WORKLOAD,
+        VALIDATE_TIME_WINDOW_POLICY,
     ];
 }
 
@@ -206,6 +210,25 @@ fn respond(
                     )
                 },
             )
+        }
+        paths::VALIDATE_TIME_WINDOW_POLICY => {
+            typed_pair::<turnstile_api::v1alpha1::TimeWindowPolicy>(
+                req,
+                "turnstile.dev",
+                "v1alpha1",
+                "TimeWindowPolicy",
+            )
+            .map(|(new, _)| match turnstile_windows::compile(&new.spec) {
+                Ok(_) => base.clone(),
+                Err(errors) => denied(
+                    base.clone(),
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            })
         }
         _ => Ok(base.clone()),
     };

@@ -362,7 +362,12 @@ fn start_scheduler(
     };
     let returned = shared.clone();
     tokio::spawn(async move {
-        turnstile_controller::scheduler::start_watches(&client, &shared).await;
+        turnstile_controller::scheduler::start_watches(
+            &client,
+            &shared,
+            Arc::new(turnstile_controller::windows::SystemClock),
+        )
+        .await;
         tracing::info!("scheduler caches synced; scheduling");
         if let Some(jobs) = jobs {
             tokio::spawn(turnstile_controller::jobs::run(

@@ -71,6 +71,19 @@ pub const RULES: &[Rule] = &[
         ],
         verbs: STATUS,
     },
+    // TimeWindowPolicies: watched by every replica, their status written by the leader.
+    Rule {
+        scope: Scope::Cluster,
+        group: "turnstile.dev",
+        resources: &["timewindowpolicies"],
+        verbs: READ,
+    },
+    Rule {
+        scope: Scope::Cluster,
+        group: "turnstile.dev",
+        resources: &["timewindowpolicies/status"],
+        verbs: &["patch"],
+    },
     // Jobs: suspended, started with node selectors, restored.
     Rule {
         scope: Scope::Cluster,

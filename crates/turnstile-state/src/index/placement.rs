@@ -155,6 +155,7 @@ impl Index {
                     .and_then(|s| s.requeue_state.as_ref())
                     .map_or(0, |r| millis(r.requeue_at.as_ref()));
                 let stale = self.stale.contains_key(key);
+                let resumed_at = self.queue_timestamp(key, cluster_queue);
                 match self.models.get_mut(key) {
                     Some(Ok(w)) if !stale => {
                         if w.cluster_queue != *cluster_queue {
@@ -164,6 +165,9 @@ impl Index {
                                 self.dirty_cluster_queues.insert(old.cluster_queue.clone());
                             }
                             Arc::make_mut(w).cluster_queue.clone_from(cluster_queue);
+                        }
+                        if let Some(ts) = resumed_at.filter(|ts| *ts != w.timestamp) {
+                            Arc::make_mut(w).timestamp = ts;
                         }
                         self.pending.upsert(Arc::clone(w), not_before);
                     }
@@ -211,6 +215,29 @@ impl Index {
                 self.unreported.remove(key);
             }
         }
+    }
+
+    /// The queue-order timestamp of a pending workload: its creation, or, for work a time window
+    /// drained from a queue whose policy resumes by `EvictionTime`, the eviction.
+    fn queue_timestamp(&self, key: &str, cluster_queue: &str) -> Option<i64> {
+        let wl = self.workloads.get(key)?;
+        let created = millis(wl.metadata.creation_timestamp.as_ref());
+        let evicted = condition(wl, conditions::EVICTED)
+            .filter(|c| c.status == "True" && c.reason == reasons::TIME_WINDOW_CLOSED);
+        let Some(ev) = evicted else {
+            return Some(created);
+        };
+        let order = self
+            .window_of_cluster_queue(cluster_queue)
+            .or_else(|| self.window_of_local_queue(&local_queue_key_of(wl)))
+            .map(|e| e.resume_order)
+            .unwrap_or_default();
+        Some(match order {
+            turnstile_api::v1alpha1::ResumeOrder::OriginalCreation => created,
+            turnstile_api::v1alpha1::ResumeOrder::EvictionTime => {
+                millis(Some(&ev.last_transition_time))
+            }
+        })
     }
 
     /// Brings the ledger up to date with what workload `key` holds now.
@@ -324,6 +351,12 @@ impl Index {
             return Some(Standing::Blocked {
                 reason: reasons::SUSPENDED,
                 message: format!("ClusterQueue {cq_name} is inactive"),
+            });
+        }
+        if let Some((queue, effect)) = self.window_closing(&cq_name, &local_queue_key_of(wl)) {
+            return Some(Standing::Blocked {
+                reason: reasons::TIME_WINDOW_CLOSED,
+                message: effect.message(&queue),
             });
         }
         Some(Standing::Pending {

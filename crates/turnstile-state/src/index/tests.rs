@@ -634,6 +634,7 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
         namespaces: Map<String, BTreeMap<String, String>>,
         classes: Map<String, api::WorkloadPriorityClass>,
         wls: Map<String, api::Workload>,
+        windows: Vec<WindowPolicy>,
     }
     impl World {
         fn rebuild(&self) -> Index {
@@ -656,6 +657,7 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
             for w in self.wls.values() {
                 ix.apply_workload(w.clone());
             }
+            ix.set_window_policies(self.windows.clone());
             ix
         }
     }
@@ -666,8 +668,18 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
         seed ^= seed << 17;
         seed % n
     };
-    let cq_of = |name: &str, nominal: u64, stop: bool, sel: bool| -> api::ClusterQueue {
-        let mut v = json!({"metadata": {"name": name, "generation": 1}, "spec": {
+    let cq_of = |name: &str,
+                 nominal: u64,
+                 stop: bool,
+                 sel: bool,
+                 spot: bool|
+     -> api::ClusterQueue {
+        let labels = if spot {
+            json!({"tier": "spot"})
+        } else {
+            json!({})
+        };
+        let mut v = json!({"metadata": {"name": name, "generation": 1, "labels": labels}, "spec": {
             "cohortName": "co",
             "namespaceSelector": if sel { json!({"matchLabels": {"team": "a"}}) } else { json!({}) },
             "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [
@@ -691,12 +703,13 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
         namespaces: Map::new(),
         classes: Map::new(),
         wls: Map::new(),
+        windows: Vec::new(),
     };
     let mut ix = Index::default();
     let mut observed: Map<String, String> = Map::new();
     let mut next = 0;
     for step in 0..1500 {
-        match rnd(16) {
+        match rnd(17) {
             0..=3 => {
                 next += 1;
                 let ns = ["ns1", "ns2"][usize::try_from(rnd(2)).unwrap()];
@@ -750,9 +763,10 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                 };
                 let x = w.wls.get_mut(&k).unwrap();
                 let mut conds = x.status.take().map(|s| s.conditions).unwrap_or_default();
-                let (t, status, reason) = match rnd(3) {
+                let (t, status, reason) = match rnd(4) {
                     0 => ("Finished", "True", "Succeeded"),
                     1 => ("Requeued", "False", "ClusterQueueStopped"),
+                    2 => ("Requeued", "False", "TimeWindowClosed"),
                     _ => ("Requeued", "True", "Requeued"),
                 };
                 conds.retain(|c| c.type_ != t);
@@ -781,7 +795,7 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                     w.cqs.remove(name);
                     ix.delete_cluster_queue(name);
                 } else {
-                    let c = cq_of(name, 1 + rnd(4), rnd(4) == 0, rnd(4) == 0);
+                    let c = cq_of(name, 1 + rnd(4), rnd(4) == 0, rnd(4) == 0, rnd(2) == 0);
                     ix.apply_cluster_queue(c.clone());
                     w.cqs.insert(name.into(), c);
                 }
@@ -795,6 +809,11 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                     pending_workloads: i32::try_from(rnd(50)).unwrap(),
                     ..Default::default()
                 });
+                // Or a relabelling (a policy's selector may start or stop matching).
+                if rnd(2) == 0 {
+                    c.metadata.labels =
+                        (rnd(2) == 0).then(|| [("tier".to_owned(), "spot".to_owned())].into());
+                }
                 ix.apply_cluster_queue(c.clone());
                 w.cqs.insert(c.metadata.name.clone().unwrap(), c);
             }
@@ -845,6 +864,49 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                     ix.apply_priority_class(c.clone());
                     w.classes.insert("high".into(), c);
                 }
+            }
+            16 => {
+                // The time windows change: up to three policies, by name, label and LocalQueue,
+                // open, held or drained.
+                let targets = [
+                    json!({"clusterQueues": ["cq1"]}),
+                    json!({"clusterQueueSelector": {"matchLabels": {"tier": "spot"}}}),
+                    json!({"localQueues": [{"namespace": "ns1", "name": "lq"}]}),
+                ];
+                let chosen: Vec<usize> = (0..3).filter(|_| rnd(2) == 0).collect();
+                w.windows = chosen
+                    .into_iter()
+                    .map(|i| {
+                        let closed = rnd(2) == 0;
+                        let drain = rnd(2) == 0;
+                        WindowPolicy {
+                            name: format!("p{i}"),
+                            targets: obj(targets[i].clone()),
+                            action: if drain {
+                                turnstile_api::v1alpha1::CloseAction::Drain
+                            } else {
+                                turnstile_api::v1alpha1::CloseAction::Hold
+                            },
+                            state: if closed {
+                                turnstile_api::v1alpha1::WindowState::Closed
+                            } else {
+                                turnstile_api::v1alpha1::WindowState::Open
+                            },
+                            admits: !closed,
+                            drains: closed && drain,
+                            reopens_at: Some(format!("2026-12-0{}T20:00:00Z", 1 + rnd(3))),
+                            max_concurrent_suspensions: u32::try_from(rnd(3))
+                                .ok()
+                                .filter(|n| *n > 0),
+                            resume_order: if rnd(2) == 0 {
+                                turnstile_api::v1alpha1::ResumeOrder::OriginalCreation
+                            } else {
+                                turnstile_api::v1alpha1::ResumeOrder::EvictionTime
+                            },
+                        }
+                    })
+                    .collect();
+                ix.set_window_policies(w.windows.clone());
             }
             _ => {
                 // A cycle: its admissions are assumed, then confirmed by the API or forgotten.
@@ -960,4 +1022,192 @@ fn an_admission_refused_as_stale_waits_for_the_newer_version() {
     // A refusal on a version the cache has already moved past requeues at once.
     ix.forget_stale("ns/a", Some("10"));
     assert_eq!(ix.heads(i64::MAX).len(), 1);
+}
+
+fn window(
+    name: &str,
+    targets: Value,
+    admits: bool,
+    drains: bool,
+    max: Option<u32>,
+) -> WindowPolicy {
+    WindowPolicy {
+        name: name.into(),
+        targets: obj(targets),
+        action: if drains {
+            turnstile_api::v1alpha1::CloseAction::Drain
+        } else {
+            turnstile_api::v1alpha1::CloseAction::Hold
+        },
+        state: if admits {
+            turnstile_api::v1alpha1::WindowState::Open
+        } else {
+            turnstile_api::v1alpha1::WindowState::Closed
+        },
+        admits,
+        drains,
+        reopens_at: (!admits).then(|| "2026-12-08T19:00:00Z".to_owned()),
+        max_concurrent_suspensions: max,
+        resume_order: turnstile_api::v1alpha1::ResumeOrder::OriginalCreation,
+    }
+}
+
+#[test]
+fn a_closed_window_holds_pending_work_and_says_until_when() {
+    let mut ix = setup("4");
+    ix.apply_workload(admitted_wl("run", json!([])));
+    let changed = ix.set_window_policies(vec![window(
+        "night",
+        json!({"clusterQueues": ["cq"]}),
+        false,
+        false,
+        None,
+    )]);
+    assert_eq!(changed, vec![WindowTarget::ClusterQueue("cq".into())]);
+    ix.apply_workload(wl("new", "1", "2026-11-25T00:00:02Z"));
+    assert_eq!(
+        ix.standing("ns/new"),
+        Some(Standing::Blocked {
+            reason: "TimeWindowClosed",
+            message:
+                "ClusterQueue cq is closed by TimeWindowPolicy night until 2026-12-08T19:00:00Z"
+                    .into()
+        })
+    );
+    assert!(admitted(&cycle(&mut ix)).is_empty(), "nothing admitted");
+    assert!(ix.upkeep(0).is_empty(), "Hold lets admitted work run");
+    assert_eq!(ix.window_affected("night"), (1, 1));
+    // Reported the same again: nothing moves.
+    assert!(
+        ix.set_window_policies(vec![window(
+            "night",
+            json!({"clusterQueues": ["cq"]}),
+            false,
+            false,
+            None
+        )])
+        .is_empty()
+    );
+    // Open: admitted through the scheduler.
+    ix.set_window_policies(vec![window(
+        "night",
+        json!({"clusterQueues": ["cq"]}),
+        true,
+        false,
+        None,
+    )]);
+    assert_eq!(admitted(&cycle(&mut ix)), ["ns/new"]);
+}
+
+#[test]
+fn a_drain_evicts_paced_and_lets_back_at_the_reopen_and_drain_beats_hold() {
+    let mut ix = setup("4");
+    for n in ["a", "b", "c"] {
+        ix.apply_workload(admitted_wl(n, json!([])));
+    }
+    // Hold on the ClusterQueue, Drain (2 at a time) on the LocalQueue: Drain applies.
+    ix.set_window_policies(vec![
+        window("hold", json!({"clusterQueues": ["cq"]}), false, false, None),
+        window(
+            "drain",
+            json!({"localQueues": [{"namespace": "ns", "name": "lq"}]}),
+            false,
+            true,
+            Some(2),
+        ),
+    ]);
+    let evictions: Vec<Upkeep> = ix.upkeep(0);
+    let msg = "LocalQueue ns/lq is closed by TimeWindowPolicy drain until 2026-12-08T19:00:00Z";
+    assert_eq!(
+        evictions,
+        vec![
+            Upkeep::Evict {
+                key: "ns/a".into(),
+                reason: "TimeWindowClosed".into(),
+                message: msg.into()
+            },
+            Upkeep::Evict {
+                key: "ns/b".into(),
+                reason: "TimeWindowClosed".into(),
+                message: msg.into()
+            },
+        ],
+        "paced: two under way at once"
+    );
+    let evicted = json!([{"type": "Evicted", "status": "True", "reason": "TimeWindowClosed", "message": msg, "lastTransitionTime": "2026-11-25T00:05:00Z"}]);
+    ix.apply_workload(admitted_wl("a", evicted.clone()));
+    ix.apply_workload(admitted_wl("b", evicted));
+    assert!(ix.upkeep(0).is_empty(), "a and b are still stopping");
+    // a released (its Job stopped): parked until the window opens; c may go now.
+    let mut a = wl("a", "1", "2026-11-25T00:00:01Z");
+    a.status = Some(obj(json!({"conditions": [
+        {"type": "Evicted", "status": "True", "reason": "TimeWindowClosed", "message": msg, "lastTransitionTime": "2026-11-25T00:05:00Z"},
+        {"type": "QuotaReserved", "status": "False", "reason": "PendingEvaluation", "message": msg, "lastTransitionTime": "2026-11-25T00:06:00Z"},
+        {"type": "Requeued", "status": "False", "reason": "TimeWindowClosed", "message": msg, "lastTransitionTime": "2026-11-25T00:06:00Z"}]})));
+    ix.apply_workload(a);
+    assert_eq!(ix.standing("ns/a"), Some(Standing::Parked));
+    assert_eq!(
+        ix.upkeep(0),
+        vec![Upkeep::Evict {
+            key: "ns/c".into(),
+            reason: "TimeWindowClosed".into(),
+            message: msg.into()
+        }]
+    );
+    // The drain policy opens but the hold policy still closes the ClusterQueue: a stays parked.
+    ix.set_window_policies(vec![
+        window("hold", json!({"clusterQueues": ["cq"]}), false, false, None),
+        window(
+            "drain",
+            json!({"localQueues": [{"namespace": "ns", "name": "lq"}]}),
+            true,
+            false,
+            Some(2),
+        ),
+    ]);
+    assert!(
+        !ix.upkeep(0)
+            .iter()
+            .any(|u| matches!(u, Upkeep::Requeue { .. })),
+        "not let back while another policy closes the queue"
+    );
+    ix.set_window_policies(vec![]);
+    assert_eq!(
+        ix.upkeep(0),
+        vec![Upkeep::Requeue {
+            key: "ns/a".into(),
+            reason: "TimeWindowOpened",
+            message: "The time window that closed the queue is open again"
+        }]
+    );
+}
+
+#[test]
+fn drained_work_resumes_by_creation_or_by_eviction_time() {
+    let mut ix = setup("1");
+    let drained = |name: &str, created: &str, evicted_at: &str| {
+        let mut w = wl(name, "1", created);
+        w.status = Some(obj(json!({"conditions": [
+            {"type": "Evicted", "status": "True", "reason": "TimeWindowClosed", "message": "", "lastTransitionTime": evicted_at},
+            {"type": "Requeued", "status": "True", "reason": "TimeWindowOpened", "message": "", "lastTransitionTime": "2026-11-26T00:00:00Z"}]})));
+        w
+    };
+    // Older by creation, evicted later.
+    ix.apply_workload(drained(
+        "old",
+        "2026-11-25T00:00:01Z",
+        "2026-11-25T10:00:00Z",
+    ));
+    ix.apply_workload(drained(
+        "young",
+        "2026-11-25T00:00:02Z",
+        "2026-11-25T09:00:00Z",
+    ));
+    let mut policy = window("night", json!({"clusterQueues": ["cq"]}), true, false, None);
+    ix.set_window_policies(vec![policy.clone()]);
+    assert_eq!(admitted(&cycle(&mut ix)), ["ns/old"], "OriginalCreation");
+    ix.forget("ns/old");
+    policy.resume_order = turnstile_api::v1alpha1::ResumeOrder::EvictionTime;
+    ix.set_window_policies(vec![policy]);
+    assert_eq!(admitted(&cycle(&mut ix)), ["ns/young"], "EvictionTime");
 }

@@ -2,9 +2,11 @@
 //! drained or deactivated workloads, letting parked ones back, priority updates; and which deleted
 //! queues and flavors may lose their in-use finalizer.
 
+use std::collections::BTreeMap;
+
 use super::{
-    BTreeSet, Index, Releasable, ReleasableKind, Upkeep, api, condition, condition_true,
-    conditions, holds_quota, is_admitted, millis, reasons,
+    BTreeSet, Index, Releasable, ReleasableKind, Upkeep, WindowTarget, api, condition,
+    condition_true, conditions, holds_quota, is_admitted, local_queue_key_of, millis, reasons,
 };
 
 impl Index {
@@ -25,6 +27,9 @@ impl Index {
             .chain(&self.requeued_false)
             .chain(&self.priority_stale)
             .collect();
+        // Drains are paced per queue: evictions under way (evicted, quota still held) count
+        // against each draining policy's maxConcurrentSuspensions.
+        let mut in_flight = self.window_evictions_in_flight();
         for key in candidates {
             let Some(wl) = self.workloads.get(key) else {
                 continue;
@@ -96,6 +101,18 @@ impl Index {
                         reasons::LOCAL_QUEUE_STOPPED,
                         "The LocalQueue is stopped",
                     ));
+                } else if is_admitted(wl)
+                    && let Some((target, queue, effect)) =
+                        self.window_draining(&cq_name, &local_queue_key_of(wl))
+                {
+                    let under_way = in_flight.entry(target).or_insert(0);
+                    if effect
+                        .max_concurrent_suspensions
+                        .is_none_or(|max| *under_way < max)
+                    {
+                        *under_way += 1;
+                        out.push(evict(reasons::TIME_WINDOW_CLOSED, &effect.message(&queue)));
+                    }
                 }
                 continue;
             }
@@ -122,6 +139,16 @@ impl Index {
                         "The LocalQueue was restarted after being stopped",
                     ));
                 }
+                r if r == reasons::TIME_WINDOW_CLOSED
+                    && self
+                        .window_closing(&cq_name, &local_queue_key_of(wl))
+                        .is_none() =>
+                {
+                    out.push(back(
+                        reasons::TIME_WINDOW_OPENED,
+                        "The time window that closed the queue is open again",
+                    ));
+                }
                 // Kueue lets only the bare `Deactivated` back; a workload deactivated by the
                 // controller (`DeactivatedDueTo<cause>`) comes back too once reactivated.
                 r if r.starts_with(reasons::DEACTIVATED) && wl.spec.is_active() => {
@@ -140,6 +167,35 @@ impl Index {
                     ));
                 }
                 _ => {}
+            }
+        }
+        out
+    }
+
+    /// Window evictions under way per draining queue: workloads evicted by a time window that
+    /// still hold quota (their Jobs are stopping).
+    fn window_evictions_in_flight(&self) -> BTreeMap<WindowTarget, u32> {
+        let mut out = BTreeMap::new();
+        if !self.window_effects.values().any(|e| e.drains) {
+            return out;
+        }
+        for (key, _) in self.ledger.holders() {
+            let Some(wl) = self.workloads.get(key) else {
+                continue;
+            };
+            let by_window = condition(wl, conditions::EVICTED)
+                .is_some_and(|c| c.status == "True" && c.reason == reasons::TIME_WINDOW_CLOSED);
+            if !by_window {
+                continue;
+            }
+            let cq = wl
+                .status
+                .as_ref()
+                .and_then(|s| s.admission.as_ref())
+                .map(|a| a.cluster_queue.to_string())
+                .unwrap_or_default();
+            if let Some((target, _, _)) = self.window_draining(&cq, &local_queue_key_of(wl)) {
+                *out.entry(target).or_insert(0) += 1;
             }
         }
         out
