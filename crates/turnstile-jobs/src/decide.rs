@@ -735,6 +735,41 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
         // Deactivation decided; the eviction that stops the Job comes next.
         return out;
     }
+    // maximumExecutionTimeSeconds counts admitted time only: the time of earlier admissions
+    // (kept across evictions, e.g. a time window's pauses) plus this one's.
+    if let Some(max) = wl.spec.maximum_execution_time_seconds
+        && let Some(since) = cond(wl, conditions::ADMITTED)
+            .filter(|c| c.status == "True")
+            .map(|c| millis(&c.last_transition_time))
+    {
+        let past = wl
+            .status
+            .as_ref()
+            .and_then(|s| s.accumulated_past_execution_time_seconds)
+            .unwrap_or(0);
+        let deadline = since
+            .saturating_add(i64::from(max).saturating_mul(1000))
+            .saturating_sub(i64::from(past).saturating_mul(1000));
+        if now >= deadline {
+            out.push(status_action(
+                view,
+                &[(
+                    conditions::DEACTIVATION_TARGET,
+                    "True",
+                    reasons::MAXIMUM_EXECUTION_TIME_EXCEEDED,
+                    "exceeding the maximum execution time",
+                )],
+                now,
+                json!({}),
+            ));
+            out.push(Action::PatchWorkload {
+                name: wl_name(wl),
+                patch: json!({"spec": {"active": false}}),
+            });
+            return out;
+        }
+        out.push(Action::RequeueAfterMs(deadline - now));
+    }
     let st = job.status.as_ref();
     let succeeded = st.and_then(|s| s.succeeded).unwrap_or(0);
     let ready = st.and_then(|s| s.ready).unwrap_or(0);

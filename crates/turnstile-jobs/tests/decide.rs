@@ -327,6 +327,37 @@ fn a_timed_out_workload_waits_for_its_backoff() {
 }
 
 #[test]
+fn maximum_execution_time_counts_admitted_time_across_admissions() {
+    let t0 = k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let mut w = admitted_wl();
+    let st = w.status.as_mut().unwrap();
+    for c in &mut st.conditions {
+        c.last_transition_time = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t0);
+    }
+    // 600 s allowed, 500 s used by earlier admissions (before a time window drained it).
+    st.accumulated_past_execution_time_seconds = Some(500);
+    w.spec.maximum_execution_time_seconds = Some(600);
+    let running = job(json!({"suspend": false}), json!({"active": 1}));
+    let at = |ms: i64| {
+        decide(&Inputs {
+            now_ms: ms,
+            ..inputs(&running, vec![view(&w, 1)])
+        })
+    };
+    assert!(at(NOW + 60_000).contains(&Action::RequeueAfterMs(40_000)));
+    let a = at(NOW + 100_000);
+    assert_eq!(kinds(&a), ["WorkloadStatus", "PatchWorkload"]);
+    let target = condition(status_of(&a), "DeactivationTarget");
+    assert_eq!(
+        (&target["reason"], &target["message"]),
+        (
+            &json!("MaximumExecutionTimeExceeded"),
+            &json!("exceeding the maximum execution time")
+        )
+    );
+}
+
+#[test]
 fn pods_ready_condition_timeout_and_backoff() {
     let w = admitted_wl();
     // Admitted at NOW (2027-01-15T08:00:00Z); the deadline is 5 minutes later.

@@ -230,6 +230,18 @@ pub fn release(wl: &api::Workload, now_ms: i64) -> Value {
     if !checks.is_empty() {
         extra["admissionChecks"] = Value::Array(checks);
     }
+    // The admitted time ends here; it counts toward maximumExecutionTimeSeconds across
+    // admissions (a drained Job's pause does not).
+    if let Some(admitted) = condition_of(wl, conditions::ADMITTED).filter(|c| c.status == "True") {
+        let past = wl
+            .status
+            .as_ref()
+            .and_then(|s| s.accumulated_past_execution_time_seconds)
+            .unwrap_or(0);
+        let ran = (now_ms - admitted.last_transition_time.0.as_millisecond()).max(0) / 1000;
+        extra["accumulatedPastExecutionTimeSeconds"] =
+            json!(i64::from(past).saturating_add(ran).min(i64::from(i32::MAX)));
+    }
     let mut status = status_with(
         wl,
         &[
@@ -374,6 +386,28 @@ mod tests {
         assert_eq!(s["admissionChecks"][0]["state"], "Pending");
         let released = with_status(&w, s);
         assert!(!holds_quota(&released) && !is_admitted(&released));
+    }
+
+    #[test]
+    fn release_adds_the_admitted_time_to_the_past_execution_time() {
+        let mut w = admitted();
+        w.status
+            .as_mut()
+            .unwrap()
+            .accumulated_past_execution_time_seconds = Some(30);
+        // Admitted at 2026-12-01T00:00:00Z, released 600.9 s later.
+        let at = k8s_openapi::jiff::Timestamp::from_millisecond(1_764_547_200_000 + 600_900)
+            .unwrap()
+            .as_millisecond();
+        let s = release(&w, at);
+        assert_eq!(s["accumulatedPastExecutionTimeSeconds"], 630);
+        let parked = with_status(&w, s);
+        assert!(
+            release(&parked, at + 60_000)
+                .get("accumulatedPastExecutionTimeSeconds")
+                .is_none(),
+            "no admitted time: nothing added"
+        );
     }
 
     #[test]

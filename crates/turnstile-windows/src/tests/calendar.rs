@@ -108,6 +108,38 @@ fn windows_are_unioned_across_days_and_each_other() {
     let e = s.at(t("2026-06-08T00:00:00+02:00"));
     assert_eq!(e.state, WindowState::Closed);
     assert_eq!(e.reopens_at, Some(t("2026-06-08T20:00:00+02:00")));
+    // The same as spans, cut at the bounds asked for.
+    assert_eq!(
+        s.open_spans(
+            t("2026-06-04T12:00:00+02:00"),
+            t("2026-06-09T12:00:00+02:00")
+        ),
+        vec![
+            (
+                t("2026-06-04T20:00:00+02:00"),
+                t("2026-06-05T06:00:00+02:00")
+            ),
+            (
+                t("2026-06-05T20:00:00+02:00"),
+                t("2026-06-08T00:00:00+02:00")
+            ),
+            (
+                t("2026-06-08T20:00:00+02:00"),
+                t("2026-06-09T06:00:00+02:00")
+            ),
+        ]
+    );
+    // A span running over a bound is cut there.
+    assert_eq!(
+        s.open_spans(
+            t("2026-06-05T01:00:00+02:00"),
+            t("2026-06-05T02:00:00+02:00")
+        ),
+        vec![(
+            t("2026-06-05T01:00:00+02:00"),
+            t("2026-06-05T02:00:00+02:00")
+        )]
+    );
 
     // Repeated days are merged; overlapping windows too.
     let s = schedule(json!({
@@ -298,4 +330,27 @@ fn overrides_force_the_state_until_they_end() {
     let s = night(json!({"state": "ForceClosed", "until": "2026-01-01T00:00:00+01:00"}));
     let e = s.at(now);
     assert_eq!((e.state, e.override_active), (WindowState::Open, false));
+}
+
+#[test]
+fn extreme_instants_do_not_panic() {
+    let s = schedule(json!({
+        "timeZone": "America/New_York",
+        "windows": [{"days": ["Mon", "Sun"], "start": "20:00", "end": "06:00"}],
+        "exclusions": [{"from": "2026-12-24T00:00:00Z", "to": "2026-12-27T00:00:00Z"}],
+        "onClose": {"action": "Drain", "closingNoticeSeconds": 900, "drainGracePeriodSeconds": 300},
+        "override": {"state": "ForceClosed", "until": "2026-09-01T06:00:00Z"},
+    }));
+    for now in [
+        jiff::Timestamp::MIN,
+        jiff::Timestamp::MAX,
+        t("-009999-01-03T00:00:00Z"),
+        t("9999-12-29T00:00:00Z"),
+        jiff::Timestamp::UNIX_EPOCH,
+    ] {
+        let e = s.at(now);
+        if let Some(next) = e.next_transition {
+            assert!(next > now);
+        }
+    }
 }

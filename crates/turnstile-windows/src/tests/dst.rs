@@ -67,297 +67,88 @@ fn transitions_are_where_the_tables_expect_them() {
     }
 }
 
+/// (zone, opening day, start, `end=` or `duration=`, expected start, expected end, what).
+#[rustfmt::skip]
+const EDGES: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
+    // America/New_York, 2026-03-08: 02:00 EST -> 03:00 EDT.
+    ("America/New_York", "Sun", "02:30", "duration=1h",
+        "2026-03-08T03:30:00-04:00", "2026-03-08T04:30:00-04:00", "start in gap shifted by 1 h"),
+    ("America/New_York", "Sun", "02:30", "end=04:00",
+        "2026-03-08T03:30:00-04:00", "2026-03-08T04:00:00-04:00", "start in gap, wall-clock end"),
+    ("America/New_York", "Sat", "20:00", "end=06:00",
+        "2026-03-07T20:00:00-05:00", "2026-03-08T06:00:00-04:00", "overnight lasts 9 h"),
+    ("America/New_York", "Sat", "20:00", "duration=10h",
+        "2026-03-07T20:00:00-05:00", "2026-03-08T07:00:00-04:00", "duration is elapsed"),
+    ("America/New_York", "Sat", "23:00", "end=02:30",
+        "2026-03-07T23:00:00-05:00", "2026-03-08T03:30:00-04:00", "end in gap shifted by 1 h"),
+    // America/New_York, 2026-11-01: 02:00 EDT -> 01:00 EST.
+    ("America/New_York", "Sun", "01:30", "duration=1h",
+        "2026-11-01T01:30:00-04:00", "2026-11-01T01:30:00-05:00", "start in fold: first occurrence"),
+    ("America/New_York", "Sat", "20:00", "end=06:00",
+        "2026-10-31T20:00:00-04:00", "2026-11-01T06:00:00-05:00", "overnight lasts 11 h"),
+    ("America/New_York", "Sat", "22:00", "end=01:30",
+        "2026-10-31T22:00:00-04:00", "2026-11-01T01:30:00-04:00", "end in fold: first occurrence"),
+    ("America/New_York", "Sat", "20:00", "duration=10h",
+        "2026-10-31T20:00:00-04:00", "2026-11-01T05:00:00-05:00", "duration is elapsed"),
+    ("America/New_York", "Sat", "12:00", "end=12:00",
+        "2026-10-31T12:00:00-04:00", "2026-11-01T12:00:00-05:00", "end == start: next day, 25 h"),
+    // Europe/Berlin, 2026-03-29: 02:00 CET -> 03:00 CEST.
+    ("Europe/Berlin", "Sun", "02:15", "end=05:00",
+        "2026-03-29T03:15:00+02:00", "2026-03-29T05:00:00+02:00", "start in gap shifted by 1 h"),
+    ("Europe/Berlin", "Sat", "20:00", "end=06:00",
+        "2026-03-28T20:00:00+01:00", "2026-03-29T06:00:00+02:00", "overnight lasts 9 h"),
+    ("Europe/Berlin", "Sat", "22:00", "duration=8h",
+        "2026-03-28T22:00:00+01:00", "2026-03-29T07:00:00+02:00", "duration is elapsed"),
+    ("Europe/Berlin", "Sat", "12:00", "end=12:00",
+        "2026-03-28T12:00:00+01:00", "2026-03-29T12:00:00+02:00", "end == start: next day, 23 h"),
+    // Europe/Berlin, 2026-10-25: 03:00 CEST -> 02:00 CET.
+    ("Europe/Berlin", "Sun", "02:30", "duration=30m",
+        "2026-10-25T02:30:00+02:00", "2026-10-25T02:00:00+01:00", "start in fold: first occurrence"),
+    ("Europe/Berlin", "Sat", "20:00", "end=06:00",
+        "2026-10-24T20:00:00+02:00", "2026-10-25T06:00:00+01:00", "overnight lasts 11 h"),
+    ("Europe/Berlin", "Sat", "22:00", "duration=8h",
+        "2026-10-24T22:00:00+02:00", "2026-10-25T05:00:00+01:00", "duration is elapsed"),
+    // Australia/Sydney, 2026-04-05: 03:00 AEDT -> 02:00 AEST (autumn, southern hemisphere).
+    ("Australia/Sydney", "Sun", "02:30", "end=04:00",
+        "2026-04-05T02:30:00+11:00", "2026-04-05T04:00:00+10:00", "start in fold: first occurrence"),
+    ("Australia/Sydney", "Sat", "20:00", "end=06:00",
+        "2026-04-04T20:00:00+11:00", "2026-04-05T06:00:00+10:00", "overnight lasts 11 h"),
+    // Australia/Sydney, 2026-10-04: 02:00 AEST -> 03:00 AEDT (spring).
+    ("Australia/Sydney", "Sun", "02:30", "duration=1h",
+        "2026-10-04T03:30:00+11:00", "2026-10-04T04:30:00+11:00", "start in gap shifted by 1 h"),
+    ("Australia/Sydney", "Sat", "20:00", "end=06:00",
+        "2026-10-03T20:00:00+10:00", "2026-10-04T06:00:00+11:00", "overnight lasts 9 h"),
+    ("Australia/Sydney", "Sat", "20:00", "duration=10h",
+        "2026-10-03T20:00:00+10:00", "2026-10-04T07:00:00+11:00", "duration is elapsed"),
+    // Australia/Lord_Howe, 2026-04-05: 02:00 +11 -> 01:30 +10:30 (a 30-minute shift).
+    ("Australia/Lord_Howe", "Sun", "01:45", "duration=30m",
+        "2026-04-05T01:45:00+11:00", "2026-04-05T01:45:00+10:30", "start in fold: first occurrence"),
+    ("Australia/Lord_Howe", "Sat", "20:00", "end=06:00",
+        "2026-04-04T20:00:00+11:00", "2026-04-05T06:00:00+10:30", "overnight lasts 10.5 h"),
+    // Australia/Lord_Howe, 2026-10-04: 02:00 +10:30 -> 02:30 +11.
+    ("Australia/Lord_Howe", "Sun", "02:15", "end=04:00",
+        "2026-10-04T02:45:00+11:00", "2026-10-04T04:00:00+11:00", "start in gap shifted by 30 min"),
+    ("Australia/Lord_Howe", "Sat", "20:00", "end=06:00",
+        "2026-10-03T20:00:00+10:30", "2026-10-04T06:00:00+11:00", "overnight lasts 9.5 h"),
+    ("Australia/Lord_Howe", "Sat", "20:00", "duration=10h",
+        "2026-10-03T20:00:00+10:30", "2026-10-04T06:30:00+11:00", "duration is elapsed"),
+    // Zones without daylight saving: every night is the same.
+    ("Asia/Tokyo", "Sat", "20:00", "end=06:00",
+        "2026-03-07T20:00:00+09:00", "2026-03-08T06:00:00+09:00", "no DST: 10 h"),
+    ("Asia/Tokyo", "Sat", "20:00", "end=06:00",
+        "2026-10-31T20:00:00+09:00", "2026-11-01T06:00:00+09:00", "no DST: 10 h"),
+    ("UTC", "Sun", "02:30", "duration=1h",
+        "2026-03-29T02:30:00+00:00", "2026-03-29T03:30:00+00:00", "no DST: no shift"),
+];
+
 /// Each window (opening on one day) gives exactly the span `[start, end)` on the given
 /// night: closed just before, open from start, closed from end.
 #[test]
 fn occurrences_at_daylight_saving_edges() {
-    // (zone, days, start, end or duration, expected start, expected end, what)
-    let table = [
-        // America/New_York, 2026-03-08: 02:00 EST -> 03:00 EDT.
-        (
-            "America/New_York",
-            "Sun",
-            "02:30",
-            json!({"duration": "1h"}),
-            "2026-03-08T03:30:00-04:00",
-            "2026-03-08T04:30:00-04:00",
-            "start in gap shifted by 1 h",
-        ),
-        (
-            "America/New_York",
-            "Sun",
-            "02:30",
-            json!({"end": "04:00"}),
-            "2026-03-08T03:30:00-04:00",
-            "2026-03-08T04:00:00-04:00",
-            "start in gap, wall-clock end",
-        ),
-        (
-            "America/New_York",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-03-07T20:00:00-05:00",
-            "2026-03-08T06:00:00-04:00",
-            "overnight lasts 9 h",
-        ),
-        (
-            "America/New_York",
-            "Sat",
-            "20:00",
-            json!({"duration": "10h"}),
-            "2026-03-07T20:00:00-05:00",
-            "2026-03-08T07:00:00-04:00",
-            "duration is elapsed",
-        ),
-        (
-            "America/New_York",
-            "Sat",
-            "23:00",
-            json!({"end": "02:30"}),
-            "2026-03-07T23:00:00-05:00",
-            "2026-03-08T03:30:00-04:00",
-            "end in gap shifted by 1 h",
-        ),
-        // America/New_York, 2026-11-01: 02:00 EDT -> 01:00 EST.
-        (
-            "America/New_York",
-            "Sun",
-            "01:30",
-            json!({"duration": "1h"}),
-            "2026-11-01T01:30:00-04:00",
-            "2026-11-01T01:30:00-05:00",
-            "start in fold: first occurrence",
-        ),
-        (
-            "America/New_York",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-10-31T20:00:00-04:00",
-            "2026-11-01T06:00:00-05:00",
-            "overnight lasts 11 h",
-        ),
-        (
-            "America/New_York",
-            "Sat",
-            "22:00",
-            json!({"end": "01:30"}),
-            "2026-10-31T22:00:00-04:00",
-            "2026-11-01T01:30:00-04:00",
-            "end in fold: first occurrence",
-        ),
-        (
-            "America/New_York",
-            "Sat",
-            "20:00",
-            json!({"duration": "10h"}),
-            "2026-10-31T20:00:00-04:00",
-            "2026-11-01T05:00:00-05:00",
-            "duration is elapsed",
-        ),
-        (
-            "America/New_York",
-            "Sat",
-            "12:00",
-            json!({"end": "12:00"}),
-            "2026-10-31T12:00:00-04:00",
-            "2026-11-01T12:00:00-05:00",
-            "end == start: next day, 25 h",
-        ),
-        // Europe/Berlin, 2026-03-29: 02:00 CET -> 03:00 CEST.
-        (
-            "Europe/Berlin",
-            "Sun",
-            "02:15",
-            json!({"end": "05:00"}),
-            "2026-03-29T03:15:00+02:00",
-            "2026-03-29T05:00:00+02:00",
-            "start in gap shifted by 1 h",
-        ),
-        (
-            "Europe/Berlin",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-03-28T20:00:00+01:00",
-            "2026-03-29T06:00:00+02:00",
-            "overnight lasts 9 h",
-        ),
-        (
-            "Europe/Berlin",
-            "Sat",
-            "22:00",
-            json!({"duration": "8h"}),
-            "2026-03-28T22:00:00+01:00",
-            "2026-03-29T07:00:00+02:00",
-            "duration is elapsed",
-        ),
-        (
-            "Europe/Berlin",
-            "Sat",
-            "12:00",
-            json!({"end": "12:00"}),
-            "2026-03-28T12:00:00+01:00",
-            "2026-03-29T12:00:00+02:00",
-            "end == start: next day, 23 h",
-        ),
-        // Europe/Berlin, 2026-10-25: 03:00 CEST -> 02:00 CET.
-        (
-            "Europe/Berlin",
-            "Sun",
-            "02:30",
-            json!({"duration": "30m"}),
-            "2026-10-25T02:30:00+02:00",
-            "2026-10-25T02:00:00+01:00",
-            "start in fold: first occurrence",
-        ),
-        (
-            "Europe/Berlin",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-10-24T20:00:00+02:00",
-            "2026-10-25T06:00:00+01:00",
-            "overnight lasts 11 h",
-        ),
-        (
-            "Europe/Berlin",
-            "Sat",
-            "22:00",
-            json!({"duration": "8h"}),
-            "2026-10-24T22:00:00+02:00",
-            "2026-10-25T05:00:00+01:00",
-            "duration is elapsed",
-        ),
-        // Australia/Sydney, 2026-04-05: 03:00 AEDT -> 02:00 AEST (autumn, southern hemisphere).
-        (
-            "Australia/Sydney",
-            "Sun",
-            "02:30",
-            json!({"end": "04:00"}),
-            "2026-04-05T02:30:00+11:00",
-            "2026-04-05T04:00:00+10:00",
-            "start in fold: first occurrence",
-        ),
-        (
-            "Australia/Sydney",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-04-04T20:00:00+11:00",
-            "2026-04-05T06:00:00+10:00",
-            "overnight lasts 11 h",
-        ),
-        // Australia/Sydney, 2026-10-04: 02:00 AEST -> 03:00 AEDT (spring).
-        (
-            "Australia/Sydney",
-            "Sun",
-            "02:30",
-            json!({"duration": "1h"}),
-            "2026-10-04T03:30:00+11:00",
-            "2026-10-04T04:30:00+11:00",
-            "start in gap shifted by 1 h",
-        ),
-        (
-            "Australia/Sydney",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-10-03T20:00:00+10:00",
-            "2026-10-04T06:00:00+11:00",
-            "overnight lasts 9 h",
-        ),
-        (
-            "Australia/Sydney",
-            "Sat",
-            "20:00",
-            json!({"duration": "10h"}),
-            "2026-10-03T20:00:00+10:00",
-            "2026-10-04T07:00:00+11:00",
-            "duration is elapsed",
-        ),
-        // Australia/Lord_Howe, 2026-04-05: 02:00 +11 -> 01:30 +10:30 (a 30-minute shift).
-        (
-            "Australia/Lord_Howe",
-            "Sun",
-            "01:45",
-            json!({"duration": "30m"}),
-            "2026-04-05T01:45:00+11:00",
-            "2026-04-05T01:45:00+10:30",
-            "start in fold: first occurrence",
-        ),
-        (
-            "Australia/Lord_Howe",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-04-04T20:00:00+11:00",
-            "2026-04-05T06:00:00+10:30",
-            "overnight lasts 10.5 h",
-        ),
-        // Australia/Lord_Howe, 2026-10-04: 02:00 +10:30 -> 02:30 +11.
-        (
-            "Australia/Lord_Howe",
-            "Sun",
-            "02:15",
-            json!({"end": "04:00"}),
-            "2026-10-04T02:45:00+11:00",
-            "2026-10-04T04:00:00+11:00",
-            "start in gap shifted by 30 min",
-        ),
-        (
-            "Australia/Lord_Howe",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-10-03T20:00:00+10:30",
-            "2026-10-04T06:00:00+11:00",
-            "overnight lasts 9.5 h",
-        ),
-        (
-            "Australia/Lord_Howe",
-            "Sat",
-            "20:00",
-            json!({"duration": "10h"}),
-            "2026-10-03T20:00:00+10:30",
-            "2026-10-04T06:30:00+11:00",
-            "duration is elapsed",
-        ),
-        // Zones without daylight saving: every night is the same.
-        (
-            "Asia/Tokyo",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-03-07T20:00:00+09:00",
-            "2026-03-08T06:00:00+09:00",
-            "no DST: 10 h",
-        ),
-        (
-            "Asia/Tokyo",
-            "Sat",
-            "20:00",
-            json!({"end": "06:00"}),
-            "2026-10-31T20:00:00+09:00",
-            "2026-11-01T06:00:00+09:00",
-            "no DST: 10 h",
-        ),
-        (
-            "UTC",
-            "Sun",
-            "02:30",
-            json!({"duration": "1h"}),
-            "2026-03-29T02:30:00+00:00",
-            "2026-03-29T03:30:00+00:00",
-            "no DST: no shift",
-        ),
-    ];
-    for (zone, day, start, length, open, close, what) in table {
+    for &(zone, day, start, length, open, close, what) in EDGES {
+        let (key, value) = length.split_once('=').unwrap();
         let mut window = json!({"days": [day], "start": start});
-        for (key, value) in length.as_object().unwrap() {
-            window[key] = value.clone();
-        }
+        window[key] = json!(value);
         let s = schedule(json!({"timeZone": zone, "windows": [window]}));
         let (open, close) = (t(open), t(close));
         let case = format!("{zone} {day} {start} {length}: {what}");

@@ -86,6 +86,8 @@ fn time_zones_come_from_the_bundled_database_by_exact_name() {
         ("Europe/Berlin", None),
         ("UTC", None),
         ("Australia/Lord_Howe", None),
+        ("US/Eastern", None),
+        ("Etc/UTC", None),
         (
             "",
             Some(
