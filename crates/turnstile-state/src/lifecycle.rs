@@ -396,7 +396,7 @@ mod tests {
             .unwrap()
             .accumulated_past_execution_time_seconds = Some(30);
         // Admitted at 2026-12-01T00:00:00Z, released 600.9 s later.
-        let at = k8s_openapi::jiff::Timestamp::from_millisecond(1_764_547_200_000 + 600_900)
+        let at = k8s_openapi::jiff::Timestamp::from_millisecond(1_796_083_200_000 + 600_900)
             .unwrap()
             .as_millisecond();
         let s = release(&w, at);
