@@ -77,4 +77,4 @@ echo "==> succeeded pods of night-demo (one per index, those before the close ke
   -o custom-columns='POD:.metadata.name,INDEX:.metadata.annotations.batch\.kubernetes\.io/job-completion-index,CREATED:.metadata.creationTimestamp' --sort-by=.metadata.creationTimestamp
 echo
 echo "==> events of the policy:"
-"$kubectl" get events -A --field-selector involvedObject.kind=TimeWindowPolicy -o custom-columns='TIME:.lastTimestamp,REASON:.reason,MESSAGE:.message' 2>/dev/null || true
+"$kubectl" get events -A --field-selector involvedObject.kind=TimeWindowPolicy -o custom-columns='TIME:.eventTime,REASON:.reason,COUNT:.series.count,MESSAGE:.message' 2>/dev/null || true

@@ -34,7 +34,7 @@ pub const GROUP: &str = "turnstile.dev";
     ),
     printcolumn(
         name = "Next-Change",
-        type_ = "date",
+        type_ = "string",
         json_path = ".status.nextTransitionTime",
         description = "When the state changes next"
     ),
