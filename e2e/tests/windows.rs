@@ -67,7 +67,7 @@ fn secs(n: i64) -> jiff::SignedDuration {
 
 fn policy(name: &str, targets: Value, action: &str, windows: Vec<Value>) -> Value {
     let on_close = if action == "Drain" {
-        json!({"action": "Drain", "drainGracePeriodSeconds": 0, "maxConcurrentSuspensions": 5})
+        json!({"action": "Drain", "drainGracePeriodSeconds": 0, "maxConcurrentSuspensions": 5, "closingNoticeSeconds": 30})
     } else {
         json!({"action": action})
     };
@@ -268,8 +268,8 @@ async fn drain(ns: TestNs, user: Client, admin: Client, cq: String, flavor: Stri
     })
     .await
     .unwrap();
-    // The window closes in 1 s; the next one opens 14 s after that.
-    let closes = now() + secs(1);
+    // The window closes in 4 s (inside the 30 s notice at once); the next opens 14 s later.
+    let closes = now() + secs(4);
     let reopens = closes + secs(14);
     let first = closes.as_second() - opened.as_second();
     apply_policy(
@@ -293,6 +293,23 @@ async fn drain(ns: TestNs, user: Client, admin: Client, cq: String, flavor: Stri
     assert!(
         now() < reopens,
         "the drain took until the reopening; the test proves nothing"
+    );
+    // It was told before: the condition on the Workload, the annotation on the Job.
+    let notice = cond(w, "TimeWindowClosing").expect("closing notice");
+    assert_eq!(notice.status, "True");
+    assert!(notice.message.contains("checkpoint"), "{}", notice.message);
+    let annotated = get_job(&ns, "long")
+        .await
+        .metadata
+        .annotations
+        .unwrap_or_default();
+    let at = annotated
+        .get("turnstile.dev/time-window-closes-at")
+        .expect("the Job carries the close time");
+    assert_eq!(
+        at.parse::<jiff::Timestamp>().unwrap().as_second(),
+        closes.as_second(),
+        "the announced close"
     );
     assert!(
         !is_true(w, "Preempted"),

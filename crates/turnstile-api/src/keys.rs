@@ -39,6 +39,9 @@ pub mod labels {
 
 /// Annotations.
 pub mod annotations {
+    /// Turnstile, on a Job whose queue a TimeWindowPolicy drains soon: when the window closes
+    /// (RFC 3339); removed when no close is near. A hook for checkpointing.
+    pub const TIME_WINDOW_CLOSES_AT: &str = "turnstile.dev/time-window-closes-at";
     /// On a batch Job: partial admission, the fewest pods it may run with.
     pub const JOB_MIN_PARALLELISM: &str = "kueue.x-k8s.io/job-min-parallelism";
     /// On an Indexed batch Job: set completions to the admitted parallelism.
@@ -60,6 +63,9 @@ pub mod annotations {
 
 /// Workload condition types.
 pub mod conditions {
+    /// Turnstile: a TimeWindowPolicy drains the admitted workload's queue soon (True within the
+    /// policy's closing notice).
+    pub const TIME_WINDOW_CLOSING: &str = "TimeWindowClosing";
     /// Quota is reserved in a ClusterQueue.
     pub const QUOTA_RESERVED: &str = "QuotaReserved";
     /// Admitted: quota reserved and every admission check ready.
@@ -172,6 +178,10 @@ pub mod reasons {
     pub const TIME_WINDOW_CLOSED: &str = "TimeWindowClosed";
     /// Turnstile: the time window that drained the workload opened again (Requeued=True).
     pub const TIME_WINDOW_OPENED: &str = "TimeWindowOpened";
+    /// Turnstile: `TimeWindowClosing=True`, the close is near.
+    pub const TIME_WINDOW_CLOSING: &str = "TimeWindowClosing";
+    /// Turnstile: `TimeWindowClosing=False`, no close is near (any more).
+    pub const TIME_WINDOW_NOT_CLOSING: &str = "NoCloseNear";
     // DeactivationTarget
     /// Too many requeues.
     pub const REQUEUING_LIMIT_EXCEEDED: &str = "RequeuingLimitExceeded";

@@ -904,6 +904,7 @@ async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
                 let key = match &u {
                     Upkeep::Evict { key, .. }
                     | Upkeep::Requeue { key, .. }
+                    | Upkeep::WindowNotice { key, .. }
                     | Upkeep::SetPriority { key, .. } => key.clone(),
                 };
                 (!ix.is_held(&key))
@@ -958,6 +959,16 @@ async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
                     .map(|_| ());
                 metrics::write("patch", "workloads", r)
             }
+            Upkeep::WindowNotice {
+                key,
+                closes_at,
+                reason,
+                message,
+            } => {
+                tracing::info!(workload = %key, closes_at, "time-window notice");
+                let notice = (closes_at.as_deref(), reason, message.as_str());
+                window_notice(client, shared, &wl, notice, now_ms).await
+            }
             Upkeep::Requeue {
                 key,
                 reason,
@@ -979,6 +990,53 @@ async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
             }
         }
     }
+}
+
+/// Shows (or withdraws) a time window's closing notice: the Workload's `TimeWindowClosing`
+/// condition, an Event, and the `turnstile.dev/time-window-closes-at` annotation on its Job (a hook
+/// for checkpointing; the annotation is best effort, the condition is the record).
+async fn window_notice(
+    client: &Client,
+    shared: &Shared,
+    wl: &Workload,
+    (closes_at, reason, message): (Option<&str>, &str, &str),
+    now_ms: i64,
+) -> Result<(), kube::Error> {
+    let closing = closes_at.is_some();
+    let status = lifecycle::status_with(
+        wl,
+        &[(
+            turnstile_api::keys::conditions::TIME_WINDOW_CLOSING,
+            if closing { "True" } else { "False" },
+            reason,
+            message,
+        )],
+        now_ms,
+        json!({}),
+    );
+    write_status(client, wl, status).await?;
+    if closing {
+        shared.events.emit(wl, false, reason, message.to_owned());
+    }
+    if let Some(owner) = turnstile_state::index::job_owner(wl) {
+        let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(
+            client.clone(),
+            wl.metadata.namespace.as_deref().unwrap_or_default(),
+        );
+        let r = jobs
+            .patch(
+                &owner.name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {
+                    turnstile_api::keys::annotations::TIME_WINDOW_CLOSES_AT: closes_at}}})),
+            )
+            .await
+            .map(|_| ());
+        if let Err(e) = metrics::write("patch", "jobs", r) {
+            tracing::debug!(job = %owner.name, error = %e, "closing-notice annotation not written");
+        }
+    }
+    Ok(())
 }
 
 async fn evict(

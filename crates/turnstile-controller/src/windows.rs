@@ -149,6 +149,9 @@ pub fn assess(twp: &TimeWindowPolicy, now: jiff::Timestamp) -> Assessed {
     let drains = twp.spec.on_close.action == CloseAction::Drain
         && eval.state == WindowState::Closed
         && eval.drain_at.is_some_and(|t| t <= now);
+    let closing = eval
+        .closes_at
+        .filter(|_| eval.state == WindowState::Closing);
     let policy = WindowPolicy {
         name: twp.name_any(),
         targets: twp.spec.targets.clone(),
@@ -157,6 +160,15 @@ pub fn assess(twp: &TimeWindowPolicy, now: jiff::Timestamp) -> Assessed {
         admits: eval.admits,
         drains,
         reopens_at: eval.reopens_at.map(|t| t.to_string()),
+        closes_at: closing.map(|t| t.to_string()),
+        drains_at: closing
+            .filter(|_| twp.spec.on_close.action == CloseAction::Drain)
+            .map(|t| {
+                let grace = twp.spec.on_close.drain_grace_period_seconds.unwrap_or(0);
+                t.checked_add(jiff::SignedDuration::from_secs(grace))
+                    .unwrap_or(t)
+                    .to_string()
+            }),
         max_concurrent_suspensions: twp
             .spec
             .on_close

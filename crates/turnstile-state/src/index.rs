@@ -64,6 +64,17 @@ pub enum Upkeep {
         /// The class's value.
         priority: i32,
     },
+    /// Show (or withdraw) the `TimeWindowClosing` notice on an admitted workload.
+    WindowNotice {
+        /// Workload key.
+        key: String,
+        /// When the queue closes (RFC 3339) while a drain is near; `None` withdraws the notice.
+        closes_at: Option<String>,
+        /// Condition reason.
+        reason: &'static str,
+        /// Condition message.
+        message: String,
+    },
     /// Let a parked workload back into its queue (`Requeued=True`).
     Requeue {
         /// Workload key.

@@ -878,6 +878,7 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                     .into_iter()
                     .map(|i| {
                         let closed = rnd(2) == 0;
+                        let closing = !closed && rnd(2) == 0;
                         let drain = rnd(2) == 0;
                         WindowPolicy {
                             name: format!("p{i}"),
@@ -889,12 +890,17 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                             },
                             state: if closed {
                                 turnstile_api::v1alpha1::WindowState::Closed
+                            } else if closing {
+                                turnstile_api::v1alpha1::WindowState::Closing
                             } else {
                                 turnstile_api::v1alpha1::WindowState::Open
                             },
                             admits: !closed,
                             drains: closed && drain,
                             reopens_at: Some(format!("2026-12-0{}T20:00:00Z", 1 + rnd(3))),
+                            closes_at: closing
+                                .then(|| format!("2026-12-0{}T05:00:00Z", 1 + rnd(3))),
+                            drains_at: closing.then(|| "2026-12-09T05:00:00Z".to_owned()),
                             max_concurrent_suspensions: u32::try_from(rnd(3))
                                 .ok()
                                 .filter(|n| *n > 0),
@@ -1047,6 +1053,8 @@ fn window(
         admits,
         drains,
         reopens_at: (!admits).then(|| "2026-12-08T19:00:00Z".to_owned()),
+        closes_at: None,
+        drains_at: None,
         max_concurrent_suspensions: max,
         resume_order: turnstile_api::v1alpha1::ResumeOrder::OriginalCreation,
     }
@@ -1210,4 +1218,64 @@ fn drained_work_resumes_by_creation_or_by_eviction_time() {
     policy.resume_order = turnstile_api::v1alpha1::ResumeOrder::EvictionTime;
     ix.set_window_policies(vec![policy]);
     assert_eq!(admitted(&cycle(&mut ix)), ["ns/young"], "EvictionTime");
+}
+
+#[test]
+fn a_near_drain_is_announced_on_admitted_workloads_and_withdrawn_after() {
+    let mut ix = setup("4");
+    ix.apply_workload(admitted_wl("a", json!([])));
+    let mut closing = window("night", json!({"clusterQueues": ["cq"]}), true, false, None);
+    closing.action = turnstile_api::v1alpha1::CloseAction::Drain;
+    closing.state = turnstile_api::v1alpha1::WindowState::Closing;
+    closing.closes_at = Some("2026-12-08T05:00:00Z".into());
+    closing.drains_at = Some("2026-12-08T05:05:00Z".into());
+    ix.set_window_policies(vec![closing.clone()]);
+    let message = "ClusterQueue cq closes at 2026-12-08T05:00:00Z (TimeWindowPolicy night, Drain): admitted work is suspended from 2026-12-08T05:05:00Z; checkpoint before then";
+    assert_eq!(
+        ix.upkeep(0),
+        vec![Upkeep::WindowNotice {
+            key: "ns/a".into(),
+            closes_at: Some("2026-12-08T05:00:00Z".into()),
+            reason: "TimeWindowClosing",
+            message: message.into()
+        }]
+    );
+    let noticed = json!([{"type": "TimeWindowClosing", "status": "True", "reason": "TimeWindowClosing", "message": message, "lastTransitionTime": "2026-11-25T00:05:00Z"}]);
+    ix.apply_workload(admitted_wl("a", noticed.clone()));
+    assert!(ix.upkeep(0).is_empty(), "told once");
+    // A Hold policy announces nothing.
+    let mut hold = closing.clone();
+    hold.action = turnstile_api::v1alpha1::CloseAction::Hold;
+    ix.apply_workload(admitted_wl("b", json!([])));
+    ix.set_window_policies(vec![hold]);
+    assert_eq!(
+        ix.upkeep(0),
+        vec![Upkeep::WindowNotice {
+            key: "ns/a".into(),
+            closes_at: None,
+            reason: "NoCloseNear",
+            message: "No time window closes the workload's queues soon".into()
+        }],
+        "withdrawn when no drain is near; nothing for b"
+    );
+    // Closed and draining: the notice stays, the eviction comes.
+    ix.set_window_policies(vec![window(
+        "night",
+        json!({"clusterQueues": ["cq"]}),
+        false,
+        true,
+        None,
+    )]);
+    let keys: Vec<String> = ix
+        .upkeep(0)
+        .into_iter()
+        .map(|u| match u {
+            Upkeep::Evict { key, reason, .. } => format!("evict {key} {reason}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        ["evict ns/a TimeWindowClosed", "evict ns/b TimeWindowClosed"]
+    );
 }

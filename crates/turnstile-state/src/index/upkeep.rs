@@ -113,6 +113,10 @@ impl Index {
                         *under_way += 1;
                         out.push(evict(reasons::TIME_WINDOW_CLOSED, &effect.message(&queue)));
                     }
+                } else if is_admitted(wl)
+                    && let Some(u) = self.window_notice_upkeep(key, wl, &cq_name)
+                {
+                    out.push(u);
                 }
                 continue;
             }
@@ -170,6 +174,36 @@ impl Index {
             }
         }
         out
+    }
+
+    /// The `TimeWindowClosing` condition an admitted workload should show and does not: True
+    /// while a Drain policy on its queues is Closing, False once no close is near.
+    fn window_notice_upkeep(&self, key: &str, wl: &api::Workload, cq: &str) -> Option<Upkeep> {
+        let shown = condition(wl, conditions::TIME_WINDOW_CLOSING);
+        let notice = self.window_notice(cq, &local_queue_key_of(wl));
+        let closes_at = notice.as_ref().map(|(_, at)| at.clone());
+        let (status, reason, message) = match notice {
+            Some((m, _)) => ("True", reasons::TIME_WINDOW_CLOSING, m),
+            // Kept while the queue is closed: the drain it announced is under way.
+            None if shown.is_some_and(|c| c.status == "True")
+                && self.window_closing(cq, &local_queue_key_of(wl)).is_none() =>
+            {
+                (
+                    "False",
+                    reasons::TIME_WINDOW_NOT_CLOSING,
+                    "No time window closes the workload's queues soon".to_owned(),
+                )
+            }
+            None => return None,
+        };
+        let current =
+            shown.is_some_and(|c| c.status == status && c.reason == reason && c.message == message);
+        (!current).then(|| Upkeep::WindowNotice {
+            key: key.to_owned(),
+            closes_at,
+            reason,
+            message,
+        })
     }
 
     /// Window evictions under way per draining queue: workloads evicted by a time window that

@@ -28,6 +28,11 @@ pub struct WindowPolicy {
     pub drains: bool,
     /// When the targets open again (RFC 3339), if known.
     pub reopens_at: Option<String>,
+    /// While Closing: when the targets close (RFC 3339).
+    pub closes_at: Option<String>,
+    /// While Closing with Drain: when admitted work starts being drained (the close plus the
+    /// grace period, RFC 3339).
+    pub drains_at: Option<String>,
     /// Drain: evictions under way at once per target, at most.
     pub max_concurrent_suspensions: Option<u32>,
     /// The order drained work resumes in.
@@ -50,6 +55,8 @@ pub struct WindowEffect {
     pub max_concurrent_suspensions: Option<u32>,
     /// The deciding policy's resume order.
     pub resume_order: ResumeOrder,
+    /// The soonest drain announced by a Closing policy with Drain: (policy, close, drain start).
+    pub notice: Option<(String, String, String)>,
     /// Every policy targeting the queue, by name.
     pub policies: Vec<String>,
 }
@@ -81,6 +88,18 @@ impl WindowEffect {
                 .filter_map(|p| p.max_concurrent_suspensions)
                 .min(),
             resume_order: deciding.resume_order,
+            notice: policies
+                .iter()
+                .filter(|p| p.state == WindowState::Closing && p.action == CloseAction::Drain)
+                .filter_map(|p| {
+                    Some((
+                        p.closes_at.clone()?,
+                        p.name.clone(),
+                        p.drains_at.clone().or_else(|| p.closes_at.clone())?,
+                    ))
+                })
+                .min()
+                .map(|(closes, name, drains)| (name, closes, drains)),
             policies: policies.iter().map(|p| p.name.clone()).collect(),
         })
     }
@@ -153,6 +172,25 @@ impl Index {
         self.window_of_local_queue(lq_key)
             .filter(|e| !e.admits)
             .map(|e| (format!("LocalQueue {lq_key}"), e))
+    }
+
+    /// The drain announced for an admitted workload's queues: the `TimeWindowClosing` message
+    /// and the close.
+    pub(super) fn window_notice(&self, cq: &str, lq_key: &str) -> Option<(String, String)> {
+        let (queue, effect) = match self.window_of_cluster_queue(cq) {
+            Some(e) if e.notice.is_some() => (format!("ClusterQueue {cq}"), e),
+            _ => (
+                format!("LocalQueue {lq_key}"),
+                self.window_of_local_queue(lq_key)?,
+            ),
+        };
+        let (policy, closes, drains) = effect.notice.as_ref()?;
+        Some((
+            format!(
+                "{queue} closes at {closes} (TimeWindowPolicy {policy}, Drain): admitted work is suspended from {drains}; checkpoint before then"
+            ),
+            closes.clone(),
+        ))
     }
 
     /// The effect draining a workload's queues, with the target it is paced under.
