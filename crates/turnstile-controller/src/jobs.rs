@@ -378,12 +378,7 @@ fn count_transitions(before: &Workload, status: &Value) {
                 .filter(|_| condition_of(before, t).is_none_or(|c| c.status != "True"))
         })
     };
-    let cq = before
-        .status
-        .as_ref()
-        .and_then(|s| s.admission.as_ref())
-        .map(|a| a.cluster_queue.to_string())
-        .unwrap_or_default();
+    let cq = turnstile_state::lifecycle::admitted_to(before);
     let pc = metrics::priority_class(before);
     let m = metrics::global();
     if became(conditions::FINISHED).is_some() {

@@ -849,12 +849,7 @@ fn count_admission(wl: &Workload, cluster_queue: &str, now_ms: i64) {
 
 /// Counts an eviction under Kueue's labels.
 fn count_eviction(wl: &Workload, reason: &str) {
-    let cq = wl
-        .status
-        .as_ref()
-        .and_then(|s| s.admission.as_ref())
-        .map(|a| a.cluster_queue.to_string())
-        .unwrap_or_default();
+    let cq = lifecycle::admitted_to(wl);
     let (reason, cause) = metrics::eviction_labels(reason);
     let pc = metrics::priority_class(wl);
     metrics::global().inc(

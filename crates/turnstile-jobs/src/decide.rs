@@ -247,22 +247,10 @@ fn admission_checks(view: &WorkloadView<'_>, now: i64) -> Option<Vec<Action>> {
             return None;
         }
         let message = checks_message(&rejected, "Rejected");
+        let [target, inactive] = deactivate(view, reasons::ADMISSION_CHECK, &message, now);
         return Some(vec![
-            status_action(
-                view,
-                &[(
-                    conditions::DEACTIVATION_TARGET,
-                    "True",
-                    reasons::ADMISSION_CHECK,
-                    &message,
-                )],
-                now,
-                json!({}),
-            ),
-            Action::PatchWorkload {
-                name: wl_name(wl),
-                patch: json!({"spec": {"active": false}}),
-            },
+            target,
+            inactive,
             Action::Event {
                 warning: true,
                 reason: "AdmissionCheckRejected",
@@ -673,12 +661,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
                 json!({}),
             ));
         }
-        let cq = wl
-            .status
-            .as_ref()
-            .and_then(|s| s.admission.as_ref())
-            .map(|a| a.cluster_queue.to_string())
-            .unwrap_or_default();
+        let cq = lifecycle::admitted_to(wl);
         out.push(Action::Event {
             warning: false,
             reason: "Started",
@@ -717,6 +700,23 @@ pub fn orphan(view: &WorkloadView<'_>, now_ms: i64) -> Vec<Action> {
     }
 }
 
+/// Deactivation for a cause: the `DeactivationTarget` condition, then `spec.active=false` (the
+/// eviction `DeactivatedDueTo<cause>` follows from the scheduler's lifecycle rules).
+fn deactivate(view: &WorkloadView<'_>, cause: &str, message: &str, now: i64) -> [Action; 2] {
+    [
+        status_action(
+            view,
+            &[(conditions::DEACTIVATION_TARGET, "True", cause, message)],
+            now,
+            json!({}),
+        ),
+        Action::PatchWorkload {
+            name: wl_name(view.wl),
+            patch: json!({"spec": {"active": false}}),
+        },
+    ]
+}
+
 /// The status that gives an evicted Workload's quota back once its Job has stopped.
 fn release(view: &WorkloadView<'_>, now: i64) -> Action {
     Action::WorkloadStatus {
@@ -751,21 +751,12 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
             .saturating_add(i64::from(max).saturating_mul(1000))
             .saturating_sub(i64::from(past).saturating_mul(1000));
         if now >= deadline {
-            out.push(status_action(
+            out.extend(deactivate(
                 view,
-                &[(
-                    conditions::DEACTIVATION_TARGET,
-                    "True",
-                    reasons::MAXIMUM_EXECUTION_TIME_EXCEEDED,
-                    "exceeding the maximum execution time",
-                )],
+                reasons::MAXIMUM_EXECUTION_TIME_EXCEEDED,
+                "exceeding the maximum execution time",
                 now,
-                json!({}),
             ));
-            out.push(Action::PatchWorkload {
-                name: wl_name(wl),
-                patch: json!({"spec": {"active": false}}),
-            });
             return out;
         }
         out.push(Action::RequeueAfterMs(deadline - now));
@@ -843,21 +834,12 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
                         .backoff_limit_count
                         .is_some_and(|l| count.saturating_add(1) > l)
                     {
-                        out.push(status_action(
+                        out.extend(deactivate(
                             view,
-                            &[(
-                                conditions::DEACTIVATION_TARGET,
-                                "True",
-                                reasons::REQUEUING_LIMIT_EXCEEDED,
-                                "exceeding the maximum number of re-queuing retries",
-                            )],
+                            reasons::REQUEUING_LIMIT_EXCEEDED,
+                            "exceeding the maximum number of re-queuing retries",
                             now,
-                            json!({}),
                         ));
-                        out.push(Action::PatchWorkload {
-                            name: wl_name(wl),
-                            patch: json!({"spec": {"active": false}}),
-                        });
                         return out;
                     }
                     let n = count.saturating_add(1);

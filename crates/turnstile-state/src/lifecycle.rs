@@ -33,6 +33,15 @@ pub fn holds_quota(wl: &api::Workload) -> bool {
         && wl.status.as_ref().is_some_and(|s| s.admission.is_some())
 }
 
+/// The ClusterQueue a Workload's recorded admission is in (empty when it has none).
+pub fn admitted_to(wl: &api::Workload) -> String {
+    wl.status
+        .as_ref()
+        .and_then(|s| s.admission.as_ref())
+        .map(|a| a.cluster_queue.to_string())
+        .unwrap_or_default()
+}
+
 /// Whether a Workload is admitted: it holds quota and `Admitted=True`.
 pub fn is_admitted(wl: &api::Workload) -> bool {
     holds_quota(wl) && is_true(wl, conditions::ADMITTED)

@@ -222,12 +222,7 @@ impl Index {
             if !by_window {
                 continue;
             }
-            let cq = wl
-                .status
-                .as_ref()
-                .and_then(|s| s.admission.as_ref())
-                .map(|a| a.cluster_queue.to_string())
-                .unwrap_or_default();
+            let cq = crate::lifecycle::admitted_to(wl);
             if let Some((target, _, _)) = self.window_draining(&cq, &local_queue_key_of(wl)) {
                 *out.entry(target).or_insert(0) += 1;
             }
