@@ -14,7 +14,6 @@
 //! restart anywhere in the lifecycle simply continues from what the objects say.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -193,7 +192,7 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
         if let Ok(mut ix) = ctx.shared.index.lock() {
             keys.extend(ix.take_dirty_jobs());
         }
-        if !ctx.shared.leader.load(Ordering::SeqCst) {
+        if !ctx.shared.leader.holds() {
             leading = false;
             timers.clear();
             failures.clear();

@@ -10,6 +10,7 @@
 //! ```
 
 pub mod events;
+pub mod fence;
 pub mod health;
 pub mod jobs;
 pub mod lease;

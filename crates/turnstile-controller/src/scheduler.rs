@@ -43,8 +43,9 @@ pub struct Shared {
     pub wake: Arc<Notify>,
     /// Set once every watch has listed.
     pub synced: Arc<AtomicBool>,
-    /// True while this replica holds the leader Lease; only then does it schedule and write.
-    pub leader: Arc<AtomicBool>,
+    /// Whether this replica holds the leader Lease now; only then does it schedule and write (and
+    /// the fenced client refuses writes otherwise).
+    pub leader: Arc<crate::lease::Leadership>,
     /// Where events go (nowhere by default).
     pub events: crate::events::Events,
     /// Signalled on every cache change, for the Job reconciler (it asks the cache which Jobs'
@@ -220,7 +221,7 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
     let mut idle = Duration::ZERO;
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
-        if !shared.leader.load(Ordering::SeqCst) {
+        if !shared.leader.holds() {
             continue;
         }
         // A cycle that admitted nothing is followed by a growing pause (as Kueue's loop backs
@@ -261,7 +262,7 @@ async fn queue_statuses(client: Client, shared: Shared, fair_sharing: bool) {
     let mut pacer = Pacer::new(STATUS_BATCH);
     loop {
         tokio::time::sleep(STATUS_TICK).await;
-        if shared.leader.load(Ordering::SeqCst) {
+        if shared.leader.holds() {
             write_queue_statuses(&client, &shared, now_ms(), fair_sharing, &mut pacer).await;
         }
     }

@@ -292,7 +292,7 @@ async fn reconcile(
     let assessed: Vec<(&TimeWindowPolicy, Assessed)> =
         policies.values().map(|p| (p, assess(p, now))).collect();
     let next = assessed.iter().filter_map(|(_, a)| a.next).min();
-    let leader = shared.leader.load(Ordering::SeqCst);
+    let leader = shared.leader.holds();
     let mut writes = Vec::new();
     {
         let Ok(mut ix) = shared.index.lock() else {

@@ -188,37 +188,7 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         .context("finding our own identity")?;
     tracing::info!(%username, namespace = %args.namespace, "starting the manager");
 
-    let certs = Arc::new(CertStore::default());
-    match args.cert_mode {
-        CertMode::SelfManaged => {
-            let svc = &args.webhook_service;
-            let ns = &args.namespace;
-            let mut dns = vec![
-                format!("{svc}.{ns}.svc"),
-                format!("{svc}.{ns}.svc.cluster.local"),
-            ];
-            dns.extend(args.cert_dns.iter().cloned());
-            let cfg = SelfManagedCerts {
-                namespace: ns.clone(),
-                secret_name: args.cert_secret.clone(),
-                names: Names {
-                    dns,
-                    ips: args.cert_ips.clone(),
-                },
-                lifetimes: Lifetimes {
-                    ca: args.ca_validity_seconds,
-                    serving: args.cert_validity_seconds,
-                    renew_before: args.cert_renew_before_seconds,
-                },
-                mutating_configurations: args.mutating_configurations.clone(),
-                validating_configurations: args.validating_configurations.clone(),
-            };
-            tokio::spawn(run_self_managed_certs(client.clone(), cfg, certs.clone()));
-        }
-        CertMode::Files => {
-            tokio::spawn(run_file_certs(args.cert_dir.clone(), certs.clone()));
-        }
-    }
+    let certs = start_certs(&client, &args);
 
     let jobs = JobsConfig {
         manage_jobs_without_queue_name: args.manage_jobs_without_queue_name
@@ -250,7 +220,16 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
                     jobs,
                     pods_ready: config.wait_for_pods_ready().map(pods_ready),
                 });
-        Some(start_scheduler(&client, &args, &config, settings))
+        let leadership = Arc::new(turnstile_controller::lease::Leadership::default());
+        let fenced = turnstile_controller::fence::fenced_client(leadership.clone())
+            .await
+            .context("connecting to the API server (the controllers' fenced client)")?;
+        Some(start_scheduler(
+            (&client, &fenced, leadership),
+            &args,
+            &config,
+            settings,
+        ))
     };
     start_metrics(&args, &config, shared)?;
     let ready = Arc::new(Ready {
@@ -279,10 +258,52 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     }
 }
 
+/// Starts the webhook's certificate management (self-managed or from files).
+fn start_certs(client: &kube::Client, args: &ManagerArgs) -> Arc<CertStore> {
+    let certs = Arc::new(CertStore::default());
+    match args.cert_mode {
+        CertMode::SelfManaged => {
+            let svc = &args.webhook_service;
+            let ns = &args.namespace;
+            let mut dns = vec![
+                format!("{svc}.{ns}.svc"),
+                format!("{svc}.{ns}.svc.cluster.local"),
+            ];
+            dns.extend(args.cert_dns.iter().cloned());
+            let cfg = SelfManagedCerts {
+                namespace: ns.clone(),
+                secret_name: args.cert_secret.clone(),
+                names: Names {
+                    dns,
+                    ips: args.cert_ips.clone(),
+                },
+                lifetimes: Lifetimes {
+                    ca: args.ca_validity_seconds,
+                    serving: args.cert_validity_seconds,
+                    renew_before: args.cert_renew_before_seconds,
+                },
+                mutating_configurations: args.mutating_configurations.clone(),
+                validating_configurations: args.validating_configurations.clone(),
+            };
+            tokio::spawn(run_self_managed_certs(client.clone(), cfg, certs.clone()));
+        }
+        CertMode::Files => {
+            tokio::spawn(run_file_certs(args.cert_dir.clone(), certs.clone()));
+        }
+    }
+    certs
+}
+
 /// Starts leader election and, behind it, the scheduler (its watches run on every replica so that
 /// a new leader starts with a warm cache).
+/// `clients`: the plain client (Lease, Events), the fenced one the controllers read and write
+/// with, and the leadership that fences it.
 fn start_scheduler(
-    client: &kube::Client,
+    (client, fenced, leadership): (
+        &kube::Client,
+        &kube::Client,
+        Arc<turnstile_controller::lease::Leadership>,
+    ),
     args: &ManagerArgs,
     config: &turnstile_config::Configuration,
     jobs: Option<turnstile_controller::jobs::JobSettings>,
@@ -297,6 +318,7 @@ fn start_scheduler(
         index: Arc::new(std::sync::Mutex::new(
             turnstile_state::index::Index::with_resource_rules(resource_rules(config)),
         )),
+        leader: leadership,
         ..Default::default()
     };
     let election = config.leader_election();
@@ -334,11 +356,9 @@ fn start_scheduler(
     } else {
         // leaderElection.leaderElect: false — a single replica that always writes.
         tracing::warn!("leader election is off: run exactly one replica");
-        shared
-            .leader
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        shared.leader.forever();
     }
-    let client = client.clone();
+    let client = fenced.clone();
     let strategies = config.fair_sharing_strategies();
     let fair_strategies = strategies
         .and_then(|s| {
@@ -457,7 +477,7 @@ async fn serve_metrics(addr: SocketAddr, shared: Option<turnstile_controller::sc
                     .lock()
                     .map(|ix| metrics::cache_gauges(&ix))
                     .unwrap_or_default();
-                let leader = sh.leader.load(std::sync::atomic::Ordering::SeqCst);
+                let leader = sh.leader.holds();
                 (gauges, if leader { "leader" } else { "follower" })
             }
             None => (Vec::new(), "standalone"),
