@@ -177,6 +177,7 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
     let mut leading = false;
     let mut last_full = Instant::now();
     loop {
+        ctx.shared.heartbeats.beat("jobs");
         let wait = timers
             .values()
             .min()

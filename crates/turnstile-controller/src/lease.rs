@@ -243,7 +243,12 @@ fn is_conflict(e: &kube::Error) -> bool {
 }
 
 /// Keeps `leadership` true exactly while this replica may act as the leader. Runs forever.
-pub async fn run(client: Client, cfg: LeaseConfig, leadership: Arc<Leadership>) {
+pub async fn run(
+    client: Client,
+    cfg: LeaseConfig,
+    leadership: Arc<Leadership>,
+    heartbeats: Arc<crate::health::Heartbeats>,
+) {
     let api: Api<Lease> = Api::namespaced(client, &cfg.namespace);
     let mut elector = Elector::new(&cfg);
     let mut throttle = Throttle { last: None };
@@ -251,6 +256,7 @@ pub async fn run(client: Client, cfg: LeaseConfig, leadership: Arc<Leadership>) 
     let call_timeout = cfg.renew_deadline.max(Duration::from_millis(500));
     let mut was_leading = false;
     loop {
+        heartbeats.beat("lease");
         let started = Instant::now();
         match tokio::time::timeout(call_timeout, api.get_opt(&cfg.name)).await {
             Ok(Ok(lease)) => {

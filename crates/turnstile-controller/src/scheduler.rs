@@ -51,6 +51,8 @@ pub struct Shared {
     /// Signalled on every cache change, for the Job reconciler (it asks the cache which Jobs'
     /// Workloads changed).
     pub jobs_wake: Arc<Notify>,
+    /// The control loops' heartbeats (`/healthz`).
+    pub heartbeats: Arc<crate::health::Heartbeats>,
 }
 
 /// Now, in Unix milliseconds (the loop's one clock read per step; the core gets it passed in).
@@ -81,7 +83,7 @@ fn spawn_watch<K>(
     K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
     K::DynamicType: Default,
 {
-    tokio::spawn(async move {
+    crate::health::supervise("watch", async move {
         let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
         let mut stream = std::pin::pin!(stream);
         let mut listing: Vec<String> = Vec::new();
@@ -136,12 +138,10 @@ pub async fn start_watches(
     clock: Arc<dyn crate::windows::Clock>,
 ) {
     let flags: Vec<Arc<AtomicBool>> = (0..9).map(|_| Arc::new(AtomicBool::new(false))).collect();
-    tokio::spawn(crate::windows::run(
-        client.clone(),
-        shared.clone(),
-        clock,
-        flags[8].clone(),
-    ));
+    crate::health::supervise(
+        "time-windows",
+        crate::windows::run(client.clone(), shared.clone(), clock, flags[8].clone()),
+    );
     spawn_watch(
         Api::<turnstile_api::AdmissionCheck>::all(client.clone()),
         shared.clone(),
@@ -212,15 +212,15 @@ pub async fn start_watches(
 /// Runs scheduling cycles until the process ends. Wakes on cache changes, and every second for
 /// backoff expiries.
 pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
-    tokio::spawn(queue_statuses(
-        client.clone(),
-        shared.clone(),
-        config.fair_sharing,
-    ));
+    crate::health::supervise(
+        "queue-statuses",
+        queue_statuses(client.clone(), shared.clone(), config.fair_sharing),
+    );
     let mut reasons_pacer = Pacer::new(PENDING_MESSAGE_PERIOD);
     let mut idle = Duration::ZERO;
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
+        shared.heartbeats.beat("scheduler");
         if !shared.leader.holds() {
             continue;
         }

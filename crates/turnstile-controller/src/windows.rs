@@ -265,6 +265,7 @@ pub async fn run(client: Client, shared: Shared, clock: Arc<dyn Clock>, ready: A
             }
             () = tokio::time::sleep(sleep) => {}
         }
+        shared.heartbeats.beat("time-windows");
         if !listed {
             continue;
         }

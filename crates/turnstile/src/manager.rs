@@ -123,6 +123,8 @@ pub struct ManagerArgs {
 struct Ready {
     certs: Arc<CertStore>,
     synced: Arc<std::sync::atomic::AtomicBool>,
+    /// The scheduler's caches (with the time windows' states), when it runs.
+    scheduler_synced: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Readiness for Ready {
@@ -132,6 +134,13 @@ impl Readiness for Ready {
         }
         if !self.synced.load(std::sync::atomic::Ordering::Relaxed) {
             return Err("caches not synced yet".into());
+        }
+        if self
+            .scheduler_synced
+            .as_ref()
+            .is_some_and(|s| !s.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err("scheduler caches not synced yet".into());
         }
         Ok(())
     }
@@ -180,6 +189,7 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         bail!("--cert-renew-before-seconds must be smaller than --cert-validity-seconds");
     }
     let (config, selector) = load_config(&args)?;
+    health::exit_on_panic();
     let client = kube::Client::try_default()
         .await
         .context("connecting to the API server")?;
@@ -231,13 +241,17 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
             settings,
         ))
     };
-    start_metrics(&args, &config, shared)?;
+    let heartbeats = shared
+        .as_ref()
+        .map_or_else(Default::default, |s| s.heartbeats.clone());
     let ready = Arc::new(Ready {
         certs: certs.clone(),
         synced,
+        scheduler_synced: shared.as_ref().map(|s| s.synced.clone()),
     });
+    start_metrics(&args, &config, shared)?;
     let (webhook_addr, health_addr) = addresses(&args, &config)?;
-    let health = tokio::spawn(health::serve(health_addr, ready));
+    let health = tokio::spawn(health::serve(health_addr, ready, heartbeats));
     let webhook = tokio::spawn(turnstile_webhook::server::serve(
         webhook_addr,
         certs,
@@ -348,11 +362,15 @@ fn start_scheduler(
             renew_deadline,
             retry,
         };
-        tokio::spawn(turnstile_controller::lease::run(
-            client.clone(),
-            lease,
-            shared.leader.clone(),
-        ));
+        turnstile_controller::health::supervise(
+            "lease",
+            turnstile_controller::lease::run(
+                client.clone(),
+                lease,
+                shared.leader.clone(),
+                shared.heartbeats.clone(),
+            ),
+        );
     } else {
         // leaderElection.leaderElect: false — a single replica that always writes.
         tracing::warn!("leader election is off: run exactly one replica");
@@ -381,7 +399,7 @@ fn start_scheduler(
         fair_strategies,
     };
     let returned = shared.clone();
-    tokio::spawn(async move {
+    turnstile_controller::health::supervise("scheduler", async move {
         turnstile_controller::scheduler::start_watches(
             &client,
             &shared,
@@ -390,11 +408,10 @@ fn start_scheduler(
         .await;
         tracing::info!("scheduler caches synced; scheduling");
         if let Some(jobs) = jobs {
-            tokio::spawn(turnstile_controller::jobs::run(
-                client.clone(),
-                shared.clone(),
-                jobs,
-            ));
+            turnstile_controller::health::supervise(
+                "jobs",
+                turnstile_controller::jobs::run(client.clone(), shared.clone(), jobs),
+            );
         } else {
             tracing::warn!("integrations.frameworks lacks batch/job: Jobs are not managed");
         }
