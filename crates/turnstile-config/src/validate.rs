@@ -1033,7 +1033,58 @@ fn quota_check_strategy(cfg: &Configuration, errs: &mut Vec<FieldError>) {
 
 /// Checks Kueue leaves to the server libraries (which would fail at startup) but Turnstile makes at load time.
 /// A port of 0 or below is not an error: the webhook server then uses 9443, as controller-runtime does.
+/// Leader election that cannot keep one leader (checked before anything starts, as client-go's
+/// `NewLeaderElector` refuses it): durations positive, `leaseDuration > renewDeadline >
+/// retryPeriod * 1.2`. Without it a standby could take over while the leader still renews.
+fn leader_election(cfg: &Configuration, errs: &mut Vec<FieldError>) {
+    let Some(le) = &cfg.leader_election else {
+        return;
+    };
+    if le.leader_elect == Some(false) {
+        return;
+    }
+    let path = |f: &str| FieldPath::of(&["leaderElection", f]);
+    let mut positive = true;
+    for (field, d) in [
+        ("leaseDuration", le.lease_duration),
+        ("renewDeadline", le.renew_deadline),
+        ("retryPeriod", le.retry_period),
+    ] {
+        if d.is_negative() || d.is_zero() {
+            positive = false;
+            errs.push(FieldError::invalid(
+                &path(field),
+                duration_value(d),
+                "must be greater than 0",
+            ));
+        }
+    }
+    if !positive {
+        return;
+    }
+    if le.lease_duration.as_nanos() <= le.renew_deadline.as_nanos() {
+        errs.push(FieldError::invalid(
+            &path("renewDeadline"),
+            duration_value(le.renew_deadline),
+            format!("must be less than leaseDuration ({})", le.lease_duration),
+        ));
+    }
+    // client-go's JitterFactor: a renewal may wait up to 1.2 retry periods.
+    if i128::from(le.renew_deadline.as_nanos()) * 10 <= i128::from(le.retry_period.as_nanos()) * 12
+    {
+        errs.push(FieldError::invalid(
+            &path("retryPeriod"),
+            duration_value(le.retry_period),
+            format!(
+                "1.2 times it must be less than renewDeadline ({})",
+                le.renew_deadline
+            ),
+        ));
+    }
+}
+
 fn turnstile_extras(cfg: &Configuration, errs: &mut Vec<FieldError>) {
+    leader_election(cfg, errs);
     if let Some(port) = cfg.webhook.port
         && port > 65535
     {

@@ -229,6 +229,26 @@ fn admission_fair_sharing_values() {
 }
 
 #[test]
+fn leader_election_that_cannot_keep_one_leader() {
+    assert_eq!(
+        invalid("leaderElection:\n  leaseDuration: 10s\n  renewDeadline: 10s\n  retryPeriod: 9s\n"),
+        [
+            r#"leaderElection.renewDeadline: Invalid value: "10s": must be less than leaseDuration (10s)"#,
+            r#"leaderElection.retryPeriod: Invalid value: "9s": 1.2 times it must be less than renewDeadline (10s)"#,
+        ]
+    );
+    assert_eq!(
+        invalid("leaderElection:\n  leaseDuration: -15s\n"),
+        [r#"leaderElection.leaseDuration: Invalid value: "-15s": must be greater than 0"#]
+    );
+    // Off: nothing to keep.
+    assert!(
+        turnstile_config::parse("apiVersion: config.kueue.x-k8s.io/v1beta2\nkind: Configuration\nleaderElection:\n  leaderElect: false\n  leaseDuration: 1s\n  renewDeadline: 5s\n")
+            .is_ok()
+    );
+}
+
+#[test]
 fn webhook_port_out_of_range() {
     assert_eq!(
         invalid("webhook:\n  port: 70000\n"),

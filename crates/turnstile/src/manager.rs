@@ -43,9 +43,11 @@ pub struct ManagerArgs {
     /// `health.healthProbeBindAddress`, `:8081`).
     #[arg(long)]
     pub health_addr: Option<SocketAddr>,
-    /// Where the serving certificate comes from.
-    #[arg(long, value_enum, default_value = "self-managed")]
-    pub cert_mode: CertMode,
+    /// Where the serving certificate comes from (default: `self-managed`, or `files` when the
+    /// Configuration says `internalCertManagement.enable: false`, as Kueue then expects the
+    /// certificate to be provided, e.g. by cert-manager).
+    #[arg(long, value_enum)]
+    pub cert_mode: Option<CertMode>,
     /// Directory with tls.crt and tls.key (cert mode `files`).
     #[arg(long, default_value = "/tmp/k8s-webhook-server/serving-certs")]
     pub cert_dir: PathBuf,
@@ -188,6 +190,11 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     if args.cert_renew_before_seconds >= args.cert_validity_seconds {
         bail!("--cert-renew-before-seconds must be smaller than --cert-validity-seconds");
     }
+    // A CA that is always within its renewal margin would be replaced on every pass, and the
+    // Secret would grow until writes fail.
+    if args.cert_renew_before_seconds >= args.ca_validity_seconds {
+        bail!("--cert-renew-before-seconds must be smaller than --ca-validity-seconds");
+    }
     let (config, selector) = load_config(&args)?;
     health::exit_on_panic();
     let client = kube::Client::try_default()
@@ -198,7 +205,9 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         .context("finding our own identity")?;
     tracing::info!(%username, namespace = %args.namespace, "starting the manager");
 
-    let certs = start_certs(&client, &args);
+    let cert_mode = resolve_cert_mode(args.cert_mode, config.internal_cert_management().enable);
+    tracing::info!(?cert_mode, "webhook certificates");
+    let certs = start_certs(&client, &args, cert_mode);
 
     let jobs = JobsConfig {
         manage_jobs_without_queue_name: args.manage_jobs_without_queue_name
@@ -272,10 +281,19 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     }
 }
 
+/// The flag when given, else what `internalCertManagement.enable` says.
+fn resolve_cert_mode(flag: Option<CertMode>, internal_enabled: bool) -> CertMode {
+    flag.unwrap_or(if internal_enabled {
+        CertMode::SelfManaged
+    } else {
+        CertMode::Files
+    })
+}
+
 /// Starts the webhook's certificate management (self-managed or from files).
-fn start_certs(client: &kube::Client, args: &ManagerArgs) -> Arc<CertStore> {
+fn start_certs(client: &kube::Client, args: &ManagerArgs, mode: CertMode) -> Arc<CertStore> {
     let certs = Arc::new(CertStore::default());
-    match args.cert_mode {
+    match mode {
         CertMode::SelfManaged => {
             let svc = &args.webhook_service;
             let ns = &args.namespace;
@@ -570,4 +588,19 @@ async fn shutdown_signal() {
         }
     }
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CertMode, resolve_cert_mode};
+
+    #[test]
+    fn internal_cert_management_off_means_provided_certificates_unless_the_flag_says() {
+        assert_eq!(resolve_cert_mode(None, true), CertMode::SelfManaged);
+        assert_eq!(resolve_cert_mode(None, false), CertMode::Files);
+        assert_eq!(
+            resolve_cert_mode(Some(CertMode::SelfManaged), false),
+            CertMode::SelfManaged
+        );
+    }
 }
