@@ -461,11 +461,25 @@ async fn apply(
                 ..PostParams::default()
             };
             let r = workloads.create(&pp, &wl).await.map(|_| ());
-            conflict_ok(
+            let r = conflict_ok(
                 metrics::write("create", "workloads", r),
                 "creating a Workload",
                 &[409],
-            )?;
+            );
+            // Refused (a ResourceQuota on workloads, a webhook down, bad input): the user sees
+            // why on the Job; the creation is retried with backoff.
+            if let (Err(e), Some(job)) = (&r, job) {
+                ctx.shared.events.emit(
+                    job,
+                    true,
+                    "FailedToCreateWorkload",
+                    format!(
+                        "Workload {} could not be created (retrying): {e}",
+                        wl.metadata.name.as_deref().unwrap_or_default()
+                    ),
+                );
+            }
+            r?;
             tracing::info!(job = %job_name, workload = ?wl.metadata.name, "created Workload");
         }
         Action::PatchWorkload { name, patch } => {

@@ -353,6 +353,14 @@ impl Index {
                 message: format!("ClusterQueue {cq_name} is inactive"),
             });
         }
+        // A request Turnstile cannot represent (e.g. more cpu than a 64-bit nano count holds):
+        // never admitted, and the user is told which field.
+        if let Some(Err(e)) = self.models.get(key) {
+            return Some(Standing::Blocked {
+                reason: reasons::INADMISSIBLE,
+                message: format!("The workload's requests cannot be accounted: {e}"),
+            });
+        }
         if let Some((queue, effect)) = self.window_closing(&cq_name, &local_queue_key_of(wl)) {
             return Some(Standing::Blocked {
                 reason: reasons::TIME_WINDOW_CLOSED,

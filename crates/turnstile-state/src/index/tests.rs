@@ -1279,3 +1279,25 @@ fn a_near_drain_is_announced_on_admitted_workloads_and_withdrawn_after() {
         ["evict ns/a TimeWindowClosed", "evict ns/b TimeWindowClosed"]
     );
 }
+
+#[test]
+fn a_workload_whose_requests_cannot_be_represented_is_told_why_not_dropped() {
+    let mut ix = setup("4");
+    ix.apply_workload(wl("huge", "100Ei", "2026-11-25T00:00:01Z"));
+    let Some(Standing::Blocked { reason, message }) = ix.standing("ns/huge") else {
+        panic!("{:?}", ix.standing("ns/huge"));
+    };
+    assert_eq!(reason, "Inadmissible");
+    assert!(
+        message.contains("spec.podSets[0]") && message.contains("cpu"),
+        "{message}"
+    );
+    assert_eq!(
+        ix.blocked_to_report()
+            .iter()
+            .map(|(k, r, _)| (k.as_str(), *r))
+            .collect::<Vec<_>>(),
+        [("ns/huge", "Inadmissible")]
+    );
+    assert!(admitted(&cycle(&mut ix)).is_empty());
+}
