@@ -4,7 +4,9 @@
 //! kube-scheduler places them on kwok nodes, kwok runs them to completion or failure.
 //!
 //! One manager (webhook + scheduler + Job reconciler) with a Kueue Configuration file;
-//! two scenarios run side by side, each in its own namespace and ClusterQueue:
+//! three scenarios run side by side, each in its own namespace (and ClusterQueue):
+//! * `refused`: a ResourceQuota of zero Workloads makes the Workload's creation fail: a Warning
+//!   Event `FailedToCreateWorkload` on the Job says why, and the Workload appears once it is lifted.
 //! * `seq`: Jobs wait suspended (no pods) while the quota is used, run one at a time on the
 //!   flavor's nodes only, succeed or fail, free the quota for the next; no pod is created before
 //!   its Workload's admission; a quota raise admits a waiting Job at once.
@@ -303,6 +305,47 @@ async fn sequence(ns: TestNs, user: Client, cq: String, flavor: String) {
     assert!(pods_of(&ns, "lost").await.is_empty());
 }
 
+/// A Workload the apiserver refuses (a ResourceQuota of zero Workloads in the namespace): the Job
+/// says why in a Warning Event and gets its Workload once the quota is lifted.
+async fn creation_refused(ns: TestNs, user: Client) {
+    let quota: k8s_openapi::api::core::v1::ResourceQuota = serde_json::from_value(
+        json!({"metadata": {"name": "no-workloads"}, "spec": {"hard": {"count/workloads.kueue.x-k8s.io": "0"}}}),
+    )
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::ResourceQuota>::namespaced(ns.client(), &ns.name)
+        .create(&PostParams::default(), &quota)
+        .await
+        .unwrap();
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    jobs.create(
+        &PostParams::default(),
+        &job("refused", "1", "1s", &json!({}), &json!({})),
+    )
+    .await
+    .unwrap();
+    let note = turnstile_e2e::until_event(&ns, "refused", "FailedToCreateWorkload").await;
+    assert!(
+        note.contains("could not be created") && note.contains("exceeded quota"),
+        "{note}"
+    );
+    ns.harness
+        .kubectl(&["delete", "resourcequota", "no-workloads", "-n", &ns.name])
+        .unwrap();
+    wait_for(
+        Duration::from_mins(1),
+        "the Workload created once allowed",
+        || {
+            let ns = ns.clone();
+            async move {
+                let all = turnstile_e2e::list_workloads(&ns).await.ok()?;
+                of_job(&all, "refused").map(|_| ())
+            }
+        },
+    )
+    .await
+    .unwrap();
+}
+
 async fn preemption(
     ns: TestNs,
     user: Client,
@@ -449,10 +492,13 @@ async fn jobs_end_to_end() {
     .await;
     let labels = json!({OPT_IN.0: OPT_IN.1});
     let [seq_cq, pre_cq] = cqs.clone();
-    let (u1, u2) = (user.clone(), user);
+    let (u1, u2, u3) = (user.clone(), user.clone(), user);
     let flavor_name = flavor.clone();
     let (f1, f2) = (flavor.clone(), flavor);
     tokio::join!(
+        h.run_labelled("jobs-refused", labels.clone(), move |ns| creation_refused(
+            ns, u3
+        )),
         h.run_labelled("jobs-seq", labels.clone(), move |ns| sequence(
             ns, u1, seq_cq, f1
         )),
