@@ -6,7 +6,8 @@
 //! One manager (webhook + scheduler + Job reconciler) with a Kueue Configuration file;
 //! three scenarios run side by side, each in its own namespace (and ClusterQueue):
 //! * `refused`: a ResourceQuota of zero Workloads makes the Workload's creation fail: a Warning
-//!   Event `FailedToCreateWorkload` on the Job says why, and the Workload appears once it is lifted.
+//!   Event `FailedToCreateWorkload` on the Job says why, and the Workload appears once it is lifted;
+//!   the queue label removed from the suspended Job, its Workload is deleted.
 //! * `seq`: Jobs wait suspended (no pods) while the quota is used, run one at a time on the
 //!   flavor's nodes only, succeed or fail, free the quota for the next; no pod is created before
 //!   its Workload's admission; a quota raise admits a waiting Job at once.
@@ -344,6 +345,24 @@ async fn creation_refused(ns: TestNs, user: Client) {
     )
     .await
     .unwrap();
+    // The queue label removed from the suspended Job: no longer managed, its Workload goes (it
+    // could otherwise still be admitted, and its finalizer would hold it).
+    jobs.patch(
+        "refused",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"kueue.x-k8s.io/queue-name": null}}})),
+    )
+    .await
+    .unwrap();
+    turnstile_e2e::until_workloads(&ns, "the unmanaged Job's Workload deleted", |all| {
+        of_job(all, "refused").is_none()
+    })
+    .await;
+    assert_eq!(
+        get_job(&ns, "refused").await.spec.and_then(|s| s.suspend),
+        Some(true),
+        "the Job itself is left as it is"
+    );
 }
 
 async fn preemption(

@@ -338,6 +338,10 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
         return Ok(None);
     };
     if !ctx.settings.jobs.manages_job(&job, &ns_labels) {
+        let views: Vec<_> = mine.iter().map(|o| o.view()).collect();
+        for a in decide::unmanaged(&job, &views) {
+            apply(ctx, Some(&job), &owned, a).await?;
+        }
         return Ok(None);
     }
     // A missing priority class: decided (a Warning event), then retried with backoff until the

@@ -700,6 +700,41 @@ pub fn orphan(view: &WorkloadView<'_>, now_ms: i64) -> Vec<Action> {
     }
 }
 
+/// A Job Turnstile no longer manages (its queue label removed while suspended, its namespace no
+/// longer selected, Jobs no longer among the frameworks): a Workload of a suspended Job without
+/// active pods describes nothing that runs, so it goes — deleted, then its finalizer removed — and
+/// can neither be admitted nor hold quota nor block its own deletion. The Job stays suspended;
+/// managed again, it gets a new Workload. A running Job's Workload stays: its pods use the quota
+/// it holds, and freeing that quota while they run would over-commit.
+pub fn unmanaged(job: &Job, workloads: &[WorkloadView<'_>]) -> Vec<Action> {
+    let suspended = job.spec.as_ref().and_then(|s| s.suspend) == Some(true);
+    let active = job.status.as_ref().and_then(|s| s.active).unwrap_or(0);
+    if !suspended || active > 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for v in workloads {
+        if v.wl.metadata.deletion_timestamp.is_none() {
+            out.push(Action::DeleteWorkload {
+                name: wl_name(v.wl),
+            });
+            out.push(Action::Event {
+                warning: false,
+                reason: "DeletedWorkload",
+                note: format!(
+                    "The Job is no longer managed (no queue name, or its namespace is not selected): deleted its Workload {}",
+                    wl_key(v.wl)
+                ),
+            });
+        } else if has_finalizer(v.wl) {
+            out.push(Action::RemoveFinalizer {
+                name: wl_name(v.wl),
+            });
+        }
+    }
+    out
+}
+
 /// Deactivation for a cause: the `DeactivationTarget` condition, then `spec.active=false` (the
 /// eviction `DeactivatedDueTo<cause>` follows from the scheduler's lifecycle rules).
 fn deactivate(view: &WorkloadView<'_>, cause: &str, message: &str, now: i64) -> [Action; 2] {

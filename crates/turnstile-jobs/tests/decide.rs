@@ -13,7 +13,7 @@ use k8s_openapi::api::batch::v1::Job;
 use serde_json::{Value, json};
 use turnstile_api as api;
 use turnstile_jobs::decide::{
-    Action, Inputs, PodsReadyConfig, WorkloadView, backoff_seconds, decide,
+    Action, Inputs, PodsReadyConfig, WorkloadView, backoff_seconds, decide, unmanaged,
 };
 use turnstile_jobs::workload::{Priority, workload_name};
 
@@ -871,4 +871,29 @@ fn priority_comes_from_the_label_then_the_pod_class_then_the_global_default() {
         .unwrap()
         .priority_class_name = Some("gone".into());
     assert!(resolve_priority(&plain, wpc, &pcs).is_err());
+}
+
+#[test]
+fn a_job_no_longer_managed_loses_a_workload_that_runs_nothing_and_keeps_one_that_does() {
+    let pending = wl(vec![], false, json!({}));
+    let held = admitted_wl();
+    // Suspended, no pods: the Workload goes (pending or holding quota alike).
+    for w in [&pending, &held] {
+        let a = unmanaged(&suspended(), &[view(w, 1)]);
+        assert_eq!(kinds(&a), ["DeleteWorkload", "Event:DeletedWorkload"]);
+    }
+    // Being deleted: its finalizer goes.
+    let mut going = held.clone();
+    going.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+    ));
+    assert_eq!(
+        kinds(&unmanaged(&suspended(), &[view(&going, 1)])),
+        ["RemoveFinalizer"]
+    );
+    // Running, or still stopping its pods: nothing changes (its pods use the quota).
+    let running = job(json!({"suspend": false}), json!({"active": 1}));
+    assert!(unmanaged(&running, &[view(&held, 1)]).is_empty());
+    let stopping = job(json!({"suspend": true}), json!({"active": 1}));
+    assert!(unmanaged(&stopping, &[view(&held, 1)]).is_empty());
 }
