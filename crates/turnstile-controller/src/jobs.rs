@@ -84,6 +84,7 @@ struct Owned {
     tolerations: Vec<turnstile_core::model::Toleration>,
     owner_uid: String,
     checks: Vec<String>,
+    per_pod: Option<turnstile_core::resources::Requests>,
 }
 
 impl Owned {
@@ -105,6 +106,7 @@ impl Owned {
             tolerations: ps.map(|p| p.tolerations.clone()).unwrap_or_default(),
             owner_uid,
             checks: ix.checks_of_workload(wl),
+            per_pod: ps.map(|p| p.per_pod.clone()),
         }
     }
 
@@ -115,6 +117,7 @@ impl Owned {
             min_count: self.min_count,
             tolerations: self.tolerations.clone(),
             checks: self.checks.clone(),
+            per_pod: self.per_pod.clone(),
         }
     }
 }
@@ -300,7 +303,7 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
     let (ns, name) = key.split_once('/').unwrap_or_default();
     let job = ctx.jobs.get(&ObjectRef::new(name).within(ns));
     let now = now_ms();
-    let (owned, ns_labels, priority, prebuilt) = {
+    let (owned, ns_labels, priority, prebuilt, job_per_pod) = {
         let mut ix = ctx
             .shared
             .index
@@ -322,7 +325,18 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
             workload::resolve_priority(j, |n| ix.priority_class_value(n), &pcs)
         });
         let prebuilt = job.as_ref().and_then(|j| prebuilt_workload(&mut ix, j));
-        (owned, ns_labels, priority, prebuilt)
+        // One pod of the Job as its Workload would account it (same conversion, same rules).
+        let job_per_pod = job.as_ref().and_then(|j| {
+            let any = turnstile_jobs::workload::Priority {
+                class: None,
+                value: 0,
+            };
+            let wl = workload::new_workload(j, &any);
+            ix.model_of(&wl)
+                .ok()
+                .and_then(|m| m.pod_sets.first().map(|p| p.per_pod.clone()))
+        });
+        (owned, ns_labels, priority, prebuilt, job_per_pod)
     };
     let uid = job.as_ref().and_then(|j| j.metadata.uid.clone());
     let (mine, orphans): (Vec<&Owned>, Vec<&Owned>) = owned
@@ -353,6 +367,7 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
         prebuilt: prebuilt.as_ref().map(Owned::view),
         priority,
         pods_ready: ctx.settings.pods_ready,
+        job_per_pod,
         now_ms: now,
     };
     let mut after = None;

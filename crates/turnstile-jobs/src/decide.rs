@@ -35,6 +35,8 @@ pub struct WorkloadView<'a> {
     /// The AdmissionChecks its ClusterQueue asks of it once quota is reserved (sorted; empty
     /// without a reservation or without checks).
     pub checks: Vec<String>,
+    /// One pod's requests as accounted (after the resource rules), when known.
+    pub per_pod: Option<turnstile_core::resources::Requests>,
 }
 
 /// `waitForPodsReady` settings.
@@ -66,6 +68,9 @@ pub struct Inputs<'a> {
     pub priority: Result<Priority, String>,
     /// `waitForPodsReady`, when enabled.
     pub pods_ready: Option<PodsReadyConfig>,
+    /// One of the Job's pods' requests as accounted (after the resource rules), when known: a
+    /// Workload asking for other amounts does not describe the Job (as Kueue compares requests).
+    pub job_per_pod: Option<turnstile_core::resources::Requests>,
     /// Now, milliseconds since the epoch.
     pub now_ms: i64,
 }
@@ -330,7 +335,18 @@ fn expected_running_count(view: &WorkloadView<'_>) -> i32 {
 /// before admission, tolerations). With quota reserved the Job is compared with what it runs
 /// under the reservation (a partially admitted Job runs fewer pods than the Workload asked for);
 /// a Job still suspended may also match the Workload as asked, as in Kueue.
-pub fn matches(job: &Job, view: &WorkloadView<'_>) -> bool {
+pub fn matches(
+    job: &Job,
+    job_per_pod: Option<&turnstile_core::resources::Requests>,
+    view: &WorkloadView<'_>,
+) -> bool {
+    // Different amounts per pod: a Workload made for another template (or by hand) would charge
+    // other quota than the pods the Job starts use.
+    if let (Some(want), Some(has)) = (job_per_pod, view.per_pod.as_ref())
+        && want != has
+    {
+        return false;
+    }
     let tolerations: Vec<Toleration> = job
         .spec
         .as_ref()
@@ -383,7 +399,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
         .workloads
         .iter()
         .filter(live)
-        .find(|v| matches(job, v));
+        .find(|v| matches(job, inputs.job_per_pod.as_ref(), v));
     let mut out = Vec::new();
     let prebuilt = workload::prebuilt_name(job);
     for v in inputs.workloads.iter().filter(live) {

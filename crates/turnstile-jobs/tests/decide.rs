@@ -76,6 +76,7 @@ fn view(w: &api::Workload, count: i32) -> WorkloadView<'_> {
         min_count: None,
         tolerations: vec![],
         checks: vec![],
+        per_pod: None,
     }
 }
 
@@ -90,6 +91,7 @@ fn inputs<'a>(job: &'a Job, workloads: Vec<WorkloadView<'a>>) -> Inputs<'a> {
             value: 0,
         }),
         pods_ready: None,
+        job_per_pod: None,
         now_ms: NOW,
     }
 }
@@ -513,6 +515,7 @@ fn a_partially_admitted_job_matches_its_workload() {
             min_count: Some(1),
             tolerations: vec![],
             checks: vec![],
+            per_pod: None,
         }]
     };
     let decide_for = |j: &Job, w| decide(&inputs(j, views(w)));
@@ -896,4 +899,34 @@ fn a_job_no_longer_managed_loses_a_workload_that_runs_nothing_and_keeps_one_that
     assert!(unmanaged(&running, &[view(&held, 1)]).is_empty());
     let stopping = job(json!({"suspend": true}), json!({"active": 1}));
     assert!(unmanaged(&stopping, &[view(&held, 1)]).is_empty());
+}
+
+#[test]
+fn a_workload_asking_other_amounts_per_pod_is_not_the_jobs() {
+    use turnstile_core::resources::Requests;
+    let per_pod = |milli: i64| -> Requests { [("cpu".to_owned(), milli)].into_iter().collect() };
+    let w = wl(vec![], false, json!({}));
+    let job = suspended();
+    let decide_with = |job_cpu: i64, wl_cpu: i64| {
+        decide(&Inputs {
+            job_per_pod: Some(per_pod(job_cpu)),
+            ..inputs(
+                &job,
+                vec![WorkloadView {
+                    per_pod: Some(per_pod(wl_cpu)),
+                    ..view(&w, 1)
+                }],
+            )
+        })
+    };
+    // Same amounts: followed (nothing to do for a pending Workload of a suspended Job).
+    assert!(!kinds(&decide_with(1000, 1000)).contains(&"DeleteWorkload".to_owned()));
+    // A Workload claiming 1 cpu for a Job whose pods ask 10: not adopted; updated in place while
+    // nothing is reserved.
+    let a = decide_with(10_000, 1000);
+    assert!(
+        kinds(&a).contains(&"PatchWorkload".to_owned()),
+        "{:?}",
+        kinds(&a)
+    );
 }

@@ -575,6 +575,12 @@ impl Index {
         }
     }
 
+    /// How a Workload would be converted for scheduling under this cache's resource rules (for
+    /// comparing a Job with its Workload by accounted requests).
+    pub fn model_of(&self, wl: &api::Workload) -> Result<Workload, convert::ConvertError> {
+        convert::workload(wl, "", 0, &self.resource_rules)
+    }
+
     /// Forgets a Workload.
     pub fn delete_workload(&mut self, key: &str) {
         let was = self.standing(key);
