@@ -242,7 +242,10 @@ fn rbac_yaml() -> Result<String> {
             ("apiVersion", key(API)),
             ("kind", key("ClusterRole")),
             ("metadata", meta(&name, false)),
-            ("rules", serde_yaml::to_value(policy_rules(Scope::Cluster))?),
+            (
+                "rules",
+                serde_yaml::to_value(policy_rules(Scope::Cluster, FULLNAME))?,
+            ),
         ]),
         mapping(vec![
             ("apiVersion", key(API)),
@@ -257,7 +260,7 @@ fn rbac_yaml() -> Result<String> {
             ("metadata", meta(&name, true)),
             (
                 "rules",
-                serde_yaml::to_value(policy_rules(Scope::Namespace))?,
+                serde_yaml::to_value(policy_rules(Scope::Namespace, FULLNAME))?,
             ),
         ]),
         mapping(vec![
@@ -574,11 +577,11 @@ mod tests {
         );
         assert_eq!(
             docs[0]["rules"],
-            serde_json::to_value(policy_rules(Scope::Cluster)).unwrap()
+            serde_json::to_value(policy_rules(Scope::Cluster, "turnstile")).unwrap()
         );
         assert_eq!(
             docs[2]["rules"],
-            serde_json::to_value(policy_rules(Scope::Namespace)).unwrap()
+            serde_json::to_value(policy_rules(Scope::Namespace, "turnstile")).unwrap()
         );
         assert_eq!(docs[2]["metadata"]["namespace"], "turnstile-system");
         assert!(docs[0]["metadata"].get("namespace").is_none());

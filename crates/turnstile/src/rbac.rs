@@ -25,6 +25,9 @@ pub struct Rule {
     pub resources: &'static [&'static str],
     /// Verbs.
     pub verbs: &'static [&'static str],
+    /// Only these objects (`{fullname}` stands for the release's full name); empty: any. RBAC
+    /// cannot restrict `create` or `list`/`watch` by name, so those verbs go in rules without names.
+    pub names: &'static [&'static str],
 }
 
 const KUEUE: &str = "kueue.x-k8s.io";
@@ -44,6 +47,7 @@ pub const RULES: &[Rule] = &[
             "workloadpriorityclasses",
         ],
         verbs: READ,
+        names: &[],
     },
     // Read like the others; patched when deleted, to drop the in-use finalizer once unused.
     Rule {
@@ -51,6 +55,7 @@ pub const RULES: &[Rule] = &[
         group: KUEUE,
         resources: &["clusterqueues", "resourceflavors"],
         verbs: &["get", "list", "watch", "patch"],
+        names: &[],
     },
     // Workloads: created and deleted for Jobs by the Job reconciler, patched by the scheduler.
     Rule {
@@ -58,6 +63,7 @@ pub const RULES: &[Rule] = &[
         group: KUEUE,
         resources: &["workloads"],
         verbs: &["get", "list", "watch", "create", "patch", "delete"],
+        names: &[],
     },
     // Status written by the scheduler and the Job reconciler.
     Rule {
@@ -70,6 +76,7 @@ pub const RULES: &[Rule] = &[
             "cohorts/status",
         ],
         verbs: STATUS,
+        names: &[],
     },
     // TimeWindowPolicies: watched by every replica, their status written by the leader.
     Rule {
@@ -77,12 +84,14 @@ pub const RULES: &[Rule] = &[
         group: "turnstile.dev",
         resources: &["timewindowpolicies"],
         verbs: READ,
+        names: &[],
     },
     Rule {
         scope: Scope::Cluster,
         group: "turnstile.dev",
         resources: &["timewindowpolicies/status"],
         verbs: &["patch"],
+        names: &[],
     },
     // Jobs: suspended, started with node selectors, restored.
     Rule {
@@ -90,6 +99,7 @@ pub const RULES: &[Rule] = &[
         group: "batch",
         resources: &["jobs"],
         verbs: &["get", "list", "watch", "patch"],
+        names: &[],
     },
     // Clearing a stopped Job's startTime.
     Rule {
@@ -97,6 +107,7 @@ pub const RULES: &[Rule] = &[
         group: "batch",
         resources: &["jobs/status"],
         verbs: &["patch"],
+        names: &[],
     },
     // Job priorities from PriorityClasses.
     Rule {
@@ -104,6 +115,7 @@ pub const RULES: &[Rule] = &[
         group: "scheduling.k8s.io",
         resources: &["priorityclasses"],
         verbs: &["list", "watch"],
+        names: &[],
     },
     // Namespace labels, for namespace selectors.
     Rule {
@@ -111,6 +123,7 @@ pub const RULES: &[Rule] = &[
         group: "",
         resources: &["namespaces"],
         verbs: &["list", "watch"],
+        names: &[],
     },
     // Events on Workloads, Jobs and queues (both APIs).
     Rule {
@@ -118,22 +131,29 @@ pub const RULES: &[Rule] = &[
         group: "events.k8s.io",
         resources: &["events"],
         verbs: &["create", "patch"],
+        names: &[],
     },
     Rule {
         scope: Scope::Cluster,
         group: "",
         resources: &["events"],
         verbs: &["create", "patch"],
+        names: &[],
     },
     // Injecting the self-managed CA into the webhook configurations.
     Rule {
         scope: Scope::Cluster,
         group: "admissionregistration.k8s.io",
-        resources: &[
-            "mutatingwebhookconfigurations",
-            "validatingwebhookconfigurations",
-        ],
-        verbs: &["get", "list", "watch", "update", "patch"],
+        resources: &["mutatingwebhookconfigurations"],
+        verbs: &["get", "update"],
+        names: &["{fullname}-mutating-webhook-configuration"],
+    },
+    Rule {
+        scope: Scope::Cluster,
+        group: "admissionregistration.k8s.io",
+        resources: &["validatingwebhookconfigurations"],
+        verbs: &["get", "update"],
+        names: &["{fullname}-validating-webhook-configuration"],
     },
     // Learning its own username (the webhook recognises its own requests).
     Rule {
@@ -141,25 +161,36 @@ pub const RULES: &[Rule] = &[
         group: "authentication.k8s.io",
         resources: &["selfsubjectreviews"],
         verbs: &["create"],
+        names: &[],
     },
     // Leader election.
     Rule {
         scope: Scope::Namespace,
         group: "coordination.k8s.io",
         resources: &["leases"],
-        verbs: &["get", "create", "update", "patch"],
+        verbs: &["get", "create", "update"],
+        names: &[],
     },
-    // The self-managed webhook certificate Secret.
+    // The self-managed webhook certificate Secret: created once, then read and updated by name
+    // only (no other Secret of the namespace is readable).
     Rule {
         scope: Scope::Namespace,
         group: "",
         resources: &["secrets"],
-        verbs: &["get", "create", "update", "patch"],
+        verbs: &["create"],
+        names: &[],
+    },
+    Rule {
+        scope: Scope::Namespace,
+        group: "",
+        resources: &["secrets"],
+        verbs: &["get", "update"],
+        names: &["{fullname}-webhook-server-cert"],
     },
 ];
 
-/// The rules of one scope, as RBAC PolicyRules, in table order.
-pub fn policy_rules(scope: Scope) -> Vec<PolicyRule> {
+/// The rules of one scope, as RBAC PolicyRules, in table order, for a release named `fullname`.
+pub fn policy_rules(scope: Scope, fullname: &str) -> Vec<PolicyRule> {
     RULES
         .iter()
         .filter(|r| r.scope == scope)
@@ -168,7 +199,12 @@ pub fn policy_rules(scope: Scope) -> Vec<PolicyRule> {
             resources: Some(r.resources.iter().map(|s| (*s).to_owned()).collect()),
             verbs: r.verbs.iter().map(|s| (*s).to_owned()).collect(),
             non_resource_urls: None,
-            resource_names: None,
+            resource_names: (!r.names.is_empty()).then(|| {
+                r.names
+                    .iter()
+                    .map(|n| n.replace("{fullname}", fullname))
+                    .collect()
+            }),
         })
         .collect()
 }
@@ -189,21 +225,55 @@ mod tests {
             for res in r.resources {
                 assert!(!res.contains('*'), "{res}");
                 assert!(
-                    seen.insert((r.group, *res)),
+                    seen.insert((r.group, *res, r.names.is_empty())),
                     "{}/{res} is listed twice",
                     r.group
                 );
+                if !r.names.is_empty() {
+                    assert!(
+                        !r.verbs
+                            .iter()
+                            .any(|v| ["create", "list", "watch"].contains(v)),
+                        "{res}: RBAC cannot restrict these verbs by name"
+                    );
+                }
             }
         }
     }
 
     #[test]
     fn secrets_and_leases_only_in_the_namespace() {
-        for r in policy_rules(Scope::Cluster) {
+        for r in policy_rules(Scope::Cluster, "t") {
             let resources = r.resources.unwrap_or_default();
             assert!(!resources.iter().any(|x| x == "secrets" || x == "leases"));
         }
-        let ns = policy_rules(Scope::Namespace);
-        assert_eq!(ns.len(), 2);
+        let ns = policy_rules(Scope::Namespace, "t");
+        assert_eq!(ns.len(), 3);
+        let secret_reads: Vec<_> = ns
+            .iter()
+            .filter(|r| r.resources.as_deref() == Some(&["secrets".to_owned()][..]))
+            .filter(|r| r.verbs.iter().any(|v| v == "get"))
+            .collect();
+        assert_eq!(
+            secret_reads[0].resource_names.as_deref(),
+            Some(&["t-webhook-server-cert".to_owned()][..]),
+            "only its own Secret is readable"
+        );
+    }
+
+    #[test]
+    fn webhook_configurations_only_by_name() {
+        for r in policy_rules(Scope::Cluster, "t") {
+            let resources = r.resources.clone().unwrap_or_default();
+            if resources
+                .iter()
+                .any(|x| x.ends_with("webhookconfigurations"))
+            {
+                let names = r.resource_names.clone().unwrap_or_default();
+                assert_eq!(names.len(), 1, "{resources:?}");
+                assert!(names[0].starts_with("t-") && names[0].ends_with("-webhook-configuration"));
+                assert_eq!(r.verbs, ["get", "update"]);
+            }
+        }
     }
 }
