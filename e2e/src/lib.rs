@@ -850,3 +850,34 @@ impl UrlWebhooks {
         ]
     }
 }
+
+/// Whether a Workload holds quota now (`QuotaReserved=True`, not finished).
+pub fn reserving(w: &turnstile_api::Workload) -> bool {
+    workload_condition(w, "QuotaReserved").is_some_and(|c| c.status == "True")
+        && workload_condition(w, "Finished").is_none_or(|c| c.status != "True")
+}
+
+/// Cpu (in millicores) held by the reserving Workloads among `all`, from their admissions.
+///
+/// # Panics
+/// On an admission whose cpu usage does not parse.
+pub fn held_cpu_millis(all: &std::collections::BTreeMap<String, turnstile_api::Workload>) -> i64 {
+    all.values()
+        .filter(|w| reserving(w))
+        .flat_map(|w| {
+            w.status
+                .as_ref()
+                .and_then(|s| s.admission.clone())
+                .map(|a| a.pod_set_assignments)
+                .unwrap_or_default()
+        })
+        .map(|psa| {
+            psa.resource_usage.get("cpu").map_or(0, |q| {
+                let m = turnstile_core::Quantity::parse(q.as_str())
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .millis_ceil();
+                i64::try_from(m).unwrap_or(i64::MAX)
+            })
+        })
+        .sum()
+}

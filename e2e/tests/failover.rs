@@ -26,33 +26,11 @@ use turnstile_e2e::{Harness, ManagerProcess, TestNs, wait_for};
 const LEASE: &str = "c1f6bfd2.kueue.x-k8s.io";
 
 fn reserved(w: &Workload) -> bool {
-    turnstile_e2e::workload_condition(w, "QuotaReserved").is_some_and(|c| c.status == "True")
-        && turnstile_e2e::workload_condition(w, "Finished").is_none_or(|c| c.status != "True")
+    turnstile_e2e::reserving(w)
 }
 
-/// Cpu (whole cores) held by reserving workloads.
 fn held(all: &BTreeMap<String, Workload>) -> i64 {
-    all.values()
-        .filter(|w| reserved(w))
-        .flat_map(|w| {
-            w.status
-                .as_ref()
-                .and_then(|s| s.admission.clone())
-                .map(|a| a.pod_set_assignments)
-                .unwrap_or_default()
-        })
-        .map(|psa| {
-            psa.resource_usage.get("cpu").map_or(0, |q| {
-                i64::try_from(
-                    turnstile_core::Quantity::parse(q.as_str())
-                        .unwrap()
-                        .millis_ceil(),
-                )
-                .unwrap()
-            })
-        })
-        .sum::<i64>()
-        / 1000
+    turnstile_e2e::held_cpu_millis(all) / 1000
 }
 
 fn cq(name: &str, flavor: &str, selector: &str, stop: &str) -> Value {

@@ -32,30 +32,11 @@ fn workload(name: &str, priority: i32, cpu: &str) -> Value {
 }
 
 fn reserved(w: &Workload) -> bool {
-    turnstile_e2e::workload_condition(w, "QuotaReserved").is_some_and(|c| c.status == "True")
-        && turnstile_e2e::workload_condition(w, "Finished").is_none_or(|c| c.status != "True")
+    turnstile_e2e::reserving(w)
 }
 
-/// Sum of the cpu (milli) held by reserving workloads.
 fn held(all: &BTreeMap<String, Workload>) -> i64 {
-    all.values()
-        .filter(|w| reserved(w))
-        .flat_map(|w| {
-            w.status
-                .as_ref()
-                .and_then(|s| s.admission.clone())
-                .map(|a| a.pod_set_assignments)
-                .unwrap_or_default()
-        })
-        .map(|psa| {
-            psa.resource_usage.get("cpu").map_or(0, |q| {
-                turnstile_core::Quantity::parse(q.as_str())
-                    .unwrap()
-                    .millis_ceil()
-            })
-        })
-        .map(|v| i64::try_from(v).unwrap())
-        .sum()
+    turnstile_e2e::held_cpu_millis(all)
 }
 
 fn names(all: &BTreeMap<String, Workload>) -> Vec<String> {
