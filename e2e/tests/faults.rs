@@ -248,3 +248,191 @@ async fn jobs_survive_a_manager_killed_at_random_points() {
     })
     .await;
 }
+
+/// Parallelism toggled 1 <-> 20 on suspended Jobs while the scheduler is deciding on them: an
+/// admission computed for one pod must never start twenty. Invariants throughout: the quota is
+/// never exceeded, and a running Job never has more pods allowed (`parallelism`) than its
+/// Workload's admission counts.
+async fn toggling(ns: TestNs, user: kube::Client, (cq, flavor): (String, String)) {
+    const JOBS: usize = 8;
+    setup(&ns, &cq, &flavor, "20", json!({})).await;
+    // Held while the Jobs arrive and the toggling starts; released mid-toggling, so that the
+    // admissions (one 20-pod Job fits at a time) race the changes.
+    let held_queue = |stop: &str| {
+        let mut cq_doc =
+            turnstile_e2e::jobs::queue_objects(&cq, &flavor, &ns.name, "20", &json!({}));
+        cq_doc["spec"]["stopPolicy"] = json!(stop);
+        cq_doc
+    };
+    ns.apply_doc(&held_queue("Hold")).await.unwrap();
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    for i in 0..JOBS {
+        jobs.create(
+            &PostParams::default(),
+            &job(&format!("t{i}"), "1", "1s", &json!({}), &json!({})),
+        )
+        .await
+        .unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let toggles = Arc::new(AtomicU64::new(0));
+    let flipper = {
+        let (jobs, stop, toggles) = (jobs.clone(), stop.clone(), toggles.clone());
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                for i in 0..JOBS {
+                    let name = format!("t{i}");
+                    let Ok(j) = jobs.get(&name).await else {
+                        continue;
+                    };
+                    if j.spec.as_ref().and_then(|s| s.suspend) != Some(true) {
+                        continue;
+                    }
+                    let p = if (n + i as u64).is_multiple_of(2) {
+                        20
+                    } else {
+                        1
+                    };
+                    // Conditional on the version read: never changes a Job that has just started.
+                    let patch = json!({"metadata": {"resourceVersion": j.metadata.resource_version},
+                        "spec": {"parallelism": p, "completions": p}});
+                    if jobs
+                        .patch(
+                            &name,
+                            &kube::api::PatchParams::default(),
+                            &kube::api::Patch::Merge(&patch),
+                        )
+                        .await
+                        .is_ok()
+                    {
+                        toggles.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let violations = Arc::new(AtomicU64::new(0));
+    let max_held = Arc::new(AtomicI64::new(0));
+    let checker = {
+        let (ns, stop, max_held, violations) = (
+            ns.clone(),
+            stop.clone(),
+            max_held.clone(),
+            violations.clone(),
+        );
+        tokio::spawn(async move {
+            let mut checks = 0u64;
+            loop {
+                let done = stop.load(Ordering::SeqCst);
+                let Ok(list) = Api::<Job>::namespaced(ns.client(), &ns.name)
+                    .list(&ListParams::default())
+                    .await
+                else {
+                    continue;
+                };
+                let Ok(all) = turnstile_e2e::list_workloads(&ns).await else {
+                    continue;
+                };
+                let held = turnstile_e2e::held_cpu_millis(&all);
+                max_held.fetch_max(held, Ordering::SeqCst);
+                assert!(held <= 20_000, "over-commit: {held}m of 20 cpu");
+                for j in &list.items {
+                    let name = j.metadata.name.clone().unwrap_or_default();
+                    if j.spec.as_ref().and_then(|s| s.suspend) != Some(false) {
+                        continue;
+                    }
+                    let parallelism = j.spec.as_ref().and_then(|s| s.parallelism).unwrap_or(1);
+                    let admitted = of_job(&all, &name)
+                        .and_then(|w| w.status.as_ref()?.admission.as_ref())
+                        .map_or(0, |a| {
+                            a.pod_set_assignments
+                                .iter()
+                                .map(|p| p.count.unwrap_or(0))
+                                .sum()
+                        });
+                    let finished = of_job(&all, &name).is_some_and(|w| {
+                        turnstile_e2e::workload_condition(w, "Finished")
+                            .is_some_and(|c| c.status == "True")
+                    });
+                    if !finished && parallelism > admitted {
+                        violations.fetch_add(1, Ordering::SeqCst);
+                        panic!(
+                            "Job {name} runs with parallelism {parallelism} on an admission of {admitted} pods"
+                        );
+                    }
+                }
+                checks += 1;
+                if done {
+                    return checks;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    // Toggle for a while (the queue opens after 2 s); every Job must then complete.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    ns.apply_doc(&held_queue("None")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    stop.store(true, Ordering::SeqCst);
+    flipper.await.unwrap();
+    wait_for(
+        Duration::from_mins(3),
+        "every toggled Job completed",
+        || {
+            let jobs = jobs.clone();
+            async move {
+                let list = jobs.list(&ListParams::default()).await.ok()?;
+                list.items
+                    .iter()
+                    .all(|j| {
+                        j.status
+                            .as_ref()
+                            .and_then(|s| s.conditions.as_ref())
+                            .is_some_and(|cs| {
+                                cs.iter()
+                                    .any(|c| c.type_ == "Complete" && c.status == "True")
+                            })
+                    })
+                    .then_some(())
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let checks = checker.await.unwrap();
+    let max_cpu =
+        f64::from(u32::try_from(max_held.load(Ordering::SeqCst)).unwrap_or(u32::MAX)) / 1000.0;
+    println!(
+        "faults: parallelism toggled {} times on {JOBS} suspended Jobs while admitting; all completed; max held {max_cpu:.1} of 20 cpu; {checks} checks, {} violations",
+        toggles.load(Ordering::SeqCst),
+        violations.load(Ordering::SeqCst)
+    );
+}
+
+#[tokio::test]
+async fn parallelism_toggled_while_admissions_are_in_flight() {
+    let h = Harness::get().await.expect("control plane");
+    let id = std::process::id();
+    let port = free_port();
+    let hooks = UrlWebhooks::register(&h, "e2e-toggle", port, OPT_IN).await;
+    let flavor = format!("e2e-toggle-od-{id}");
+    let cq = format!("e2e-toggle-{id}");
+    let mut cleanup = hooks.cleanup();
+    cleanup.extend([
+        format!("clusterqueue/{cq}"),
+        format!("resourceflavor/{flavor}"),
+    ]);
+    let _cleanup = turnstile_e2e::Cleanup(h.clone(), cleanup);
+    let mut args = hooks.manager_args(port);
+    args.extend(["--identity".to_owned(), "e2e-toggle".to_owned()]);
+    let _manager = ManagerProcess::start(&h, &args, vec![]).await;
+    let user = h.client_as(&hooks.user).await.unwrap();
+    turnstile_e2e::jobs::flavor_and_priority_classes(&h.client, &flavor, &[]).await;
+    h.run_labelled("toggle", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
+        toggling(ns, user, (cq, flavor))
+    })
+    .await;
+}
