@@ -61,7 +61,7 @@ stop_manager
 bash e2e/tools/chart-manager-files.sh "$ns" "$run_dir" 24h
 KUBECONFIG="$run_dir/kubeconfig" nohup ./target/debug/turnstile --log-format plain manager \
   --config "$run_dir/controller_manager_config.yaml" --namespace "$ns" --identity turnstile-demo \
-  --webhook-addr "[::]:$webhook_port" --health-addr "$health_addr" --metrics-addr "$metrics_addr" \
+  --webhook-addr "[::]:$webhook_port" --health-addr "$health_addr" --metrics-addr "$metrics_addr" --metrics-insecure \
   >"$run_dir/manager.log" 2>&1 &
 echo $! >"$run_dir/manager.pid"
 for _ in $(seq 120); do

@@ -126,7 +126,7 @@ case "$side" in
     KUBECONFIG="$dir/manager/kubeconfig" "$PERF_TURNSTILE_BIN" --log-format plain manager \
       --config "$dir/manager/controller_manager_config.yaml" --namespace "$ns" --identity turnstile-perf \
       --webhook-addr "[::]:$webhook_port" --health-addr "127.0.0.1:$health_port" \
-      --metrics-addr "127.0.0.1:$metrics_port" >"$dir/logs/manager.log" 2>&1 &
+      --metrics-addr "127.0.0.1:$metrics_port" --metrics-insecure >"$dir/logs/manager.log" 2>&1 &
     manager_pid=$!
     wait_ready "http://127.0.0.1:$health_port/readyz" 120 \
       || { tail -n 30 "$dir/logs/manager.log" >&2; die "the Turnstile manager did not become ready"; }

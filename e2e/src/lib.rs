@@ -498,6 +498,27 @@ impl ManagerProcess {
         args: &[String],
         cleanup: Vec<String>,
     ) -> ManagerProcess {
+        // Tests scrape `/metrics` over plain HTTP; `start_with_secure_metrics` keeps the default.
+        let mut args = args.to_vec();
+        args.push("--metrics-insecure".to_owned());
+        Self::launch(h, kubeconfig, &args, cleanup).await
+    }
+
+    /// [`ManagerProcess::start`] with `/metrics` as the manager serves it by default: HTTPS, for a
+    /// bearer token whose user may get `/metrics`.
+    ///
+    /// # Panics
+    /// As [`ManagerProcess::start`].
+    pub async fn start_with_secure_metrics(h: &Harness, args: &[String]) -> ManagerProcess {
+        Self::launch(h, &h.kubeconfig, args, vec![]).await
+    }
+
+    async fn launch(
+        h: &Harness,
+        kubeconfig: &std::path::Path,
+        args: &[String],
+        cleanup: Vec<String>,
+    ) -> ManagerProcess {
         // TURNSTILE_E2E_MANAGER_BIN picks another build (e.g. target/release/turnstile for figures).
         let bin = std::env::var_os("TURNSTILE_E2E_MANAGER_BIN").map_or_else(
             || e2e_dir().join("../target/debug/turnstile"),

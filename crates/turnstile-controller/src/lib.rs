@@ -15,6 +15,7 @@ pub mod health;
 pub mod jobs;
 pub mod lease;
 pub mod metrics;
+pub mod metrics_auth;
 pub mod scheduler;
 pub mod webhook;
 pub mod windows;

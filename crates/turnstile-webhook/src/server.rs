@@ -183,6 +183,76 @@ pub async fn serve_listener(
     }
 }
 
+/// What a plain GET endpoint answers: status, content type, body.
+pub type GetAnswer = (u16, &'static str, String);
+
+/// Answers a GET request from its path and `Authorization` header.
+pub type GetHandler = Arc<
+    dyn Fn(
+            String,
+            Option<String>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = GetAnswer> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Serves GET endpoints over TLS with the same certificate store (used for `/metrics`).
+pub async fn serve_get_tls(
+    addr: SocketAddr,
+    certs: Arc<CertStore>,
+    handler: GetHandler,
+) -> Result<(), ServerError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServerError::Io(addr, e))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Certificate(e.to_string()))?
+        .with_no_client_auth()
+        .with_cert_resolver(certs);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let Ok(Ok(tls)) = tokio::time::timeout(REQUEST_TIMEOUT, acceptor.accept(stream)).await
+            else {
+                tracing::debug!(%peer, "TLS handshake failed or timed out");
+                return;
+            };
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let handler = handler.clone();
+                async move {
+                    let auth = req
+                        .headers()
+                        .get(hyper::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let (status, content_type, body) =
+                        handler(req.uri().path().to_owned(), auth).await;
+                    let mut resp = Response::new(Full::new(Bytes::from(body)));
+                    *resp.status_mut() =
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
+                        resp.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+                    }
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            });
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .header_read_timeout(REQUEST_TIMEOUT)
+                .timer(hyper_util::rt::TokioTimer::new());
+            let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+        });
+    }
+}
+
 fn reply(status: u16, body: Vec<u8>, json: bool) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

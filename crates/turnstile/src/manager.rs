@@ -30,6 +30,8 @@ pub enum CertMode {
 }
 
 /// Options of `turnstile manager`.
+// Flags of a command line: each bool is an independent switch.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Args, Debug)]
 pub struct ManagerArgs {
     /// Namespace Turnstile runs in (holds the certificate Secret; its Jobs are never queued).
@@ -110,9 +112,14 @@ pub struct ManagerArgs {
     #[arg(long)]
     pub lease_duration_seconds: Option<u64>,
     /// Address of the Prometheus endpoint `/metrics` (default: the Configuration's `metrics.bindAddress`,
-    /// `:8443`; `0` turns it off). Plain HTTP.
+    /// `:8443`; `0` turns it off). HTTPS with the webhook's certificate; a scrape needs a bearer token
+    /// whose user may `get` the non-resource URL `/metrics` (TokenReview + SubjectAccessReview), as
+    /// with Kueue.
     #[arg(long)]
     pub metrics_addr: Option<String>,
+    /// Serve `/metrics` over plain HTTP without authentication (only when asked: tests, a sidecar).
+    #[arg(long)]
+    pub metrics_insecure: bool,
     /// Fair sharing between the ClusterQueues and Cohorts of a cohort tree (Kueue's `fairSharing`
     /// configuration): admission order by dominant resource share.
     #[arg(long)]
@@ -258,7 +265,7 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         synced,
         scheduler_synced: shared.as_ref().map(|s| s.synced.clone()),
     });
-    start_metrics(&args, &config, shared)?;
+    start_metrics(&args, &config, shared, (&client, certs.clone()))?;
     let (webhook_addr, health_addr) = addresses(&args, &config)?;
     let health = tokio::spawn(health::serve(health_addr, ready, heartbeats));
     let webhook = tokio::spawn(turnstile_webhook::server::serve(
@@ -467,6 +474,7 @@ fn start_metrics(
     args: &ManagerArgs,
     config: &turnstile_config::Configuration,
     shared: Option<turnstile_controller::scheduler::Shared>,
+    (client, certs): (&kube::Client, Arc<CertStore>),
 ) -> Result<()> {
     let metrics_addr = match &args.metrics_addr {
         Some(a) if a == "0" => None,
@@ -475,8 +483,13 @@ fn start_metrics(
     };
     if let Some(addr) = metrics_addr {
         let addr = bind_address(&addr).with_context(|| format!("metrics address {addr:?}"))?;
-        tracing::info!(metrics = %addr, "serving metrics");
-        tokio::spawn(serve_metrics(addr, shared));
+        if args.metrics_insecure {
+            tracing::warn!(metrics = %addr, "serving metrics over plain HTTP without authentication (--metrics-insecure)");
+            tokio::spawn(serve_metrics(addr, shared));
+        } else {
+            tracing::info!(metrics = %addr, "serving metrics over HTTPS (bearer token, TokenReview + SubjectAccessReview)");
+            tokio::spawn(serve_metrics_secure(addr, shared, client.clone(), certs));
+        }
     }
     Ok(())
 }
@@ -495,8 +508,56 @@ fn bind_address(text: &str) -> Result<SocketAddr> {
 }
 
 /// Serves `/metrics`: counters and histograms of this process, gauges from the scheduler's cache.
-async fn serve_metrics(addr: SocketAddr, shared: Option<turnstile_controller::scheduler::Shared>) {
+/// The `/metrics` exposition text now.
+fn render_metrics(shared: Option<&turnstile_controller::scheduler::Shared>) -> String {
     use turnstile_controller::metrics;
+    let (gauges, role) = match shared {
+        Some(sh) => {
+            let gauges = sh
+                .index
+                .lock()
+                .map(|ix| metrics::cache_gauges(&ix))
+                .unwrap_or_default();
+            let leader = sh.leader.holds();
+            (gauges, if leader { "leader" } else { "follower" })
+        }
+        None => (Vec::new(), "standalone"),
+    };
+    metrics::global().render(&gauges, role)
+}
+
+const METRICS_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `/metrics` over HTTPS, for tokens whose user may get it.
+async fn serve_metrics_secure(
+    addr: SocketAddr,
+    shared: Option<turnstile_controller::scheduler::Shared>,
+    client: kube::Client,
+    certs: Arc<CertStore>,
+) {
+    use turnstile_controller::metrics_auth::{ApiReviewer, Gate, Verdict};
+    let gate = Arc::new(Gate::new(ApiReviewer::new(client)));
+    let handler: turnstile_webhook::server::GetHandler = Arc::new(move |path, auth| {
+        let gate = gate.clone();
+        let shared = shared.clone();
+        Box::pin(async move {
+            const TEXT: &str = "text/plain; charset=utf-8";
+            if path != "/metrics" {
+                return (404, TEXT, "not found".to_owned());
+            }
+            match gate.check(auth.as_deref(), std::time::Instant::now()).await {
+                Verdict::Allowed => (200, METRICS_TYPE, render_metrics(shared.as_ref())),
+                Verdict::Unauthenticated(why) => (401, TEXT, why),
+                Verdict::Forbidden(why) => (403, TEXT, why),
+            }
+        })
+    });
+    if let Err(e) = turnstile_webhook::server::serve_get_tls(addr, certs, handler).await {
+        tracing::error!(error = %e, "metrics server stopped");
+    }
+}
+
+async fn serve_metrics(addr: SocketAddr, shared: Option<turnstile_controller::scheduler::Shared>) {
     let route = move |path: &str| {
         if path != "/metrics" {
             return (
@@ -505,22 +566,10 @@ async fn serve_metrics(addr: SocketAddr, shared: Option<turnstile_controller::sc
                 "not found".to_owned(),
             );
         }
-        let (gauges, role) = match &shared {
-            Some(sh) => {
-                let gauges = sh
-                    .index
-                    .lock()
-                    .map(|ix| metrics::cache_gauges(&ix))
-                    .unwrap_or_default();
-                let leader = sh.leader.holds();
-                (gauges, if leader { "leader" } else { "follower" })
-            }
-            None => (Vec::new(), "standalone"),
-        };
         (
             health::StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            metrics::global().render(&gauges, role),
+            METRICS_TYPE,
+            render_metrics(shared.as_ref()),
         )
     };
     if let Err(e) = health::serve_routes(addr, "metrics", Arc::new(route)).await {

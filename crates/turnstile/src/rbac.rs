@@ -155,6 +155,21 @@ pub const RULES: &[Rule] = &[
         verbs: &["get", "update"],
         names: &["{fullname}-validating-webhook-configuration"],
     },
+    // Authenticating and authorizing metrics scrapes, as Kueue's metrics server does.
+    Rule {
+        scope: Scope::Cluster,
+        group: "authentication.k8s.io",
+        resources: &["tokenreviews"],
+        verbs: &["create"],
+        names: &[],
+    },
+    Rule {
+        scope: Scope::Cluster,
+        group: "authorization.k8s.io",
+        resources: &["subjectaccessreviews"],
+        verbs: &["create"],
+        names: &[],
+    },
     // Learning its own username (the webhook recognises its own requests).
     Rule {
         scope: Scope::Cluster,
