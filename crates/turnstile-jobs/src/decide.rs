@@ -488,7 +488,9 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
         return out;
     }
     let Some(view) = chosen else {
-        if done.is_some() {
+        // A Job being deleted (or whose namespace is) gets no Workload: nothing of it will run,
+        // and the apiserver refuses new objects in a terminating namespace.
+        if done.is_some() || job.metadata.deletion_timestamp.is_some() {
             return out;
         }
         if !suspended {

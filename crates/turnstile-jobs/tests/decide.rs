@@ -930,3 +930,13 @@ fn a_workload_asking_other_amounts_per_pod_is_not_the_jobs() {
         kinds(&a)
     );
 }
+
+#[test]
+fn a_job_being_deleted_gets_no_workload() {
+    let mut going = suspended();
+    going.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+    ));
+    assert!(!kinds(&decide(&inputs(&going, vec![]))).contains(&"CreateWorkload".to_owned()));
+    assert!(kinds(&decide(&inputs(&suspended(), vec![]))).contains(&"CreateWorkload".to_owned()));
+}
