@@ -220,29 +220,62 @@ async fn stream(
     drop(proc);
 }
 
+/// One manager (with the test webhooks registered by URL) and a ClusterQueue's names, for a test
+/// named `prefix`; the cleanup guard removes what it made.
+struct Setup {
+    h: Harness,
+    cq: String,
+    flavor: String,
+    args: Vec<String>,
+    manager: ManagerProcess,
+    user: kube::Client,
+    _cleanup: turnstile_e2e::Cleanup,
+}
+
+async fn start(prefix: &str) -> Setup {
+    let h = Harness::get().await.expect("control plane");
+    let id = std::process::id();
+    let port = free_port();
+    let hooks = UrlWebhooks::register(&h, prefix, port, OPT_IN).await;
+    let flavor = format!("{prefix}-od-{id}");
+    let cq = format!("{prefix}-{id}");
+    let mut cleanup = hooks.cleanup();
+    cleanup.extend([
+        format!("clusterqueue/{cq}"),
+        format!("resourceflavor/{flavor}"),
+    ]);
+    let guard = turnstile_e2e::Cleanup(h.clone(), cleanup);
+    let mut args = hooks.manager_args(port);
+    args.extend(["--identity".to_owned(), prefix.to_owned()]);
+    let manager = ManagerProcess::start(&h, &args, vec![]).await;
+    let user = h.client_as(&hooks.user).await.unwrap();
+    turnstile_e2e::jobs::flavor_and_priority_classes(&h.client, &flavor, &[]).await;
+    Setup {
+        h,
+        cq,
+        flavor,
+        args,
+        manager,
+        user,
+        _cleanup: guard,
+    }
+}
+
 #[tokio::test]
 async fn jobs_survive_a_manager_killed_at_random_points() {
     let kills: u64 = std::env::var("E2E_FAULT_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
-    let h = Harness::get().await.expect("control plane");
-    let id = std::process::id();
-    let port = free_port();
-    let hooks = UrlWebhooks::register(&h, "e2e-faults", port, OPT_IN).await;
-    let flavor = format!("e2e-faults-od-{id}");
-    let cq = format!("e2e-faults-{id}");
-    let mut cleanup = hooks.cleanup();
-    cleanup.extend([
-        format!("clusterqueue/{cq}"),
-        format!("resourceflavor/{flavor}"),
-    ]);
-    let _cleanup = turnstile_e2e::Cleanup(h.clone(), cleanup);
-    let mut args = hooks.manager_args(port);
-    args.extend(["--identity".to_owned(), "e2e-faults".to_owned()]);
-    let manager = ManagerProcess::start(&h, &args, vec![]).await;
-    let user = h.client_as(&hooks.user).await.unwrap();
-    turnstile_e2e::jobs::flavor_and_priority_classes(&h.client, &flavor, &[]).await;
+    let Setup {
+        h,
+        cq,
+        flavor,
+        args,
+        manager,
+        user,
+        _cleanup,
+    } = start("e2e-faults").await;
     h.run_labelled("faults", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
         stream(ns, user, (cq, flavor), kills, (manager, args))
     })
@@ -414,23 +447,15 @@ async fn toggling(ns: TestNs, user: kube::Client, (cq, flavor): (String, String)
 
 #[tokio::test]
 async fn parallelism_toggled_while_admissions_are_in_flight() {
-    let h = Harness::get().await.expect("control plane");
-    let id = std::process::id();
-    let port = free_port();
-    let hooks = UrlWebhooks::register(&h, "e2e-toggle", port, OPT_IN).await;
-    let flavor = format!("e2e-toggle-od-{id}");
-    let cq = format!("e2e-toggle-{id}");
-    let mut cleanup = hooks.cleanup();
-    cleanup.extend([
-        format!("clusterqueue/{cq}"),
-        format!("resourceflavor/{flavor}"),
-    ]);
-    let _cleanup = turnstile_e2e::Cleanup(h.clone(), cleanup);
-    let mut args = hooks.manager_args(port);
-    args.extend(["--identity".to_owned(), "e2e-toggle".to_owned()]);
-    let _manager = ManagerProcess::start(&h, &args, vec![]).await;
-    let user = h.client_as(&hooks.user).await.unwrap();
-    turnstile_e2e::jobs::flavor_and_priority_classes(&h.client, &flavor, &[]).await;
+    let Setup {
+        h,
+        cq,
+        flavor,
+        manager: _manager,
+        user,
+        _cleanup,
+        ..
+    } = start("e2e-toggle").await;
     h.run_labelled("toggle", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
         toggling(ns, user, (cq, flavor))
     })

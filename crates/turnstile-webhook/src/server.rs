@@ -122,6 +122,17 @@ pub async fn serve(
     serve_listener(listener, certs, ctx, observer).await
 }
 
+/// TLS over the replaceable certificate, HTTP/2 and HTTP/1.1 offered.
+fn acceptor(certs: Arc<CertStore>) -> Result<TlsAcceptor, ServerError> {
+    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Certificate(e.to_string()))?
+        .with_no_client_auth()
+        .with_cert_resolver(certs);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Serves on an already bound listener.
 pub async fn serve_listener(
     listener: TcpListener,
@@ -129,13 +140,7 @@ pub async fn serve_listener(
     ctx: Arc<dyn ReviewContext>,
     observer: Arc<dyn Observer>,
 ) -> Result<(), ServerError> {
-    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ServerError::Certificate(e.to_string()))?
-        .with_no_client_auth()
-        .with_cert_resolver(certs);
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(certs)?;
     loop {
         let addr = listener
             .local_addr()
@@ -205,13 +210,7 @@ pub async fn serve_get_tls(
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| ServerError::Io(addr, e))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ServerError::Certificate(e.to_string()))?
-        .with_no_client_auth()
-        .with_cert_resolver(certs);
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(certs)?;
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
