@@ -401,9 +401,11 @@ async fn drain(ns: TestNs, user: Client, admin: Client, cq: String, flavor: Stri
         (10, 10),
         "each index ran to success exactly once: {after:?}"
     );
-    let all = turnstile_e2e::list_workloads(&ns).await.unwrap();
-    let w = of_job(&all, "long").unwrap();
-    assert!(is_true(w, "Finished"), "{:?}", w.status);
+    // The Job completed; its Workload is marked Finished by the reconciler right after.
+    let all = turnstile_e2e::until_workloads(&ns, "the Workload finished", |all| {
+        of_job(all, "long").is_some_and(|w| is_true(w, "Finished"))
+    })
+    .await;
     assert_eq!(
         all.len(),
         1,
