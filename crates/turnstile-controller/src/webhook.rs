@@ -31,7 +31,8 @@ use turnstile_webhook::server::CertStore;
 use crate::Error;
 
 const CA_BUNDLE_KEY: &str = "ca.crt";
-const CA_KEY_KEY: &str = "ca.key";
+/// Where releases before 2026-12 kept the CA's private key; removed on the first pass.
+const LEGACY_CA_KEY_KEY: &str = "ca.key";
 const CERT_KEY: &str = "tls.crt";
 const KEY_KEY: &str = "tls.key";
 
@@ -69,7 +70,6 @@ fn secret_material(secret: &Secret) -> Material {
     };
     Material {
         ca_bundle: get(CA_BUNDLE_KEY),
-        ca_key: get(CA_KEY_KEY),
         cert: get(CERT_KEY),
         key: get(KEY_KEY),
     }
@@ -78,7 +78,6 @@ fn secret_material(secret: &Secret) -> Material {
 fn secret_data(m: &Material) -> BTreeMap<String, ByteString> {
     [
         (CA_BUNDLE_KEY, &m.ca_bundle),
-        (CA_KEY_KEY, &m.ca_key),
         (CERT_KEY, &m.cert),
         (KEY_KEY, &m.key),
     ]
@@ -89,6 +88,8 @@ fn secret_data(m: &Material) -> BTreeMap<String, ByteString> {
 
 /// One pass of certificate upkeep: read the Secret, issue or renew, write it back, inject the
 /// `caBundle`, then serve the (possibly new) certificate. Returns the serving certificate's end.
+/// The Secret holds `ca.crt` (the bundle), `tls.crt` and `tls.key`, never a CA private key (a
+/// `ca.key` left by an older release is removed).
 pub async fn reconcile_certs(
     client: &Client,
     cfg: &SelfManagedCerts,
@@ -114,7 +115,11 @@ pub async fn reconcile_certs(
                 .map_err(|e| Error::Certificates(e.to_string()))?
         }
     };
-    let material = if change == Change::None && existing.is_some() {
+    let holds_ca_key = existing
+        .as_ref()
+        .and_then(|s| s.data.as_ref())
+        .is_some_and(|d| d.contains_key(LEGACY_CA_KEY_KEY));
+    let material = if change == Change::None && existing.is_some() && !holds_ca_key {
         material
     } else {
         let mut secret = existing.clone().unwrap_or_default();

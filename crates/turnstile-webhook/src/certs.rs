@@ -1,9 +1,12 @@
 //! Self-managed webhook certificates: a CA and a serving certificate signed by it, issued and
 //! renewed as a pure function of what exists, the names to serve, and the time given.
 //!
-//! Renewal never breaks a connection: a serving certificate is renewed with the same CA, so the
-//! apiserver's `caBundle` stays valid; when the CA itself nears expiry a new CA is made and the
-//! bundle carries both (new first) until the old one expires.
+//! The CA's private key is never stored: each CA signs exactly one serving certificate, lives as
+//! long as it, and its key is dropped as soon as that certificate is signed. Nothing that can read
+//! the Secret can mint a certificate the apiserver would trust. Renewal is therefore a new CA and a
+//! new serving certificate; it never breaks a connection because the bundle carries the new CA
+//! first and every older CA until it expires, and the bundle is injected before the new serving
+//! certificate is served.
 
 use std::net::IpAddr;
 
@@ -39,9 +42,7 @@ pub struct Names {
 /// How long certificates live and when they are renewed, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lifetimes {
-    /// Validity of a CA.
-    pub ca: i64,
-    /// Validity of a serving certificate.
+    /// Validity of a serving certificate (and of the one-use CA that signs it).
     pub serving: i64,
     /// Renew a certificate when less than this remains of it.
     pub renew_before: i64,
@@ -51,20 +52,17 @@ impl Default for Lifetimes {
     fn default() -> Self {
         const DAY: i64 = 86_400;
         Self {
-            ca: 10 * 365 * DAY,
             serving: 365 * DAY,
             renew_before: 30 * DAY,
         }
     }
 }
 
-/// The certificate material, as stored in the Secret (all PEM).
+/// The certificate material, as stored in the Secret (all PEM). No CA private key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Material {
     /// CA certificates trusted for the webhook, current CA first (the `caBundle`).
     pub ca_bundle: String,
-    /// The current CA's private key.
-    pub ca_key: String,
     /// The serving certificate.
     pub cert: String,
     /// The serving certificate's private key.
@@ -76,10 +74,10 @@ pub struct Material {
 pub enum Change {
     /// Nothing: the material is valid, not due for renewal, and covers the names.
     None,
-    /// A new serving certificate from the existing CA.
-    Serving,
-    /// A new CA (the old one stays in the bundle while valid) and a new serving certificate.
-    CaAndServing,
+    /// Only expired CAs were dropped from the bundle.
+    Pruned,
+    /// A new one-use CA (older ones stay in the bundle while valid) and a serving certificate.
+    Issued,
 }
 
 fn at(unix: i64) -> Result<OffsetDateTime, CertError> {
@@ -132,34 +130,26 @@ pub fn serving_not_after(material: &Material) -> Result<i64, CertError> {
     inspect(&material.cert).map(|(t, _)| t)
 }
 
-fn new_ca(now: i64, life: &Lifetimes) -> Result<(String, String), CertError> {
-    let key = KeyPair::generate()?;
-    let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params
+/// A new CA and a serving certificate for `names` signed by it, both valid from `now` for
+/// `life.serving`. Returns (CA certificate, serving certificate, serving key); the CA's key is
+/// dropped here.
+fn issue(names: &Names, now: i64, life: &Lifetimes) -> Result<(String, String, String), CertError> {
+    let not_after = at(now + life.serving)?;
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params
         .distinguished_name
         .push(DnType::CommonName, format!("turnstile-webhook-ca-{now}"));
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    params.not_before = at(now - 60)?;
-    params.not_after = at(now + life.ca)?;
-    let cert = params.self_signed(&key)?;
-    Ok((cert.pem(), key.serialize_pem()))
-}
-
-fn new_serving(
-    ca_pem: &str,
-    ca_key_pem: &str,
-    names: &Names,
-    now: i64,
-    life: &Lifetimes,
-    ca_not_after: i64,
-) -> Result<(String, String), CertError> {
-    let ca_key = KeyPair::from_pem(ca_key_pem)?;
-    let issuer = Issuer::from_ca_cert_pem(ca_pem, ca_key)?;
+    ca_params.not_before = at(now - 60)?;
+    ca_params.not_after = not_after;
+    let ca = ca_params.self_signed(&ca_key)?;
+    let ca_pem = ca.pem();
+    let issuer = Issuer::new(ca_params, ca_key);
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(names.dns.clone())?;
     params
@@ -180,9 +170,9 @@ fn new_serving(
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
     params.not_before = at(now - 60)?;
-    params.not_after = at((now + life.serving).min(ca_not_after))?;
+    params.not_after = not_after;
     let cert = params.signed_by(&key, &issuer)?;
-    Ok((cert.pem(), key.serialize_pem()))
+    Ok((ca_pem, cert.pem(), key.serialize_pem()))
 }
 
 fn covers(have: &Names, want: &Names) -> bool {
@@ -197,80 +187,39 @@ pub fn reconcile(
     now: i64,
     life: &Lifetimes,
 ) -> Result<(Material, Change), CertError> {
-    let current = existing.filter(|m| !m.ca_bundle.is_empty() && !m.ca_key.is_empty());
-    let Some(current) = current else {
-        let (ca, ca_key) = new_ca(now, life)?;
-        let ca_end = inspect(&ca)?.0;
-        let (cert, key) = new_serving(&ca, &ca_key, names, now, life, ca_end)?;
-        return Ok((
-            Material {
-                ca_bundle: ca,
-                ca_key,
-                cert,
-                key,
-            },
-            Change::CaAndServing,
-        ));
-    };
-    let cas = pem_blocks(&current.ca_bundle);
-    let Some(current_ca) = cas.first() else {
-        return reconcile(None, names, now, life);
-    };
-    let ca_end = inspect(current_ca)?.0;
-    if ca_end - now < life.renew_before {
-        let (ca, ca_key) = new_ca(now, life)?;
-        let new_end = inspect(&ca)?.0;
-        let mut bundle = ca.clone();
-        for old in &cas {
-            if inspect(old).is_ok_and(|(end, _)| end > now) {
-                bundle.push_str(old);
-            }
-        }
-        let (cert, key) = new_serving(&ca, &ca_key, names, now, life, new_end)?;
-        return Ok((
-            Material {
-                ca_bundle: bundle,
-                ca_key,
-                cert,
-                key,
-            },
-            Change::CaAndServing,
-        ));
-    }
-    let still_valid: String = cas
-        .iter()
+    // CAs still valid, newest first; an unreadable block is dropped.
+    let still_valid: String = existing
+        .map(|m| pem_blocks(&m.ca_bundle))
+        .unwrap_or_default()
+        .into_iter()
         .filter(|c| inspect(c).is_ok_and(|(end, _)| end > now))
-        .cloned()
         .collect();
-    let serving = inspect(&current.cert).ok();
-    let due = match &serving {
-        None => true,
-        Some((end, have)) => end - now < life.renew_before || !covers(have, names),
-    };
-    if due || current.key.is_empty() {
-        let (cert, key) = new_serving(current_ca, &current.ca_key, names, now, life, ca_end)?;
-        return Ok((
-            Material {
-                ca_bundle: still_valid,
-                ca_key: current.ca_key.clone(),
-                cert,
-                key,
-            },
-            Change::Serving,
-        ));
-    }
-    let changed = still_valid != current.ca_bundle;
-    let material = Material {
-        ca_bundle: still_valid,
-        ..current.clone()
-    };
-    Ok((
-        material,
-        if changed {
-            Change::Serving
-        } else {
+    let serving = existing
+        .filter(|m| !m.key.is_empty() && !m.ca_bundle.is_empty())
+        .map(|m| inspect(&m.cert))
+        .transpose()?;
+    let keep = matches!(&serving, Some((end, have)) if end - now >= life.renew_before && covers(have, names))
+        && !still_valid.is_empty();
+    if let (true, Some(current)) = (keep, existing) {
+        let change = if still_valid == current.ca_bundle {
             Change::None
+        } else {
+            Change::Pruned
+        };
+        let material = Material {
+            ca_bundle: still_valid,
+            ..current.clone()
+        };
+        return Ok((material, change));
+    }
+    let (ca, cert, key) = issue(names, now, life)?;
+    Ok((
+        Material {
+            ca_bundle: ca + &still_valid,
+            cert,
+            key,
         },
+        Change::Issued,
     ))
 }
 
@@ -287,68 +236,90 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
 
-    #[test]
-    fn issues_then_keeps_then_renews() {
-        let life = Lifetimes {
-            ca: 1000,
+    fn life() -> Lifetimes {
+        Lifetimes {
             serving: 100,
             renew_before: 30,
-        };
-        let (m, change) = reconcile(None, &names(), NOW, &life).unwrap();
-        assert_eq!(change, Change::CaAndServing);
-        let (end, have) = inspect(&m.cert).unwrap();
-        assert_eq!(end, NOW + 100);
-        assert!(covers(&have, &names()));
-        let (same, change) = reconcile(Some(&m), &names(), NOW + 50, &life).unwrap();
-        assert_eq!(change, Change::None);
-        assert_eq!(same, m);
-        let (renewed, change) = reconcile(Some(&m), &names(), NOW + 75, &life).unwrap();
-        assert_eq!(change, Change::Serving);
-        assert_eq!(
-            renewed.ca_bundle, m.ca_bundle,
-            "serving renewal keeps the CA, so caBundle stays valid"
-        );
-        assert_ne!(renewed.cert, m.cert);
-        assert_eq!(serving_not_after(&renewed).unwrap(), NOW + 175);
+        }
     }
 
     #[test]
-    fn new_names_reissue_the_serving_certificate() {
-        let life = Lifetimes::default();
-        let (m, _) = reconcile(None, &names(), NOW, &life).unwrap();
+    fn issues_then_keeps_then_renews_with_a_new_ca() {
+        let (m, change) = reconcile(None, &names(), NOW, &life()).unwrap();
+        assert_eq!(change, Change::Issued);
+        let (end, have) = inspect(&m.cert).unwrap();
+        assert_eq!(end, NOW + 100);
+        assert!(covers(&have, &names()));
+        assert_eq!(pem_blocks(&m.ca_bundle).len(), 1);
+        assert_eq!(
+            inspect(&m.ca_bundle).unwrap().0,
+            NOW + 100,
+            "the CA lives as long as its one certificate"
+        );
+        let (same, change) = reconcile(Some(&m), &names(), NOW + 50, &life()).unwrap();
+        assert_eq!(change, Change::None);
+        assert_eq!(same, m);
+        let (renewed, change) = reconcile(Some(&m), &names(), NOW + 75, &life()).unwrap();
+        assert_eq!(change, Change::Issued);
+        assert_ne!(renewed.cert, m.cert);
+        assert_eq!(serving_not_after(&renewed).unwrap(), NOW + 175);
+        assert_eq!(pem_blocks(&renewed.ca_bundle).len(), 2);
+        assert!(
+            renewed.ca_bundle.ends_with(&m.ca_bundle),
+            "the old CA stays after the new one, so the old certificate is still trusted"
+        );
+        let (later, change) = reconcile(Some(&renewed), &names(), NOW + 101, &life()).unwrap();
+        assert_eq!(change, Change::Pruned);
+        assert_eq!(pem_blocks(&later.ca_bundle).len(), 1, "expired CA dropped");
+        assert_eq!(later.cert, renewed.cert);
+    }
+
+    #[test]
+    fn the_serving_certificate_chains_to_the_first_ca_of_the_bundle() {
+        let (m, _) = reconcile(None, &names(), NOW, &life()).unwrap();
+        let (m2, _) = reconcile(Some(&m), &names(), NOW + 80, &life()).unwrap();
+        let ca_block = pem_blocks(&m2.ca_bundle).remove(0);
+        let (_, ca) = x509_parser::pem::parse_x509_pem(ca_block.as_bytes()).unwrap();
+        let ca = ca.parse_x509().unwrap();
+        let (_, leaf) = x509_parser::pem::parse_x509_pem(m2.cert.as_bytes()).unwrap();
+        let leaf = leaf.parse_x509().unwrap();
+        assert_eq!(leaf.issuer(), ca.subject());
+        leaf.verify_signature(Some(ca.public_key())).unwrap();
+        assert!(ca.is_ca());
+    }
+
+    #[test]
+    fn new_names_reissue() {
+        let (m, _) = reconcile(None, &names(), NOW, &Lifetimes::default()).unwrap();
         let more = Names {
             dns: vec!["svc.ns.svc".into(), "other.ns.svc".into()],
             ips: vec![],
         };
-        let (m2, change) = reconcile(Some(&m), &more, NOW + 1, &life).unwrap();
-        assert_eq!(change, Change::Serving);
+        let (m2, change) = reconcile(Some(&m), &more, NOW + 1, &Lifetimes::default()).unwrap();
+        assert_eq!(change, Change::Issued);
         assert!(covers(&inspect(&m2.cert).unwrap().1, &more));
     }
 
     #[test]
-    fn ca_rotation_keeps_the_old_ca_in_the_bundle_until_it_expires() {
-        let life = Lifetimes {
-            ca: 100,
-            serving: 50,
-            renew_before: 20,
-        };
-        let (m, _) = reconcile(None, &names(), NOW, &life).unwrap();
-        let (m2, change) = reconcile(Some(&m), &names(), NOW + 90, &life).unwrap();
-        assert_eq!(change, Change::CaAndServing);
-        assert_eq!(pem_blocks(&m2.ca_bundle).len(), 2);
+    fn the_bundle_stays_bounded_under_repeated_renewal() {
+        let mut m = reconcile(None, &names(), NOW, &life()).unwrap().0;
+        let mut most = 0;
+        for step in 1..200 {
+            m = reconcile(Some(&m), &names(), NOW + step * 7, &life())
+                .unwrap()
+                .0;
+            most = most.max(pem_blocks(&m.ca_bundle).len());
+        }
         assert!(
-            m2.ca_bundle.ends_with(&m.ca_bundle),
-            "old CA kept after the new one"
+            most <= 2,
+            "at most the current CA and the one before it: {most}"
         );
-        let (m3, _) = reconcile(Some(&m2), &names(), NOW + 150, &life).unwrap();
-        assert_eq!(pem_blocks(&m3.ca_bundle).len(), 1, "expired CA dropped");
     }
 
     #[test]
     fn garbage_material_is_an_error_not_a_panic() {
         let junk = Material {
             ca_bundle: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".into(),
-            ca_key: "x".into(),
             cert: "y".into(),
             key: "z".into(),
         };

@@ -68,9 +68,6 @@ pub struct ManagerArgs {
     /// Validity of the serving certificate, in seconds.
     #[arg(long, default_value_t = 365 * 86_400)]
     pub cert_validity_seconds: i64,
-    /// Validity of the CA, in seconds.
-    #[arg(long, default_value_t = 10 * 365 * 86_400)]
-    pub ca_validity_seconds: i64,
     /// Renew a certificate when less than this many seconds remain.
     #[arg(long, default_value_t = 30 * 86_400)]
     pub cert_renew_before_seconds: i64,
@@ -197,11 +194,6 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     if args.cert_renew_before_seconds >= args.cert_validity_seconds {
         bail!("--cert-renew-before-seconds must be smaller than --cert-validity-seconds");
     }
-    // A CA that is always within its renewal margin would be replaced on every pass, and the
-    // Secret would grow until writes fail.
-    if args.cert_renew_before_seconds >= args.ca_validity_seconds {
-        bail!("--cert-renew-before-seconds must be smaller than --ca-validity-seconds");
-    }
     let (config, selector) = load_config(&args)?;
     health::exit_on_panic();
     let client = kube::Client::try_default()
@@ -317,7 +309,6 @@ fn start_certs(client: &kube::Client, args: &ManagerArgs, mode: CertMode) -> Arc
                     ips: args.cert_ips.clone(),
                 },
                 lifetimes: Lifetimes {
-                    ca: args.ca_validity_seconds,
                     serving: args.cert_validity_seconds,
                     renew_before: args.cert_renew_before_seconds,
                 },
