@@ -7,6 +7,7 @@
 #   e2e/cluster.sh down     stop the recorded processes and remove the state
 #   e2e/cluster.sh env      print the env file (KUBECONFIG, TURNSTILE_E2E_BIN, TURNSTILE_E2E_DIR)
 #   e2e/cluster.sh status   say whether the plane is up
+#   e2e/cluster.sh restart-apiserver [s]   SIGKILL kube-apiserver, keep it down s seconds (5), start it again
 #
 # State lives in ${TURNSTILE_E2E_DIR:-${TMPDIR:-/tmp}/turnstile-e2e}; etcd's data in /dev/shm.
 set -euo pipefail
@@ -360,6 +361,23 @@ on_up_exit() {
   fi
 }
 
+# start_apiserver <etcd port> <secure port>: spawns kube-apiserver (used by up and restart-apiserver).
+start_apiserver() {
+  local pki="$state/pki"
+  spawn kube-apiserver "$bin/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$1" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$2" \
+    --endpoint-reconciler-type=none \
+    --authorization-mode=RBAC \
+    --client-ca-file="$pki/ca.crt" \
+    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --allow-privileged=true \
+    --profiling=false
+}
+
 cmd_up() {
   if [[ -d "$state" ]]; then
     if is_up; then
@@ -406,18 +424,7 @@ cmd_up() {
     --quota-backend-bytes=$((4 * 1024 * 1024 * 1024)) --log-level=warn
   wait_for 30 "etcd" "$bin/etcdctl" --endpoints="http://127.0.0.1:$etcd_port" --command-timeout=2s endpoint health
 
-  spawn kube-apiserver "$bin/kube-apiserver" \
-    --etcd-servers="http://127.0.0.1:$etcd_port" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
-    --endpoint-reconciler-type=none \
-    --authorization-mode=RBAC \
-    --client-ca-file="$pki/ca.crt" \
-    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-    --service-cluster-ip-range=10.96.0.0/16 \
-    --allow-privileged=true \
-    --profiling=false
+  start_apiserver "$etcd_port" "$api_port"
   write_kubeconfig "$api_port"
   wait_for 60 "kube-apiserver /readyz" readyz
   local t_api
@@ -483,6 +490,33 @@ cmd_down() {
   log "stopped; removed $state"
 }
 
+# restart-apiserver [seconds down]: SIGKILLs kube-apiserver (a crash: in-flight requests and watches are cut),
+# leaves it down for the given time (default 5 s), starts it again on the same port and waits for /readyz. The
+# other components and every client reconnect on their own; used by the fault-injection tests.
+cmd_restart_apiserver() {
+  local down="${1:-5}"
+  is_up || die "no plane is up in $state"
+  bin="$(sed -n 's/^export TURNSTILE_E2E_BIN=//p' "$env_file")"
+  local etcd_port api_port
+  etcd_port="$(sed -n 's/.*etcd=\([0-9]*\).*/\1/p' "$state/ports")"
+  api_port="$(sed -n 's/.*apiserver=\([0-9]*\).*/\1/p' "$state/ports")"
+  [[ -n "$etcd_port" && -n "$api_port" ]] || die "ports not recorded in $state/ports"
+  local name pid start
+  read -r name pid start < <(grep '^kube-apiserver ' "$pids_file")
+  [[ -n "${start:-}" ]] || die "kube-apiserver is not recorded in $pids_file"
+  local t0
+  t0="$(now)"
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  while group_alive "$pid" "$start"; do sleep 0.05; done
+  grep -v '^kube-apiserver ' "$pids_file" >"$pids_file.new" || true
+  mv "$pids_file.new" "$pids_file"
+  log "kube-apiserver killed; down for ${down}s"
+  sleep "$down"
+  start_apiserver "$etcd_port" "$api_port"
+  wait_for 60 "kube-apiserver /readyz" readyz
+  log "kube-apiserver back after $(elapsed "$t0")s"
+}
+
 cmd_env() {
   if [[ -f "$env_file" ]] && all_alive; then
     cat "$env_file"
@@ -512,10 +546,11 @@ lock() {
 case "${1:-}" in
   up) lock && cmd_up ;;
   down) lock && cmd_down ;;
+  restart-apiserver) lock && cmd_restart_apiserver "${2:-}" ;;
   env) cmd_env ;;
   status) cmd_status ;;
   *)
-    echo "usage: $0 up|down|env|status" >&2
+    echo "usage: $0 up|down|env|status|restart-apiserver [seconds down]" >&2
     exit 2
     ;;
 esac

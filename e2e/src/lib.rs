@@ -28,6 +28,7 @@ use kube::{Client, Config};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+pub mod faults;
 pub mod jobs;
 
 /// Errors of the harness.
@@ -113,6 +114,31 @@ fn find_bin() -> Result<PathBuf> {
 }
 
 impl Harness {
+    /// SIGKILLs the plane's kube-apiserver, keeps it down for `down`, starts it again on the same
+    /// port and waits until it is ready (`e2e/cluster.sh restart-apiserver`). Every other test
+    /// on the plane sees the outage: call it only from a test binary of its own.
+    ///
+    /// # Panics
+    /// When the script fails.
+    pub fn restart_apiserver(&self, down: Duration) {
+        let state = self
+            .kubeconfig
+            .parent()
+            .unwrap_or_else(|| panic!("{} has no directory", self.kubeconfig.display()));
+        let out = std::process::Command::new("bash")
+            .arg(e2e_dir().join("cluster.sh"))
+            .arg("restart-apiserver")
+            .arg(down.as_secs().to_string())
+            .env("TURNSTILE_E2E_DIR", state)
+            .output()
+            .unwrap_or_else(|e| panic!("running cluster.sh: {e}"));
+        assert!(
+            out.status.success(),
+            "cluster.sh restart-apiserver failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Connects to the plane; the first call in a test binary also installs the CRDs.
     pub async fn get() -> Result<Harness> {
         let kubeconfig = find_kubeconfig()?;

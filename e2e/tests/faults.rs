@@ -15,7 +15,6 @@
     clippy::too_many_lines
 )]
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,242 +22,46 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
+use turnstile_e2e::faults::{QUOTA, Rng, Setup, start, stream};
 use turnstile_e2e::jobs::{OPT_IN, job, of_job, setup};
-use turnstile_e2e::{Harness, ManagerProcess, TestNs, UrlWebhooks, free_port, wait_for};
+use turnstile_e2e::{ManagerProcess, TestNs, wait_for};
 
-/// Quota of the queue, in cpu.
-const QUOTA: i64 = 3;
-
-/// A small deterministic generator (the seed is printed, so a failing run can be replayed).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// One look at the invariants: Jobs first, Workloads after (a Job seen running must belong to a
-/// Workload whose admission is visible by the later read).
-async fn check(ns: &TestNs, max_held: &AtomicI64) -> Result<(), String> {
-    let jobs = Api::<Job>::namespaced(ns.client(), &ns.name)
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    let running: Vec<String> = jobs
-        .items
-        .iter()
-        .filter(|j| {
-            let unsuspended = j.spec.as_ref().and_then(|s| s.suspend) == Some(false);
-            let complete = j
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
-                    })
-                });
-            let active = j.status.as_ref().and_then(|s| s.active).unwrap_or(0) > 0;
-            (unsuspended || active) && !complete
-        })
-        .map(|j| j.metadata.name.clone().unwrap_or_default())
-        .collect();
-    let all = turnstile_e2e::list_workloads(ns)
-        .await
-        .map_err(|e| e.to_string())?;
-    let held = turnstile_e2e::held_cpu_millis(&all);
-    max_held.fetch_max(held, Ordering::SeqCst);
-    if held > QUOTA * 1000 {
-        return Err(format!("over-commit: {held}m cpu held of {QUOTA}"));
-    }
-    for j in running {
-        let admitted = of_job(&all, &j).is_some_and(|w| {
-            turnstile_e2e::reserving(w)
-                || turnstile_e2e::workload_condition(w, "Finished")
-                    .is_some_and(|c| c.status == "True")
-        });
-        if !admitted {
-            return Err(format!("Job {j} runs without an admitted Workload"));
-        }
-    }
-    Ok(())
-}
-
-async fn stream(
+async fn kill_stream(
     ns: TestNs,
     user: kube::Client,
     (cq, flavor): (String, String),
     kills: u64,
-    manager: (ManagerProcess, Vec<String>),
+    (proc, args): (ManagerProcess, Vec<String>),
 ) {
-    setup(&ns, &cq, &flavor, &QUOTA.to_string(), json!({})).await;
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| u64::from(d.subsec_nanos()) ^ d.as_secs())
-        | 1;
-    println!("faults: seed {seed}");
-    let done = Arc::new(AtomicBool::new(false));
-    let max_held = Arc::new(AtomicI64::new(0));
-    let checks = Arc::new(AtomicU64::new(0));
-    let checker = {
-        let (ns, done, max_held, checks) =
-            (ns.clone(), done.clone(), max_held.clone(), checks.clone());
-        tokio::spawn(async move {
-            while !done.load(Ordering::SeqCst) {
-                if let Err(why) = check(&ns, &max_held).await {
-                    // A read can fail while the plane is busy; an invariant never may.
-                    assert!(
-                        !(why.starts_with("over-commit") || why.contains("without an admitted")),
-                        "{why}"
-                    );
-                }
-                checks.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(150)).await;
-            }
-        })
-    };
-    // The stream: a Job every 700 ms; creation retried while the webhook is down.
-    let total = 6 + kills * 2;
-    let creator = {
-        let (ns, user) = (ns.clone(), user.clone());
-        tokio::spawn(async move {
-            let jobs: Api<Job> = Api::namespaced(user, &ns.name);
-            for i in 0..total {
-                let j = job(&format!("j{i:03}"), "1", "2s", &json!({}), &json!({}));
-                wait_for(Duration::from_mins(2), "the Job created", || {
-                    let jobs = jobs.clone();
-                    let j = j.clone();
-                    async move {
-                        match jobs.create(&PostParams::default(), &j).await {
-                            Ok(_) => Some(()),
-                            Err(kube::Error::Api(e)) if e.code == 409 => Some(()),
-                            Err(_) => None,
-                        }
-                    }
-                })
-                .await
-                .unwrap();
-                tokio::time::sleep(Duration::from_millis(700)).await;
-            }
-        })
-    };
-    // The killer: SIGKILL at a random point, restart at once.
-    let (mut proc, args) = manager;
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_clock("faults");
+    let h = ns.harness.clone();
     let started = Instant::now();
-    for k in 0..kills {
-        tokio::time::sleep(Duration::from_millis(500 + rng.below(3500))).await;
-        drop(proc);
-        proc = ManagerProcess::start(&ns.harness, &args, vec![]).await;
-        if k % 10 == 9 {
-            println!(
-                "faults: {} kills in {:.0} s",
-                k + 1,
-                started.elapsed().as_secs_f64()
-            );
+    // The killer: SIGKILL at a random point, restart at once.
+    let killer = async move {
+        let mut proc = proc;
+        for k in 0..kills {
+            tokio::time::sleep(Duration::from_millis(500 + rng.below(3500))).await;
+            drop(proc);
+            proc = ManagerProcess::start(&h, &args, vec![]).await;
+            if k % 10 == 9 {
+                println!(
+                    "faults: {} kills in {:.0} s",
+                    k + 1,
+                    started.elapsed().as_secs_f64()
+                );
+            }
         }
-    }
-    creator.await.unwrap();
-    // Every Job completes.
-    let names: BTreeSet<String> = (0..total).map(|i| format!("j{i:03}")).collect();
-    wait_for(Duration::from_mins(5), "every Job completed", || {
-        let ns = ns.clone();
-        let names = names.clone();
-        async move {
-            let jobs = Api::<Job>::namespaced(ns.client(), &ns.name)
-                .list(&ListParams::default())
-                .await
-                .ok()?;
-            let complete = jobs
-                .items
-                .iter()
-                .filter(|j| {
-                    j.status
-                        .as_ref()
-                        .and_then(|s| s.conditions.as_ref())
-                        .is_some_and(|cs| {
-                            cs.iter()
-                                .any(|c| c.type_ == "Complete" && c.status == "True")
-                        })
-                })
-                .filter(|j| names.contains(j.metadata.name.as_deref().unwrap_or_default()))
-                .count();
-            (complete == names.len()).then_some(())
-        }
-    })
-    .await
-    .unwrap();
-    done.store(true, Ordering::SeqCst);
-    checker.await.unwrap();
-    // No Workload without its Job.
-    let all = turnstile_e2e::list_workloads(&ns).await.unwrap();
-    for (name, w) in &all {
-        let owner = w
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|r| r.kind == "Job")
-            .map(|r| r.name.clone());
-        assert!(
-            owner.as_ref().is_some_and(|o| names.contains(o)),
-            "Workload {name} has no Job of the stream: {owner:?}"
-        );
-    }
-    let max_cpu =
-        f64::from(u32::try_from(max_held.load(Ordering::SeqCst)).unwrap_or(u32::MAX)) / 1000.0;
+        proc
+    };
+    let (f, _manager) = stream(&ns, user, (&cq, &flavor), 6 + kills * 2, killer).await;
     println!(
-        "faults: {kills} SIGKILLs survived in {:.0} s; {total} of {total} Jobs completed; max quota held {max_cpu:.1} of {QUOTA} cpu ({} invariant checks); {} Workloads, each with its Job",
-        started.elapsed().as_secs_f64(),
-        checks.load(Ordering::SeqCst),
-        all.len()
+        "faults: {kills} SIGKILLs survived in {:.0} s; {n} of {n} Jobs completed; max quota held {:.1} of {QUOTA} cpu ({} invariant checks); {} Workloads, each with its Job",
+        f.elapsed.as_secs_f64(),
+        f.max_held_cpu,
+        f.checks,
+        f.workloads,
+        n = f.jobs,
     );
-    drop(proc);
-}
-
-/// One manager (with the test webhooks registered by URL) and a ClusterQueue's names, for a test
-/// named `prefix`; the cleanup guard removes what it made.
-struct Setup {
-    h: Harness,
-    cq: String,
-    flavor: String,
-    args: Vec<String>,
-    manager: ManagerProcess,
-    user: kube::Client,
-    _cleanup: turnstile_e2e::Cleanup,
-}
-
-async fn start(prefix: &str) -> Setup {
-    let h = Harness::get().await.expect("control plane");
-    let id = std::process::id();
-    let port = free_port();
-    let hooks = UrlWebhooks::register(&h, prefix, port, OPT_IN).await;
-    let flavor = format!("{prefix}-od-{id}");
-    let cq = format!("{prefix}-{id}");
-    let mut cleanup = hooks.cleanup();
-    cleanup.extend([
-        format!("clusterqueue/{cq}"),
-        format!("resourceflavor/{flavor}"),
-    ]);
-    let guard = turnstile_e2e::Cleanup(h.clone(), cleanup);
-    let mut args = hooks.manager_args(port);
-    args.extend(["--identity".to_owned(), prefix.to_owned()]);
-    let manager = ManagerProcess::start(&h, &args, vec![]).await;
-    let user = h.client_as(&hooks.user).await.unwrap();
-    turnstile_e2e::jobs::flavor_and_priority_classes(&h.client, &flavor, &[]).await;
-    Setup {
-        h,
-        cq,
-        flavor,
-        args,
-        manager,
-        user,
-        _cleanup: guard,
-    }
 }
 
 #[tokio::test]
@@ -277,7 +80,7 @@ async fn jobs_survive_a_manager_killed_at_random_points() {
         _cleanup,
     } = start("e2e-faults").await;
     h.run_labelled("faults", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
-        stream(ns, user, (cq, flavor), kills, (manager, args))
+        kill_stream(ns, user, (cq, flavor), kills, (manager, args))
     })
     .await;
 }
@@ -458,6 +261,179 @@ async fn parallelism_toggled_while_admissions_are_in_flight() {
     } = start("e2e-toggle").await;
     h.run_labelled("toggle", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
         toggling(ns, user, (cq, flavor))
+    })
+    .await;
+}
+
+/// A running Job's Workload deactivated while its pod has a long termination grace period (kwok
+/// keeps the pod Terminating for 15 to 30 s): the Job is suspended, never deleted; the quota stays
+/// held while the Job has active pods; the next Job is admitted only after that, and never while
+/// the first still counts as running. Checked every 100 ms throughout.
+async fn deactivated_with_long_grace(
+    ns: TestNs,
+    user: kube::Client,
+    (cq, flavor): (String, String),
+) {
+    use k8s_openapi::api::core::v1::Pod;
+    setup(&ns, &cq, &flavor, "1", json!({})).await;
+    let jobs: Api<Job> = Api::namespaced(user, &ns.name);
+    let mut long = job("long", "1", "600s", &json!({}), &json!({}));
+    {
+        let t = long.spec.as_mut().unwrap().template.clone();
+        let mut t = serde_json::to_value(t).unwrap();
+        t["metadata"]["annotations"]["pod-delete.stage.kwok.x-k8s.io/delay"] = json!("15s");
+        t["spec"]["terminationGracePeriodSeconds"] = json!(30);
+        long.spec.as_mut().unwrap().template = serde_json::from_value(t).unwrap();
+    }
+    jobs.create(&PostParams::default(), &long).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(ns.client(), &ns.name);
+    let running_pod = || async {
+        pods.list(&ListParams::default().labels("batch.kubernetes.io/job-name=long"))
+            .await
+            .ok()
+            .and_then(|l| {
+                l.items
+                    .into_iter()
+                    .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            })
+    };
+    wait_for(
+        Duration::from_mins(1),
+        "the long Job's pod running",
+        || async { running_pod().await.map(|_| ()) },
+    )
+    .await
+    .unwrap();
+    jobs.create(
+        &PostParams::default(),
+        &job("next", "1", "1s", &json!({}), &json!({})),
+    )
+    .await
+    .unwrap();
+    let all = turnstile_e2e::list_workloads(&ns).await.unwrap();
+    let wl = of_job(&all, "long").unwrap().metadata.name.clone().unwrap();
+    let deactivated_at = Instant::now();
+    Api::<turnstile_api::Workload>::namespaced(ns.client(), &ns.name)
+        .patch(
+            &wl,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"active": false}})),
+        )
+        .await
+        .unwrap();
+    // Watch until the next Job has completed and the long Job's pod is gone.
+    let (mut checks, mut max_held, mut terminating_seen) = (0u64, 0i64, None::<f64>);
+    let (mut released_at, mut next_admitted_at, mut pod_gone_at) = (None, None, None);
+    loop {
+        assert!(
+            deactivated_at.elapsed() < Duration::from_mins(3),
+            "stuck: released {released_at:?}, next admitted {next_admitted_at:?}, pod gone {pod_gone_at:?}"
+        );
+        let Ok(list) = jobs.list(&ListParams::default()).await else {
+            continue;
+        };
+        let Ok(all) = turnstile_e2e::list_workloads(&ns).await else {
+            continue;
+        };
+        let Ok(pod_list) = pods
+            .list(&ListParams::default().labels("batch.kubernetes.io/job-name=long"))
+            .await
+        else {
+            continue;
+        };
+        checks += 1;
+        let t = deactivated_at.elapsed().as_secs_f64();
+        let held = turnstile_e2e::held_cpu_millis(&all);
+        max_held = max_held.max(held);
+        assert!(held <= 1000, "over-commit: {held}m cpu held of 1");
+        let get = |n: &str| {
+            list.items
+                .iter()
+                .find(|j| j.metadata.name.as_deref() == Some(n))
+        };
+        let long_job = get("long").expect("the deactivated Job is never deleted");
+        let long_active = long_job.status.as_ref().and_then(|s| s.active).unwrap_or(0);
+        let long_wl = of_job(&all, "long").expect("the deactivated Workload stays");
+        let long_holds = turnstile_e2e::reserving(long_wl);
+        if long_active > 0 {
+            assert!(
+                long_holds,
+                "quota released while the Job still has {long_active} active pod(s)"
+            );
+        } else if !long_holds && released_at.is_none() {
+            released_at = Some(t);
+        }
+        let next_runs = get("next").is_some_and(|j| {
+            j.spec.as_ref().and_then(|s| s.suspend) == Some(false)
+                || j.status.as_ref().and_then(|s| s.active).unwrap_or(0) > 0
+        });
+        if next_runs {
+            next_admitted_at.get_or_insert(t);
+            assert!(
+                long_active == 0 && !long_holds,
+                "the next Job runs while the deactivated one still counts ({long_active} active pods, holds quota: {long_holds})"
+            );
+        }
+        if pod_list
+            .items
+            .iter()
+            .any(|p| p.metadata.deletion_timestamp.is_some())
+        {
+            terminating_seen = Some(t);
+        }
+        if pod_list.items.is_empty() {
+            pod_gone_at.get_or_insert(t);
+        }
+        let next_done = get("next").is_some_and(|j| {
+            j.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.type_ == "Complete" && c.status == "True")
+                })
+        });
+        if next_done && pod_gone_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The deactivated Job: suspended, its Workload inactive and evicted as Kueue says.
+    let long_job = jobs.get("long").await.unwrap();
+    assert_eq!(long_job.spec.and_then(|s| s.suspend), Some(true));
+    let all = turnstile_e2e::list_workloads(&ns).await.unwrap();
+    let w = of_job(&all, "long").unwrap();
+    assert_eq!(w.spec.active, Some(false));
+    let evicted = turnstile_e2e::workload_condition(w, "Evicted").unwrap();
+    assert_eq!(
+        (evicted.status.as_str(), evicted.reason.as_str()),
+        ("True", "Deactivated")
+    );
+    let qr = turnstile_e2e::workload_condition(w, "QuotaReserved").unwrap();
+    assert_eq!(qr.status, "False");
+    println!(
+        "faults: deactivated a running Job (grace 30 s): quota released at {:.1} s, next Job admitted at {:.1} s, the old pod Terminating until {:.1} s and gone at {:.1} s; max held {:.1} of 1 cpu; {checks} checks",
+        released_at.unwrap_or(f64::NAN),
+        next_admitted_at.unwrap_or(f64::NAN),
+        terminating_seen.unwrap_or(f64::NAN),
+        pod_gone_at.unwrap_or(f64::NAN),
+        f64::from(u32::try_from(max_held).unwrap_or(u32::MAX)) / 1000.0,
+    );
+}
+
+#[tokio::test]
+async fn deactivating_a_running_job_with_a_long_grace_period() {
+    let Setup {
+        h,
+        cq,
+        flavor,
+        manager: _manager,
+        user,
+        _cleanup,
+        ..
+    } = start("e2e-deact").await;
+    h.run_labelled("deact", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
+        deactivated_with_long_grace(ns, user, (cq, flavor))
     })
     .await;
 }

@@ -133,7 +133,7 @@ pub async fn run(client: Client, shared: Shared, settings: JobSettings) {
     {
         let (dirty, wake) = (dirty.clone(), shared.jobs_wake.clone());
         let stream = watcher(Api::<Job>::all(client.clone()), watcher::Config::default())
-            .default_backoff()
+            .backoff(crate::watch_backoff::WatchBackoff::default())
             .modify(|j| {
                 j.managed_fields_mut().clear();
             })
@@ -149,7 +149,7 @@ pub async fn run(client: Client, shared: Shared, settings: JobSettings) {
                         }
                         wake.notify_one();
                     }
-                    Err(e) => tracing::debug!(error = %e, "Job watch error (retried)"),
+                    Err(e) => tracing::warn!(kind = "Job", error = %e, "watch error (retrying)"),
                 }
             }
         });

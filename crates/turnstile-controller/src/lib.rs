@@ -17,6 +17,7 @@ pub mod lease;
 pub mod metrics;
 pub mod metrics_auth;
 pub mod scheduler;
+pub mod watch_backoff;
 pub mod webhook;
 pub mod windows;
 pub mod workload_status;

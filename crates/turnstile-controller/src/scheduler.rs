@@ -84,7 +84,8 @@ fn spawn_watch<K>(
     K::DynamicType: Default,
 {
     crate::health::supervise("watch", async move {
-        let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+        let stream = watcher::watcher(api, watcher::Config::default())
+            .backoff(crate::watch_backoff::WatchBackoff::default());
         let mut stream = std::pin::pin!(stream);
         let mut listing: Vec<String> = Vec::new();
         let mut known: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();

@@ -378,7 +378,8 @@ fn spawn_admitted_jobs(
     let (r, ready) = tokio::sync::watch::channel(false);
     let v = view.clone();
     tokio::spawn(async move {
-        let stream = watcher(api, watcher::Config::default()).default_backoff();
+        let stream = watcher(api, watcher::Config::default())
+            .backoff(crate::watch_backoff::WatchBackoff::default());
         let mut stream = std::pin::pin!(stream);
         // A re-list rebuilds the view from scratch, then swaps it in.
         let mut relist: Option<AdmittedJobs> = None;
@@ -444,7 +445,7 @@ where
 {
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
+        .backoff(crate::watch_backoff::WatchBackoff::default())
         .reflect(writer)
         .applied_objects();
     tokio::spawn(async move {

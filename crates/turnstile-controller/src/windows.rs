@@ -217,7 +217,8 @@ fn differs(a: &TimeWindowPolicyStatus, b: &TimeWindowPolicyStatus) -> bool {
 /// a closed window would otherwise admit into it).
 pub async fn run(client: Client, shared: Shared, clock: Arc<dyn Clock>, ready: Arc<AtomicBool>) {
     let api: Api<TimeWindowPolicy> = Api::all(client.clone());
-    let stream = watcher::watcher(api.clone(), watcher::Config::default()).default_backoff();
+    let stream = watcher::watcher(api.clone(), watcher::Config::default())
+        .backoff(crate::watch_backoff::WatchBackoff::default());
     let mut stream = std::pin::pin!(stream);
     let mut policies: BTreeMap<String, TimeWindowPolicy> = BTreeMap::new();
     let mut listing: BTreeMap<String, TimeWindowPolicy> = BTreeMap::new();
