@@ -247,7 +247,7 @@ pub struct Setup {
     /// A client as the webhook's test user.
     pub user: kube::Client,
     /// Removes what the set-up made.
-    pub _cleanup: crate::Cleanup,
+    pub cleanup: crate::Cleanup,
 }
 
 ///
@@ -283,6 +283,6 @@ pub async fn start(prefix: &str) -> Setup {
         args,
         manager,
         user,
-        _cleanup: guard,
+        cleanup: guard,
     }
 }

@@ -24,7 +24,7 @@ async fn jobs_survive_kube_apiserver_restarts() {
         flavor,
         manager,
         user,
-        _cleanup,
+        cleanup: _cleanup,
         ..
     } = start("e2e-apirestart").await;
     let pid = manager.pid();
