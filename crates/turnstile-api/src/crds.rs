@@ -92,8 +92,32 @@ pub fn all() -> Result<Vec<CustomResourceDefinition>, CrdError> {
         TimeWindowPolicy::crd(),
     ]
     .into_iter()
-    .map(|crd| compat(&crd))
+    .map(|crd| compat(&crd).and_then(|c| with_v1beta1(&c)))
     .collect()
+}
+
+/// Adds the served, deprecated v1beta1 version before v1beta2 (Kueue's order) to the Kueue kinds
+/// Kueue serves as v1beta1. The conversion strategy stays `None` here, as in Kueue's base CRDs;
+/// the chart sets the conversion webhook on the kinds whose shape differs (see
+/// [`crate::v1beta1::schema::SERVED`]).
+fn with_v1beta1(crd: &CustomResourceDefinition) -> Result<CustomResourceDefinition, CrdError> {
+    let name = crd.metadata.name.clone().unwrap_or_default();
+    if !crate::v1beta1::schema::SERVED.iter().any(|(n, _)| *n == name) {
+        return Ok(crd.clone());
+    }
+    let mut value =
+        serde_json::to_value(crd).map_err(|e| CrdError(format!("encoding {name}: {e}")))?;
+    let versions = value
+        .pointer_mut("/spec/versions")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| CrdError(format!("{name}: no versions")))?;
+    let v1beta2 = versions
+        .iter()
+        .find(|v| v["name"] == "v1beta2")
+        .ok_or_else(|| CrdError(format!("{name}: no v1beta2 version")))?;
+    let v1beta1 = crate::v1beta1::schema::version(&name, v1beta2).map_err(CrdError)?;
+    versions.insert(0, v1beta1);
+    serde_json::from_value(value).map_err(|e| CrdError(format!("decoding {name}: {e}")))
 }
 
 /// File name of a CRD under `crds/` (`<group>_<plural>.yaml`).

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod manifest;
 pub mod selector;
 pub mod v1alpha1;
+pub mod v1beta1;
 pub mod v1beta2;
 
 pub use v1beta2::*;

@@ -73,11 +73,20 @@ fn kueue_dir() -> Option<PathBuf> {
     None
 }
 
-fn v1beta2(crd: &Value) -> &Value {
+fn version<'a>(crd: &'a Value, name: &str) -> &'a Value {
     crd["spec"]["versions"]
         .as_array()
-        .and_then(|vs| vs.iter().find(|v| v["name"] == "v1beta2"))
+        .and_then(|vs| vs.iter().find(|v| v["name"] == name))
         .unwrap_or(&Value::Null)
+}
+
+fn version_names(crd: &Value) -> Vec<Value> {
+    crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v["name"].clone())
+        .collect()
 }
 
 fn as_set(v: Option<&Value>) -> BTreeSet<String> {
@@ -176,6 +185,21 @@ fn show(v: Option<&Value>) -> String {
 
 fn compare_crd(kueue: &Value, ours: &Value, diffs: &mut Vec<String>) {
     let name = ours["metadata"]["name"].as_str().unwrap_or("?").to_owned();
+    if version_names(kueue) != version_names(ours) {
+        diffs.push(format!(
+            "{name}: versions: kueue={:?} ours={:?}",
+            version_names(kueue),
+            version_names(ours)
+        ));
+    }
+    compare_version(kueue, ours, "v1beta2", &name, diffs);
+    let mut v1beta1 = Vec::new();
+    compare_version(kueue, ours, "v1beta1", &name, &mut v1beta1);
+    diffs.extend(v1beta1.into_iter().map(|d| format!("v1beta1: {d}")));
+}
+
+/// Compares one version of a CRD (diffs are named by CRD and path, without the version).
+fn compare_version(kueue: &Value, ours: &Value, ver: &str, name: &str, diffs: &mut Vec<String>) {
     for key in ["scope", "group"] {
         if kueue["spec"][key] != ours["spec"][key] {
             diffs.push(format!("{name}: spec.{key}"));
@@ -198,8 +222,15 @@ fn compare_crd(kueue: &Value, ours: &Value, diffs: &mut Vec<String>) {
             diffs.push(format!("{name}: names.{key}: kueue={k:?} ours={o:?}"));
         }
     }
-    let (kv, ov) = (v1beta2(kueue), v1beta2(ours));
-    for key in ["served", "storage", "subresources", "selectableFields"] {
+    let (kv, ov) = (version(kueue, ver), version(ours, ver));
+    for key in [
+        "served",
+        "storage",
+        "subresources",
+        "selectableFields",
+        "deprecated",
+        "deprecationWarning",
+    ] {
         if kv.get(key) != ov.get(key) {
             diffs.push(format!(
                 "{name}: {key}: kueue={} ours={}",
@@ -231,7 +262,7 @@ fn compare_crd(kueue: &Value, ours: &Value, diffs: &mut Vec<String>) {
         ));
     }
     compare(
-        &name,
+        name,
         &kv["schema"]["openAPIV3Schema"],
         &ov["schema"]["openAPIV3Schema"],
         diffs,
@@ -239,7 +270,7 @@ fn compare_crd(kueue: &Value, ours: &Value, diffs: &mut Vec<String>) {
 }
 
 #[test]
-fn generated_crds_match_kueue_v1beta2() {
+fn generated_crds_match_kueue_v1beta1_and_v1beta2() {
     let Some(dir) = kueue_dir() else { return };
     let ours = turnstile_api::crds::all().expect("generate CRDs");
     let mut diffs = Vec::new();
@@ -252,7 +283,10 @@ fn generated_crds_match_kueue_v1beta2() {
         let ours = serde_json::to_value(crd).expect("CRD encodes");
         compare_crd(&kueue, &ours, &mut diffs);
     }
-    diffs.retain(|d| !ACCEPTED.iter().any(|(prefix, _)| d.starts_with(prefix)));
+    diffs.retain(|d| {
+        let d = d.trim_start_matches("v1beta1: ");
+        !ACCEPTED.iter().any(|(prefix, _)| d.starts_with(prefix))
+    });
     assert!(
         diffs.is_empty(),
         "{} differences from Kueue:\n{}",
