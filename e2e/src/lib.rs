@@ -573,6 +573,14 @@ impl ManagerProcess {
                 "--metrics-addr",
                 &metrics.to_string(),
             ])
+            // The CRDs are shared by every test on the plane: only a test that says so points
+            // their conversion webhook at its manager.
+            .args(
+                (!args.iter().any(|a| a == "--crd-conversion-webhook"))
+                    .then_some(["--crd-conversion-webhook", "false"])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(args)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")

@@ -102,7 +102,10 @@ pub fn all() -> Result<Vec<CustomResourceDefinition>, CrdError> {
 /// [`crate::v1beta1::schema::SERVED`]).
 fn with_v1beta1(crd: &CustomResourceDefinition) -> Result<CustomResourceDefinition, CrdError> {
     let name = crd.metadata.name.clone().unwrap_or_default();
-    if !crate::v1beta1::schema::SERVED.iter().any(|(n, _)| *n == name) {
+    if !crate::v1beta1::schema::SERVED
+        .iter()
+        .any(|(n, _)| *n == name)
+    {
         return Ok(crd.clone());
     }
     let mut value =

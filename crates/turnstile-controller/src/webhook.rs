@@ -51,6 +51,9 @@ pub struct SelfManagedCerts {
     pub mutating_configurations: Vec<String>,
     /// ValidatingWebhookConfigurations whose `caBundle` this manager maintains.
     pub validating_configurations: Vec<String>,
+    /// Point the CRDs whose v1beta1 differs at this manager's `/convert` (where the first
+    /// mutating configuration's webhooks are served), with the `caBundle`.
+    pub crd_conversion: bool,
 }
 
 fn now_unix() -> i64 {
@@ -151,6 +154,9 @@ pub async fn reconcile_certs(
         }
     };
     inject_ca_bundle(client, cfg, material.ca_bundle.as_bytes()).await?;
+    if cfg.crd_conversion {
+        inject_conversion(client, cfg, material.ca_bundle.as_bytes()).await?;
+    }
     store
         .set_pem(&material.cert, &material.key)
         .map_err(|e| Error::Certificates(e.to_string()))?;
@@ -186,6 +192,83 @@ async fn inject_ca_bundle(
         .await?;
     }
     Ok(())
+}
+
+/// Sets each converted CRD's `spec.conversion` to the webhook at `/convert`, served where the
+/// admission webhooks are (the first mutating configuration's client config: a Service in the
+/// chart, a URL out of cluster), with `bundle`. Writes only what differs; a CRD that is not
+/// installed is skipped.
+async fn inject_conversion(
+    client: &Client,
+    cfg: &SelfManagedCerts,
+    bundle: &[u8],
+) -> Result<(), Error> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as ext;
+    let Some(first) = cfg.mutating_configurations.first() else {
+        return Ok(());
+    };
+    let mutating: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    let Some(admission) = mutating
+        .get_opt(first)
+        .await
+        .map_err(Error::kube("reading a webhook configuration"))?
+        .and_then(|c| c.webhooks.into_iter().flatten().next())
+        .map(|w| w.client_config)
+    else {
+        return Ok(());
+    };
+    let client_config = ext::WebhookClientConfig {
+        ca_bundle: Some(ByteString(bundle.to_vec())),
+        service: admission.service.map(|s| ext::ServiceReference {
+            name: s.name,
+            namespace: s.namespace,
+            path: Some(turnstile_webhook::review::paths::CONVERT.to_owned()),
+            port: s.port,
+        }),
+        url: admission.url.as_deref().map(conversion_url),
+    };
+    let desired = ext::CustomResourceConversion {
+        strategy: "Webhook".into(),
+        webhook: Some(ext::WebhookConversion {
+            client_config: Some(client_config),
+            conversion_review_versions: vec!["v1".into()],
+        }),
+    };
+    let crds: Api<ext::CustomResourceDefinition> = Api::all(client.clone());
+    for (name, _) in turnstile_api::v1beta1::schema::SERVED
+        .iter()
+        .filter(|(_, converted)| *converted)
+    {
+        let Some(mut crd) = crds
+            .get_opt(name)
+            .await
+            .map_err(Error::kube("reading a CustomResourceDefinition"))?
+        else {
+            continue;
+        };
+        if crd.spec.conversion.as_ref() == Some(&desired) {
+            continue;
+        }
+        crd.spec.conversion = Some(desired.clone());
+        crds.replace(name, &PostParams::default(), &crd)
+            .await
+            .map_err(Error::kube("setting a CRD's conversion webhook"))?;
+        tracing::info!(crd = %name, "conversion webhook set");
+    }
+    Ok(())
+}
+
+/// The conversion URL on the server of an admission webhook URL.
+fn conversion_url(admission: &str) -> String {
+    let after_scheme = admission.find("://").map_or(0, |i| i + 3);
+    let host_end = admission[after_scheme..]
+        .find('/')
+        .map_or(admission.len(), |i| after_scheme + i);
+    format!(
+        "{}{}",
+        &admission[..host_end],
+        turnstile_webhook::review::paths::CONVERT
+    )
 }
 
 /// Sets `caBundle` on every webhook of one configuration, writing only when something changed.
@@ -533,7 +616,19 @@ impl ReviewContext for ClusterView {
 
 #[cfg(test)]
 mod tests {
-    use super::{AdmittedJobs, JobsConfig};
+    use super::{AdmittedJobs, JobsConfig, conversion_url};
+
+    #[test]
+    fn conversion_is_served_where_the_admission_webhooks_are() {
+        assert_eq!(
+            conversion_url("https://127.0.0.1:9443/mutate-batch-v1-job"),
+            "https://127.0.0.1:9443/convert"
+        );
+        assert_eq!(
+            conversion_url("https://h.example"),
+            "https://h.example/convert"
+        );
+    }
     use turnstile_api::Workload;
 
     #[test]

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod certs;
+pub mod conversion;
 pub mod field;
 pub mod job;
 pub mod names;

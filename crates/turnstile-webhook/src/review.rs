@@ -38,6 +38,9 @@ pub mod paths {
     /// TimeWindowPolicy validation (Turnstile's own kind).
     pub const VALIDATE_TIME_WINDOW_POLICY: &str =
         "/validate-turnstile-dev-v1alpha1-timewindowpolicy";
+    /// CRD conversion between Kueue's v1beta1 and v1beta2 (Kueue's path; not an admission
+    /// webhook, so not in [`ALL`]).
+    pub const CONVERT: &str = "/convert";
     /// Every path, for registration.
     pub const ALL: &[&str] = &[
         MUTATE_JOB,
@@ -69,7 +72,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn text(status: u16, msg: impl Into<String>) -> Self {
+    pub(crate) fn text(status: u16, msg: impl Into<String>) -> Self {
         Self {
             status,
             body: msg.into().into_bytes(),
@@ -79,6 +82,9 @@ impl Reply {
 
 /// Handles one request to `path` with `body`.
 pub fn handle(path: &str, body: &[u8], ctx: &dyn ReviewContext) -> Reply {
+    if path == paths::CONVERT {
+        return crate::conversion::handle(body);
+    }
     if !paths::ALL.contains(&path) {
         return Reply::text(404, format!("no webhook at {path}"));
     }

@@ -279,7 +279,15 @@ async fn answer(
     }
     let body = match tokio::time::timeout(
         REQUEST_TIMEOUT,
-        Limited::new(req.into_body(), MAX_BODY_BYTES).collect(),
+        Limited::new(
+            req.into_body(),
+            if path == crate::review::paths::CONVERT {
+                crate::conversion::MAX_BODY_BYTES
+            } else {
+                MAX_BODY_BYTES
+            },
+        )
+        .collect(),
     )
     .await
     {

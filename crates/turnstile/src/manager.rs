@@ -71,6 +71,11 @@ pub struct ManagerArgs {
     /// Renew a certificate when less than this many seconds remain.
     #[arg(long, default_value_t = 30 * 86_400)]
     pub cert_renew_before_seconds: i64,
+    /// Keep the `spec.conversion` of the CRDs whose v1beta1 differs (ClusterQueue, Cohort,
+    /// LocalQueue, Workload) pointed at this manager's `/convert`, served where the first
+    /// mutating configuration's webhooks are, with the CA (self-managed certificates only).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub crd_conversion_webhook: bool,
     /// MutatingWebhookConfigurations to inject the CA into.
     #[arg(
         long = "mutating-webhook-configuration",
@@ -314,6 +319,7 @@ fn start_certs(client: &kube::Client, args: &ManagerArgs, mode: CertMode) -> Arc
                 },
                 mutating_configurations: args.mutating_configurations.clone(),
                 validating_configurations: args.validating_configurations.clone(),
+                crd_conversion: args.crd_conversion_webhook,
             };
             tokio::spawn(run_self_managed_certs(client.clone(), cfg, certs.clone()));
         }

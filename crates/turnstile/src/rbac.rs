@@ -155,6 +155,20 @@ pub const RULES: &[Rule] = &[
         verbs: &["get", "update"],
         names: &["{fullname}-validating-webhook-configuration"],
     },
+    // The conversion webhook of the CRDs whose v1beta1 differs (caBundle and clientConfig kept
+    // current by the certificate upkeep), by name only.
+    Rule {
+        scope: Scope::Cluster,
+        group: "apiextensions.k8s.io",
+        resources: &["customresourcedefinitions"],
+        verbs: &["get", "update"],
+        names: &[
+            "clusterqueues.kueue.x-k8s.io",
+            "cohorts.kueue.x-k8s.io",
+            "localqueues.kueue.x-k8s.io",
+            "workloads.kueue.x-k8s.io",
+        ],
+    },
     // Authenticating and authorizing metrics scrapes, as Kueue's metrics server does.
     Rule {
         scope: Scope::Cluster,
