@@ -248,12 +248,19 @@ pub struct Setup {
     pub user: kube::Client,
     /// Removes what the set-up made.
     pub cleanup: crate::Cleanup,
+    /// Held for the whole test: the fault tests of one binary run one at a time, since their
+    /// webhook configurations select the same opted-in objects and a killed manager's webhook
+    /// would refuse another test's requests.
+    pub serial: tokio::sync::MutexGuard<'static, ()>,
 }
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 ///
 /// # Panics
 /// When the plane is not there or the manager does not start.
 pub async fn start(prefix: &str) -> Setup {
+    let serial = SERIAL.lock().await;
     let h = Harness::get()
         .await
         .unwrap_or_else(|e| panic!("control plane: {e}"));
@@ -284,5 +291,6 @@ pub async fn start(prefix: &str) -> Setup {
         manager,
         user,
         cleanup: guard,
+        serial,
     }
 }

@@ -25,6 +25,7 @@ async fn jobs_survive_kube_apiserver_restarts() {
         manager,
         user,
         cleanup: _cleanup,
+        serial: _serial,
         ..
     } = start("e2e-apirestart").await;
     let pid = manager.pid();

@@ -78,6 +78,7 @@ async fn jobs_survive_a_manager_killed_at_random_points() {
         manager,
         user,
         cleanup: _cleanup,
+        serial: _serial,
     } = start("e2e-faults").await;
     h.run_labelled("faults", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
         kill_stream(ns, user, (cq, flavor), kills, (manager, args))
@@ -257,6 +258,7 @@ async fn parallelism_toggled_while_admissions_are_in_flight() {
         manager: _manager,
         user,
         cleanup: _cleanup,
+        serial: _serial,
         ..
     } = start("e2e-toggle").await;
     h.run_labelled("toggle", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
@@ -430,6 +432,7 @@ async fn deactivating_a_running_job_with_a_long_grace_period() {
         manager: _manager,
         user,
         cleanup: _cleanup,
+        serial: _serial,
         ..
     } = start("e2e-deact").await;
     h.run_labelled("deact", json!({OPT_IN.0: OPT_IN.1}), move |ns| {

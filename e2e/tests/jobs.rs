@@ -325,8 +325,11 @@ async fn creation_refused(ns: TestNs, user: Client) {
     .await
     .unwrap();
     let note = turnstile_e2e::until_event(&ns, "refused", "FailedToCreateWorkload").await;
+    // "exceeded quota", or "status unknown for quota" while kube-controller-manager has not
+    // yet counted this resource (a fresh plane): refused either way.
     assert!(
-        note.contains("could not be created") && note.contains("exceeded quota"),
+        note.contains("could not be created")
+            && (note.contains("exceeded quota") || note.contains("status unknown for quota")),
         "{note}"
     );
     ns.harness
@@ -594,6 +597,83 @@ async fn jobs_end_to_end() {
     );
     assert!(m("turnstile_scheduling_cycle_duration_seconds_count", &[]) >= 1.0);
     assert!(text.contains("replica_role=\"leader\""));
+    // Kueue's LocalQueue series (on by default): every LocalQueue here is `lq`, so each counts
+    // what its ClusterQueue counts, summed over the three tests.
+    let lq = [("name", "lq")];
+    for (lq_series, cq_series) in [
+        (
+            "kueue_local_queue_admitted_workloads_total",
+            "kueue_admitted_workloads_total",
+        ),
+        (
+            "kueue_local_queue_quota_reserved_workloads_total",
+            "kueue_quota_reserved_workloads_total",
+        ),
+        (
+            "kueue_local_queue_admission_wait_time_seconds_count",
+            "kueue_admission_wait_time_seconds_count",
+        ),
+        (
+            "kueue_local_queue_finished_workloads_total",
+            "kueue_finished_workloads_total",
+        ),
+        (
+            "kueue_local_queue_evicted_workloads_total",
+            "kueue_evicted_workloads_total",
+        ),
+    ] {
+        assert_eq!(m(lq_series, &lq), m(cq_series, &[]), "{lq_series}\n{text}");
+    }
+    assert!(m("kueue_local_queue_admitted_workloads_total", &lq) >= 9.0);
+    // Admitted without AdmissionChecks: the checks took no time, as Kueue records it.
+    assert_eq!(
+        m(
+            "kueue_admission_checks_wait_time_seconds_count",
+            &[("cluster_queue", pre)]
+        ),
+        3.0
+    );
+    assert_eq!(
+        m(
+            "kueue_admission_checks_wait_time_seconds_sum",
+            &[("cluster_queue", pre)]
+        ),
+        0.0
+    );
+    // The preempted Workload's quota came back after its Job stopped.
+    assert_eq!(
+        m(
+            "kueue_workload_eviction_latency_seconds_count",
+            &[("cluster_queue", pre), ("reason", "Preempted")]
+        ),
+        1.0,
+        "{text}"
+    );
+    // waitForPodsReady is on: the Jobs that ran reported ready.
+    assert!(
+        m(
+            "kueue_ready_wait_time_seconds_count",
+            &[("cluster_queue", seq)]
+        ) >= 1.0
+    );
+    assert!(
+        m(
+            "kueue_admitted_until_ready_wait_time_seconds_count",
+            &[("cluster_queue", seq)]
+        ) >= 1.0
+    );
+    assert!(
+        m(
+            "kueue_workload_creation_latency_seconds_count",
+            &[("job_kind", "Job")]
+        ) >= 9.0
+    );
+    assert_eq!(m("kueue_build_info", &[("compiler", "rustc")]), 1.0);
+    // The resource gauges are off unless metrics.enableClusterQueueResources, as in Kueue.
+    assert!(
+        !text.contains("kueue_cluster_queue_nominal_quota{"),
+        "{text}"
+    );
 
     // The test runs deleted their ClusterQueues (they carried the in-use finalizer, see
     // `sequence`): once nothing holds quota they go, and then the flavor can go too.

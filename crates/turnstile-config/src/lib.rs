@@ -6,7 +6,8 @@
 //!
 //! # Loading
 //!
-//! [`parse`] / [`load`] read YAML (or JSON), check `apiVersion: config.kueue.x-k8s.io/v1beta2` and
+//! [`parse`] / [`load`] read YAML (or JSON), check `apiVersion: config.kueue.x-k8s.io/v1beta2` (a
+//! `v1beta1` file is converted first, with Kueue's v1beta1 defaults: see [`v1beta1`]) and
 //! `kind: Configuration`, decode every field of the v1beta2 schema ([`Configuration`]), apply Kueue's defaults and
 //! run Kueue's validation, returning either a [`Loaded`] (the defaulted configuration plus warnings) or a
 //! [`ConfigError`]:
@@ -82,6 +83,7 @@ mod selector;
 mod support;
 mod turnstile;
 mod types;
+pub mod v1beta1;
 mod validate;
 
 use std::path::Path;
@@ -135,10 +137,7 @@ const V1BETA1_FIELDS: &[(&str, &str)] = &[
     ),
 ];
 
-const RETIRED_API_VERSIONS: &[(&str, &str)] = &[(
-    "config.kueue.x-k8s.io/v1beta1",
-    "only config.kueue.x-k8s.io/v1beta2 is read; convert the file (waitForPodsReady.enable, fairSharing.enable and queueVisibility no longer exist)",
-)];
+const RETIRED_API_VERSIONS: &[(&str, &str)] = &[];
 
 fn unknown_field_warning(path: &str) -> String {
     match V1BETA1_FIELDS.iter().find(|(p, _)| *p == path) {
@@ -161,7 +160,10 @@ pub fn parse_with_fallback_namespace(
     text: &str,
     fallback_namespace: &str,
 ) -> Result<Loaded, ConfigError> {
-    let doc = read_yaml(text)?;
+    let mut doc = read_yaml(text)?;
+    let from_v1beta1 = (doc.get("apiVersion").and_then(serde_json::Value::as_str)
+        == Some(v1beta1::API_VERSION))
+    .then(|| v1beta1::to_v1beta2(&mut doc));
     let header = header_errors(&doc, API_VERSION, KIND, RETIRED_API_VERSIONS);
     if !header.is_empty() {
         return Err(ConfigError::Invalid(header));
@@ -169,14 +171,19 @@ pub fn parse_with_fallback_namespace(
     let (mut config, mut unknown): (Configuration, Vec<String>) = decode::from_value(&doc)?;
     unknown.sort();
     apply_defaults(&mut config, fallback_namespace);
+    let mut warnings = Vec::new();
+    if let Some(v1) = from_v1beta1 {
+        if v1.wait_for_pods_ready_off {
+            config.wait_for_pods_ready = None;
+        }
+        warnings.extend(v1.warnings);
+    }
     let errs = validate(&config);
     if !errs.is_empty() {
         return Err(ConfigError::Invalid(errs));
     }
-    Ok(Loaded {
-        config,
-        warnings: unknown.iter().map(|p| unknown_field_warning(p)).collect(),
-    })
+    warnings.extend(unknown.iter().map(|p| unknown_field_warning(p)));
+    Ok(Loaded { config, warnings })
 }
 
 /// Reads and parses a Kueue Configuration file (see [`parse`]).

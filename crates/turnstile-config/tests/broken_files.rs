@@ -43,8 +43,8 @@ fn wrong_kind() {
 #[test]
 fn wrong_or_missing_api_version() {
     assert_eq!(
-        error("apiVersion: config.kueue.x-k8s.io/v1beta1\nkind: Configuration\n").to_string(),
-        r#"apiVersion: Invalid value: "config.kueue.x-k8s.io/v1beta1": only config.kueue.x-k8s.io/v1beta2 is read; convert the file (waitForPodsReady.enable, fairSharing.enable and queueVisibility no longer exist)"#
+        error("apiVersion: config.kueue.x-k8s.io/v1alpha1\nkind: Configuration\n").to_string(),
+        r#"apiVersion: Unsupported value: "config.kueue.x-k8s.io/v1alpha1": supported values: "config.kueue.x-k8s.io/v1beta2""#
     );
     assert_eq!(
         error("apiVersion: kueue.x-k8s.io/v1beta2\nkind: Configuration\n").to_string(),
@@ -388,6 +388,70 @@ fn unknown_fields_are_warnings() {
     assert_eq!(
         loaded.config.wait_for_pods_ready().unwrap().timeout,
         std::time::Duration::from_mins(5)
+    );
+}
+
+/// A v1beta1 file means what it meant to Kueue: its own defaults, then Kueue's conversion.
+#[test]
+fn v1beta1_files_are_converted_with_their_own_defaults() {
+    let v1 = "apiVersion: config.kueue.x-k8s.io/v1beta1\nkind: Configuration\n";
+    let bare = parse_with_fallback_namespace(v1, "kueue-system").unwrap();
+    assert!(
+        bare.config.wait_for_pods_ready().is_none(),
+        "off by default in v1beta1"
+    );
+    assert!(bare.config.fair_sharing.is_none());
+    assert_eq!(
+        bare.config.api_version, "config.kueue.x-k8s.io/v1beta2",
+        "read as the v1beta2 it converts to"
+    );
+    let on = parse_with_fallback_namespace(
+        &format!("{v1}waitForPodsReady:\n  enable: true\nfairSharing:\n  enable: true\nqueueVisibility:\n  updateIntervalSeconds: 5\nintegrations:\n  frameworks: [batch/job]\n  podOptions:\n    namespaceSelector: {{}}\n"),
+        "kueue-system",
+    )
+    .unwrap();
+    let w = on.config.wait_for_pods_ready().unwrap();
+    assert_eq!(
+        w.timeout,
+        std::time::Duration::from_mins(5),
+        "v1beta1's default"
+    );
+    assert!(w.block_admission, "v1beta1 defaults blockAdmission to true");
+    assert_eq!(
+        serde_json::to_value(&on.config.fair_sharing).unwrap()["preemptionStrategies"],
+        serde_json::json!(["LessThanOrEqualToFinalShare", "LessThanInitialShare"])
+    );
+    assert_eq!(
+        on.warnings,
+        [
+            "queueVisibility: v1beta1 only, dropped (as Kueue does); pending workloads are served by the visibility API",
+            "integrations.podOptions: v1beta1 only, dropped (as Kueue does); use managedJobsNamespaceSelector",
+        ]
+    );
+    let off = parse_with_fallback_namespace(
+        &format!("{v1}waitForPodsReady:\n  enable: false\n  timeout: 10m\nfairSharing:\n  enable: false\n"),
+        "kueue-system",
+    )
+    .unwrap();
+    assert!(off.config.wait_for_pods_ready().is_none());
+    assert!(off.config.fair_sharing.is_none());
+    let set = parse_with_fallback_namespace(
+        &format!("{v1}waitForPodsReady:\n  enable: true\n  timeout: 7m\n  blockAdmission: false\n"),
+        "kueue-system",
+    )
+    .unwrap();
+    let w = set.config.wait_for_pods_ready().unwrap();
+    assert_eq!(
+        (w.timeout, w.block_admission),
+        (std::time::Duration::from_mins(7), false)
+    );
+    // A v1beta1 file is still validated (after conversion), field by field.
+    assert!(
+        error(&format!(
+            "{v1}waitForPodsReady:\n  enable: true\n  timeout: 5x\n"
+        ))
+        .to_string()
+        .contains("waitForPodsReady.timeout")
     );
 }
 

@@ -386,42 +386,63 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
     }
 }
 
-/// Kueue's finish and PodsReady-timeout eviction counters, for a status the reconciler wrote.
-fn count_transitions(before: &Workload, status: &Value) {
+/// Kueue's metrics for what a status the reconciler wrote changed: a finish, an eviction (a
+/// PodsReady timeout, a rejected check), an admission when the last AdmissionCheck turned Ready,
+/// pods ready, quota released after an eviction.
+fn count_transitions(ctx: &Ctx, before: &Workload, status: &Value, now_ms: i64) {
     use turnstile_api::keys::conditions;
-    use turnstile_state::lifecycle::condition_of;
+    use turnstile_state::lifecycle::{condition_of, is_true};
+    let cond = |t: &str| {
+        status["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == t))
+    };
     let became = |t: &str| {
-        status["conditions"].as_array().and_then(|cs| {
-            cs.iter()
-                .find(|c| c["type"] == t && c["status"] == "True")
-                .filter(|_| condition_of(before, t).is_none_or(|c| c.status != "True"))
-        })
+        cond(t)
+            .filter(|c| c["status"] == "True")
+            .filter(|_| !is_true(before, t))
     };
     let cq = turnstile_state::lifecycle::admitted_to(before);
-    let pc = metrics::priority_class(before);
-    let m = metrics::global();
     if became(conditions::FINISHED).is_some() {
-        m.inc(
-            metrics::FINISHED,
-            &[
-                ("cluster_queue", cq.as_str()),
-                ("priority_class", pc.as_str()),
-            ],
-        );
+        metrics::finished(before, &cq);
     }
     if let Some(c) = became(conditions::EVICTED) {
         let cause = condition_of(before, conditions::PODS_READY)
             .map(|p| p.reason.clone())
             .unwrap_or_default();
-        m.inc(
-            metrics::EVICTED,
-            &[
-                ("cluster_queue", cq.as_str()),
-                ("reason", c["reason"].as_str().unwrap_or_default()),
-                ("underlying_cause", cause.as_str()),
-                ("priority_class", pc.as_str()),
-            ],
+        metrics::evicted(
+            before,
+            &cq,
+            c["reason"].as_str().unwrap_or_default(),
+            &cause,
+            now_ms,
         );
+    }
+    if became(conditions::ADMITTED).is_some() {
+        let checks_s = condition_of(before, conditions::QUOTA_RESERVED)
+            .filter(|c| c.status == "True")
+            .map_or(0.0, |c| {
+                #[allow(clippy::cast_precision_loss)]
+                let s = (now_ms - c.last_transition_time.0.as_millisecond()).max(0) as f64 / 1000.0;
+                s
+            });
+        let cohorts = ctx
+            .shared
+            .index
+            .lock()
+            .map(|ix| ix.cohorts_above(&cq))
+            .unwrap_or_default();
+        metrics::admitted(before, &cq, &cohorts, now_ms, checks_s);
+    }
+    if became(conditions::PODS_READY)
+        .is_some_and(|c| c["reason"] == turnstile_api::keys::reasons::STARTED)
+    {
+        metrics::pods_ready(before, &cq, now_ms);
+    }
+    let released = cond(conditions::QUOTA_RESERVED).is_some_and(|c| c["status"] == "False")
+        && is_true(before, conditions::QUOTA_RESERVED);
+    if released {
+        metrics::released_after_eviction(before, &cq, now_ms);
     }
 }
 
@@ -479,7 +500,17 @@ async fn apply(
                 field_manager: Some(FIELD_MANAGER.into()),
                 ..PostParams::default()
             };
-            let r = workloads.create(&pp, &wl).await.map(|_| ());
+            let r = workloads.create(&pp, &wl).await.map(|created| {
+                // Kueue's creation latency, for Jobs seen at their first generation.
+                if let Some(job) = job.filter(|j| j.metadata.generation == Some(1))
+                    && let (Some(j), Some(w)) = (
+                        job.metadata.creation_timestamp.as_ref(),
+                        created.metadata.creation_timestamp.as_ref(),
+                    )
+                {
+                    metrics::workload_created("Job", j.0.as_millisecond(), w.0.as_millisecond());
+                }
+            });
             let r = conflict_ok(
                 metrics::write("create", "workloads", r),
                 "creating a Workload",
@@ -639,7 +670,7 @@ async fn apply(
             .await;
             conflict_ok(r, "writing a Workload status", &[])?;
             if let Some(o) = find(&name) {
-                count_transitions(&o.wl, &status);
+                count_transitions(ctx, &o.wl, &status, now_ms());
             }
         }
         Action::RemoveFinalizer { name } => {

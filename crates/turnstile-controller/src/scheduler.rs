@@ -282,13 +282,6 @@ fn admission_json(cq: &str, assignment: &[PodSetAssignment]) -> Value {
 }
 
 /// When the workload last entered its queue: the `Requeued` transition, else its creation.
-fn queued_at_ms(wl: &Workload) -> i64 {
-    lifecycle::condition_of(wl, conditions::REQUEUED)
-        .map(|c| &c.last_transition_time)
-        .or(wl.metadata.creation_timestamp.as_ref())
-        .map_or(0, |t| t.0.as_millisecond())
-}
-
 /// Writes a Workload status built by [`lifecycle`] with the one write protocol
 /// ([`crate::workload_status`]), as the scheduler.
 async fn write_status(client: &Client, wl: &Workload, status: Value) -> Result<(), kube::Error> {
@@ -737,8 +730,16 @@ async fn write_decision(
                 shared.wake.notify_one();
             } else {
                 tracing::info!(workload = %key, cluster_queue = %cluster_queue, "admitted");
-                let waited = (now_ms - queued_at_ms(wl)).max(0) / 1000;
-                count_admission(wl, cluster_queue, now_ms);
+                let waited = (now_ms - lifecycle::queued_at_ms(wl)).max(0) / 1000;
+                metrics::quota_reserved(wl, cluster_queue, now_ms);
+                if !checked {
+                    let cohorts = shared
+                        .index
+                        .lock()
+                        .map(|ix| ix.cohorts_above(cluster_queue))
+                        .unwrap_or_default();
+                    metrics::admitted(wl, cluster_queue, &cohorts, now_ms, 0.0);
+                }
                 shared.events.emit(
                     wl,
                     false,
@@ -815,54 +816,11 @@ async fn release_finalizers(client: &Client, shared: &Shared) {
     }
 }
 
-/// Admission counters and wait-time histograms (Kueue's names).
-fn count_admission(wl: &Workload, cluster_queue: &str, now_ms: i64) {
-    let m = metrics::global();
-    let pc = metrics::priority_class(wl);
-    let labels = [
-        ("cluster_queue", cluster_queue),
-        ("priority_class", pc.as_str()),
-    ];
-    #[allow(clippy::cast_precision_loss)]
-    let waited = (now_ms - queued_at_ms(wl)).max(0) as f64 / 1000.0;
-    m.inc(metrics::QUOTA_RESERVED, &labels);
-    m.inc(metrics::ADMITTED, &labels);
-    m.observe(metrics::QUOTA_RESERVED_WAIT, &labels, waited);
-    m.observe(metrics::ADMISSION_WAIT, &labels, waited);
-    m.inc(
-        metrics::LQ_ADMITTED,
-        &[
-            (
-                "name",
-                wl.spec
-                    .queue_name
-                    .as_ref()
-                    .map(turnstile_api::LocalQueueName::as_str)
-                    .unwrap_or_default(),
-            ),
-            (
-                "namespace",
-                wl.metadata.namespace.as_deref().unwrap_or_default(),
-            ),
-            ("priority_class", pc.as_str()),
-        ],
-    );
-}
-
 /// Counts an eviction under Kueue's labels.
 fn count_eviction(wl: &Workload, reason: &str) {
     let cq = lifecycle::admitted_to(wl);
     let (reason, cause) = metrics::eviction_labels(reason);
-    let pc = metrics::priority_class(wl);
-    metrics::global().inc(
-        metrics::EVICTED,
-        &[
-            ("cluster_queue", cq.as_str()),
-            ("reason", reason),
-            ("underlying_cause", cause),
-            ("priority_class", pc.as_str()),
-        ],
-    );
+    metrics::evicted(wl, &cq, reason, cause, now_ms());
 }
 
 /// Counts a preemption: the victim's eviction and the preempting queue's preemption.

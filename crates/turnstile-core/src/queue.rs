@@ -201,6 +201,13 @@ impl PendingQueues {
             .map_or(0, |q| q.items.values().filter(|i| i.inadmissible).count())
     }
 
+    /// Every pending workload key with whether it is set aside, queue by queue.
+    pub fn all_items(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.queues
+            .values()
+            .flat_map(|q| q.items.iter().map(|(k, i)| (k.as_str(), i.inadmissible)))
+    }
+
     /// Whether a workload is pending, and whether it is set aside.
     pub fn state(&self, key: &str) -> Option<bool> {
         let cq = self.location.get(key)?;

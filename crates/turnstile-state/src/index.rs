@@ -877,6 +877,53 @@ impl Index {
         format!("/{}", parts.join("/"))
     }
 
+    /// The cohorts above a ClusterQueue, nearest first (empty outside any cohort).
+    pub fn cohorts_above(&self, cq: &str) -> Vec<String> {
+        self.cohort_chain(cq)
+    }
+
+    /// The cohorts above a Cohort, nearest first.
+    pub fn cohort_parents(&self, cohort: &str) -> Vec<String> {
+        let mut chain: Vec<String> = Vec::new();
+        let mut cur = self
+            .cohorts
+            .get(cohort)
+            .and_then(|c| c.spec.parent_name.as_ref())
+            .map(ToString::to_string)
+            .filter(|c| !c.is_empty());
+        while let Some(c) = cur {
+            if chain.contains(&c) || c == cohort {
+                break;
+            }
+            cur = self
+                .cohorts
+                .get(&c)
+                .and_then(|x| x.spec.parent_name.as_ref())
+                .map(ToString::to_string)
+                .filter(|p| !p.is_empty());
+            chain.push(c);
+        }
+        chain
+    }
+
+    /// Pending workloads per LocalQueue key (`namespace/name`): `(active, inadmissible)`. Walks
+    /// the pending workloads once (a scrape's cost, as the ClusterQueue split's).
+    pub fn local_queue_pending_split(&self) -> BTreeMap<String, (usize, usize)> {
+        let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for (key, inadmissible) in self.pending.all_items() {
+            let Some(wl) = self.workloads.get(key) else {
+                continue;
+            };
+            let e = out.entry(local_queue_key_of(wl)).or_default();
+            if inadmissible {
+                e.1 += 1;
+            } else {
+                e.0 += 1;
+            }
+        }
+        out
+    }
+
     /// Pending workloads of a ClusterQueue.
     pub fn pending_count(&self, cq: &str) -> usize {
         self.pending.pending_count(cq)

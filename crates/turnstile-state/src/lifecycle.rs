@@ -22,6 +22,15 @@ pub fn condition_of<'a>(wl: &'a api::Workload, t: &str) -> Option<&'a Condition>
     wl.status.as_ref()?.conditions.iter().find(|c| c.type_ == t)
 }
 
+/// When a Workload was last queued (Kueue's queued wait time starts here): the `Requeued`
+/// condition's time, else its creation; unix milliseconds.
+pub fn queued_at_ms(wl: &api::Workload) -> i64 {
+    condition_of(wl, conditions::REQUEUED)
+        .map(|c| &c.last_transition_time)
+        .or(wl.metadata.creation_timestamp.as_ref())
+        .map_or(0, |t| t.0.as_millisecond())
+}
+
 /// Whether a Workload's condition of type `t` is True.
 pub fn is_true(wl: &api::Workload, t: &str) -> bool {
     condition_of(wl, t).is_some_and(|c| c.status == "True")

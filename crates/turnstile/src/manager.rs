@@ -200,6 +200,7 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         bail!("--cert-renew-before-seconds must be smaller than --cert-validity-seconds");
     }
     let (config, selector) = load_config(&args)?;
+    configure_metrics(&config);
     health::exit_on_panic();
     let client = kube::Client::try_default()
         .await
@@ -508,19 +509,45 @@ fn bind_address(text: &str) -> Result<SocketAddr> {
 /// The `/metrics` exposition text now.
 fn render_metrics(shared: Option<&turnstile_controller::scheduler::Shared>) -> String {
     use turnstile_controller::metrics;
-    let (gauges, role) = match shared {
-        Some(sh) => {
-            let gauges = sh
-                .index
-                .lock()
-                .map(|ix| metrics::cache_gauges(&ix))
-                .unwrap_or_default();
-            let leader = sh.leader.holds();
-            (gauges, if leader { "leader" } else { "follower" })
-        }
-        None => (Vec::new(), "standalone"),
+    let Some(sh) = shared else {
+        return metrics::global().render(&[], "standalone", &|_, _| None);
     };
-    metrics::global().render(&gauges, role)
+    let Ok(ix) = sh.index.lock() else {
+        return metrics::global().render(&[], "standalone", &|_, _| None);
+    };
+    let gauges = metrics::cache_gauges(&ix);
+    let role = if sh.leader.holds() {
+        "leader"
+    } else {
+        "follower"
+    };
+    let lq_labels = |ns: &str, name: &str| {
+        ix.local_queue(&format!("{ns}/{name}"))
+            .map(|lq| lq.metadata.labels.clone().unwrap_or_default())
+    };
+    metrics::global().render(&gauges, role, &lq_labels)
+}
+
+/// What `/metrics` exposes, from the Configuration as Kueue reads it: the ClusterQueue resource
+/// gauges with `metrics.enableClusterQueueResources`, LocalQueue series with
+/// `metrics.localQueueMetrics` (on by default) and its selector, weighted shares with fair sharing.
+fn configure_metrics(config: &turnstile_config::Configuration) {
+    use turnstile_controller::metrics;
+    let lq = config
+        .metrics
+        .local_queue_metrics
+        .clone()
+        .unwrap_or_default();
+    let selector = lq.local_queue_selector.map(|sel| {
+        let f: metrics::LocalQueueFilter = std::sync::Arc::new(move |labels| sel.matches(labels));
+        f
+    });
+    metrics::configure(metrics::Settings {
+        cluster_queue_resources: config.metrics.enable_cluster_queue_resources,
+        local_queues: lq.enable,
+        local_queue_selector: selector,
+        fair_sharing: config.fair_sharing.is_some(),
+    });
 }
 
 const METRICS_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
