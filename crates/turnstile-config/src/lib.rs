@@ -48,20 +48,12 @@
 //!
 //! # What Turnstile acts on
 //!
-//! Everything is decoded and validated; the manager acts on the fields in [`ACTED_ON`]:
-//! `namespace`, `manageJobsWithoutQueueName`, `managedJobsNamespaceSelector`, `waitForPodsReady` (`timeout`,
-//! `recoveryTimeout`, `requeuingStrategy.*`; not `blockAdmission`), `fairSharing`,
-//! `resources.excludeResourcePrefixes`, `resources.transformations`, `integrations.frameworks` (only
-//! `batch/job`), `clientConnection`, `webhook`, `metrics.bindAddress`, `health`, `leaderElection`,
-//! `internalCertManagement`, and the `DisableWaitForPodsReady` feature gate (which turns waitForPodsReady off,
-//! as in Kueue).
-//!
-//! Everything else listed in [`NOT_YET_SUPPORTED`] (other frameworks, `waitForPodsReady.blockAdmission`,
-//! `admissionFairSharing`, `multiKueue`, `objectRetentionPolicies`, other `featureGates`, DRA
-//! `deviceClassMappings`, `quotaCheckStrategy`, metrics extras, `controller`, `tls`, `visibilityServer`,
-//! `pprofBindAddress`, …) is accepted but not acted on: [`not_yet_supported`] lists what a file sets to a
-//! non-default value, for one startup warning. The typed views the manager uses are methods on
-//! [`Configuration`] (see [`accessors`]): [`Configuration::wait_for_pods_ready`],
+//! Everything is decoded and validated; each field is in [`ACTED_ON`] or [`NOT_YET_SUPPORTED`] (a test fails
+//! on a field in neither). [`refused`] lists what a valid file asks for that Turnstile does not do and that
+//! would change how batch Jobs are handled (entries marked [`NotYetCheck::Refuse`], and feature gates judged
+//! by [`gates::GATES`]): the manager refuses to start on them. [`not_yet_supported`] lists the rest that a
+//! file sets but that has no effect here, for one startup warning. The typed views the manager uses are
+//! methods on [`Configuration`] (see [`accessors`]): [`Configuration::wait_for_pods_ready`],
 //! [`Configuration::fair_sharing_strategies`], [`Configuration::managed_jobs_namespace_selector`]
 //! ([`LabelSelector::matches`]), [`Configuration::leader_election`], …
 //!
@@ -77,6 +69,7 @@ pub mod defaults;
 mod duration;
 mod error;
 mod field;
+pub mod gates;
 mod names;
 mod quantity;
 mod selector;
@@ -184,6 +177,16 @@ pub fn parse_with_fallback_namespace(
     }
     warnings.extend(unknown.iter().map(|p| unknown_field_warning(p)));
     Ok(Loaded { config, warnings })
+}
+
+/// What a valid Configuration asks for that Turnstile does not do, each field named and said why:
+/// a field that changes how Kueue handles batch Jobs set to a value Turnstile does not implement
+/// (see [`NOT_YET_SUPPORTED`]), or a feature gate it cannot honour (see [`gates::GATES`]). The
+/// manager refuses to start on any of them (a warning would let the file mean something else).
+pub fn refused(config: &Configuration) -> Vec<FieldError> {
+    let mut errs = support::refused(config);
+    errs.extend(gates::refused(config));
+    errs
 }
 
 /// Reads and parses a Kueue Configuration file (see [`parse`]).

@@ -17,6 +17,7 @@ pub const ACTED_ON: &[&str] = &[
     "manageJobsWithoutQueueName",
     "managedJobsNamespaceSelector",
     "waitForPodsReady.timeout",
+    "waitForPodsReady.blockAdmission",
     "waitForPodsReady.recoveryTimeout",
     "waitForPodsReady.requeuingStrategy",
     "fairSharing",
@@ -27,11 +28,14 @@ pub const ACTED_ON: &[&str] = &[
     "clientConnection",
     "webhook",
     "metrics.bindAddress",
+    "metrics.enableClusterQueueResources",
+    "metrics.localQueueMetrics",
     "health",
     "leaderElection",
     "internalCertManagement",
-    // The one feature gate honoured: it switches waitForPodsReady off, as in Kueue.
-    "featureGates.DisableWaitForPodsReady",
+    // Every gate is judged by crate::gates::GATES: honoured, refused when set off Kueue's
+    // default, or without effect (a warning).
+    "featureGates",
 ];
 
 /// Job frameworks Turnstile manages.
@@ -46,19 +50,38 @@ pub enum NotYetCheck {
     ItemsOtherThan(&'static [&'static str]),
     /// A map: each key set in the file is reported, except keys whose path is in [`ACTED_ON`].
     EachKey,
+    /// It would change how batch Jobs are handled and Turnstile does not implement it: a value
+    /// other than Kueue's default and the `accept`ed ones (canonical JSON) refuses the file.
+    Refuse {
+        /// Values accepted besides the default (e.g. the default written out).
+        accept: &'static [&'static str],
+        /// Why, for the error.
+        why: &'static str,
+    },
 }
 
 /// Field paths Turnstile accepts (and validates as Kueue does) but does not act on yet.
 pub const NOT_YET_SUPPORTED: &[(&str, NotYetCheck)] = &[
-    ("waitForPodsReady.blockAdmission", NotYetCheck::NonDefault),
     (
         "integrations.frameworks",
         NotYetCheck::ItemsOtherThan(SUPPORTED_FRAMEWORKS),
     ),
     ("integrations.externalFrameworks", NotYetCheck::NonDefault),
     ("integrations.labelKeysToCopy", NotYetCheck::NonDefault),
-    ("admissionFairSharing", NotYetCheck::NonDefault),
-    ("resources.quotaCheckStrategy", NotYetCheck::NonDefault),
+    (
+        "admissionFairSharing",
+        NotYetCheck::Refuse {
+            accept: &[],
+            why: "admission fair sharing is not supported; remove admissionFairSharing",
+        },
+    ),
+    (
+        "resources.quotaCheckStrategy",
+        NotYetCheck::Refuse {
+            accept: &["\"BlockUndeclared\""],
+            why: "only BlockUndeclared (Kueue's default) is supported: a workload asking for a resource its ClusterQueue does not cover stays pending",
+        },
+    ),
     ("resources.deviceClassMappings", NotYetCheck::NonDefault),
     ("multiKueue.gcInterval", NotYetCheck::NonDefault),
     ("multiKueue.origin", NotYetCheck::NonDefault),
@@ -70,14 +93,21 @@ pub const NOT_YET_SUPPORTED: &[(&str, NotYetCheck)] = &[
         "multiKueue.incrementalDispatcherConfig",
         NotYetCheck::NonDefault,
     ),
-    ("objectRetentionPolicies", NotYetCheck::NonDefault),
-    ("featureGates", NotYetCheck::EachKey),
     (
-        "metrics.enableClusterQueueResources",
-        NotYetCheck::NonDefault,
+        "objectRetentionPolicies.workloads.afterFinished",
+        NotYetCheck::Refuse {
+            accept: &[],
+            why: "not supported yet: finished Workloads are not deleted after a retention period; remove it",
+        },
+    ),
+    (
+        "objectRetentionPolicies.workloads.afterDeactivatedByKueue",
+        NotYetCheck::Refuse {
+            accept: &[],
+            why: "not supported yet: Jobs deactivated by Kueue's rules are not deleted after a retention period; remove it",
+        },
     ),
     ("metrics.customLabels", NotYetCheck::NonDefault),
-    ("metrics.localQueueMetrics", NotYetCheck::NonDefault),
     ("pprofBindAddress", NotYetCheck::NonDefault),
     ("controller.groupKindConcurrency", NotYetCheck::NonDefault),
     ("controller.cacheSyncTimeout", NotYetCheck::NonDefault),
@@ -135,7 +165,7 @@ pub fn not_yet_supported(cfg: &Configuration) -> Vec<String> {
     apply_defaults(&mut defaults, cfg.namespace());
     let actual = serde_json::to_value(cfg).unwrap_or(Value::Null);
     let default = serde_json::to_value(&defaults).unwrap_or(Value::Null);
-    let mut out = Vec::new();
+    let mut out = crate::gates::without_effect(cfg);
     for &(path, check) in NOT_YET_SUPPORTED {
         let value = lookup(&actual, path);
         match check {
@@ -153,6 +183,7 @@ pub fn not_yet_supported(cfg: &Configuration) -> Vec<String> {
                     }
                 }
             }
+            NotYetCheck::Refuse { .. } => {}
             NotYetCheck::EachKey => {
                 for (key, v) in value.and_then(Value::as_object).into_iter().flatten() {
                     let key_path = format!("{path}.{key}");
@@ -161,6 +192,34 @@ pub fn not_yet_supported(cfg: &Configuration) -> Vec<String> {
                     }
                 }
             }
+        }
+    }
+    out
+}
+
+/// The fields set in `cfg` that Turnstile refuses ([`NotYetCheck::Refuse`]): set to something
+/// other than Kueue's default and the accepted values. Each error names the field and says why.
+pub(crate) fn refused(cfg: &Configuration) -> Vec<crate::field::FieldError> {
+    use crate::field::{BadValue, FieldError, FieldPath};
+    let mut defaults = Configuration::default();
+    apply_defaults(&mut defaults, cfg.namespace());
+    let actual = serde_json::to_value(cfg).unwrap_or(Value::Null);
+    let default = serde_json::to_value(&defaults).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    for &(path, check) in NOT_YET_SUPPORTED {
+        let NotYetCheck::Refuse { accept, why } = check else {
+            continue;
+        };
+        if let Some(v) = lookup(&actual, path)
+            && Some(v) != lookup(&default, path)
+            && !accept.contains(&canonical_json(v).as_str())
+        {
+            let names: Vec<&str> = path.split('.').collect();
+            out.push(FieldError::invalid(
+                &FieldPath::of(&names),
+                BadValue::json(v),
+                why,
+            ));
         }
     }
     out

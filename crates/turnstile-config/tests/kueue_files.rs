@@ -455,13 +455,11 @@ fn not_yet_supported_lists_everything_set_but_ignored() {
     assert_eq!(
         not_yet_supported(&c),
         vec![
-            "waitForPodsReady.blockAdmission = true",
+            "featureGates.TopologyAwareScheduling = true (no effect: Turnstile has no such feature)",
             r#"integrations.frameworks contains "pod""#,
             r#"integrations.frameworks contains "jobset.x-k8s.io/jobset""#,
             r#"integrations.externalFrameworks = ["Foo.v1.example.com"]"#,
             r#"integrations.labelKeysToCopy = ["team","project"]"#,
-            r#"admissionFairSharing = {"resourceWeights":{"cpu":0,"example.com/gpu":100,"memory":0.5},"usageHalfLifeTime":"168h0m0s","usageSamplingInterval":"10m0s"}"#,
-            r#"resources.quotaCheckStrategy = "BlockUndeclared""#,
             r#"resources.deviceClassMappings = [{"deviceClassNames":["gpu.example.com"],"name":"example.com/gpu","sources":[{"counter":{"deviceSelector":{"cel":{"expression":"device.attributes[\"gpu.example.com\"].model == \"big\""}},"driver":"gpu.example.com","name":"memory"}}]}]"#,
             r#"multiKueue.gcInterval = "2m0s""#,
             r#"multiKueue.origin = "east""#,
@@ -470,11 +468,7 @@ fn not_yet_supported_lists_everything_set_but_ignored() {
             r#"multiKueue.externalFrameworks = [{"name":"Bar.v1.example.com"}]"#,
             r#"multiKueue.clusterProfile = {"accessProviders":[{"execConfig":{"apiVersion":"client.authentication.k8s.io/v1","args":["--cluster"],"command":"/bin/gke-auth","env":[{"name":"REGION","value":"east"}],"installHint":"install gke-auth","interactiveMode":"Never","provideClusterInfo":true},"name":"gke"}]}"#,
             r#"multiKueue.incrementalDispatcherConfig = {"stepSize":2}"#,
-            r#"objectRetentionPolicies = {"workloads":{"afterDeactivatedByKueue":"0s","afterFinished":"1h0m0s"}}"#,
-            "featureGates.TopologyAwareScheduling = true",
-            "metrics.enableClusterQueueResources = true",
             r#"metrics.customLabels = [{"name":"team","sourceKind":"LocalQueue","sourceLabelKey":"example.com/team","trackedValues":["a","b"]}]"#,
-            r#"metrics.localQueueMetrics = {"enable":true,"localQueueSelector":{"matchLabels":{"metrics":"on"}}}"#,
             r#"pprofBindAddress = ":8083""#,
             r#"controller.groupKindConcurrency = {"Job.batch":5}"#,
             "controller.cacheSyncTimeout = 120000000000",
@@ -501,4 +495,58 @@ fn selector_type_matches_like_kubernetes() {
     assert!(sel.matches(&labels(&[("team", "a"), ("env", "dev")])));
     assert!(!sel.matches(&labels(&[("team", "a"), ("env", "prod")])));
     assert!(!sel.matches(&labels(&[("env", "dev")])));
+}
+
+/// What Kueue would act on and Turnstile does not is refused, field by field, and gates are
+/// judged by Kueue's list: unknown, locked, or set off a default Turnstile keeps.
+#[test]
+fn refused_fields_and_gates_name_themselves() {
+    let refused = |text: &str| -> Vec<String> {
+        turnstile_config::refused(&load(text).config)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(
+        refused(SHIPPED),
+        Vec::<String>::new(),
+        "Kueue's shipped file"
+    );
+    assert_eq!(refused(ALL).len(), 3, "{:?}", refused(ALL));
+    assert!(refused(ALL)[0].starts_with("admissionFairSharing: Invalid value:"));
+    assert!(refused(ALL)[1].starts_with(
+        "objectRetentionPolicies.workloads.afterFinished: Invalid value: \"1h0m0s\": not supported yet"
+    ));
+    assert_eq!(
+        refused(&format!(
+            "{HEAD}resources:\n  quotaCheckStrategy: BlockUndeclared\n"
+        )),
+        Vec::<String>::new(),
+        "Kueue's default written out"
+    );
+    assert_eq!(
+        refused(&format!(
+            "{HEAD}resources:\n  quotaCheckStrategy: IgnoreUndeclared\n"
+        )),
+        [
+            "resources.quotaCheckStrategy: Invalid value: \"IgnoreUndeclared\": only BlockUndeclared (Kueue's default) is supported: a workload asking for a resource its ClusterQueue does not cover stays pending"
+        ]
+    );
+    assert_eq!(
+        refused(&format!(
+            "{HEAD}featureGates:\n  PartialAdmission: false\n  HierarchicalCohorts: false\n  NoSuchGate: true\n  TopologyAwareScheduling: false\n  LocalQueueMetrics: false\n  FlavorFungibility: true\n"
+        )),
+        [
+            "featureGates[HierarchicalCohorts]: Forbidden: cannot set feature gate HierarchicalCohorts to false, feature is locked to true",
+            "featureGates[NoSuchGate]: Invalid value: true: unrecognized feature gate \"NoSuchGate\" (Kueue v0.19 refuses it too)",
+            "featureGates[PartialAdmission]: Forbidden: Turnstile does not support PartialAdmission=false: it behaves as Kueue's default (PartialAdmission=true); remove the gate",
+        ]
+    );
+    assert_eq!(
+        refused(&format!(
+            "{HEAD}objectRetentionPolicies:\n  workloads:\n    afterFinished: null\n"
+        )),
+        Vec::<String>::new(),
+        "no retention set: nothing to refuse"
+    );
 }

@@ -110,12 +110,31 @@ where
 
 /// A client for the controllers' writes: the usual client (from the environment, as
 /// `Client::try_default`) behind the fence on `leadership`.
-pub async fn fenced_client(leadership: Arc<Leadership>) -> Result<kube::Client, kube::Error> {
+pub async fn fenced_client(
+    leadership: Arc<Leadership>,
+    limit: &crate::rate_limit::RateLimitLayer,
+) -> Result<kube::Client, kube::Error> {
     let config = kube::Config::infer()
         .await
         .map_err(kube::Error::InferConfig)?;
     Ok(kube::client::ClientBuilder::try_from(config)?
         .with_layer(&FenceLayer::new(leadership))
+        .with_layer(limit)
+        .build())
+}
+
+/// The manager's plain client (Lease, Events, certificates), behind the shared rate limit.
+///
+/// # Errors
+/// When no kubeconfig or in-cluster configuration can be found.
+pub async fn limited_client(
+    limit: &crate::rate_limit::RateLimitLayer,
+) -> Result<kube::Client, kube::Error> {
+    let config = kube::Config::infer()
+        .await
+        .map_err(kube::Error::InferConfig)?;
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(limit)
         .build())
 }
 

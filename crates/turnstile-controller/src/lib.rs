@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod lease;
 pub mod metrics;
 pub mod metrics_auth;
+pub mod rate_limit;
 pub mod scheduler;
 pub mod watch_backoff;
 pub mod webhook;

@@ -237,6 +237,7 @@ pub type LocalQueueFilter = std::sync::Arc<dyn Fn(&BTreeMap<String, String>) -> 
 
 /// Which optional series are exposed, from Kueue's Configuration (as Kueue decides them).
 #[derive(Clone, Default)]
+#[allow(clippy::struct_excessive_bools)] // one switch per Kueue setting, as the file has them
 pub struct Settings {
     /// `metrics.enableClusterQueueResources`: the ClusterQueue quota, limit, reservation, usage
     /// and weighted-share gauges.
@@ -247,6 +248,10 @@ pub struct Settings {
     pub local_queue_selector: Option<LocalQueueFilter>,
     /// Fair sharing on: the weighted-share gauges.
     pub fair_sharing: bool,
+    /// Kueue's `MetricsForCohorts` gate: the ClusterQueue and cohort info gauges.
+    pub hierarchy_info: bool,
+    /// Kueue's `MetricForWorkloadCreationLatency` gate.
+    pub creation_latency: bool,
 }
 
 static SETTINGS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
@@ -295,6 +300,12 @@ fn exposed(
     s: &Settings,
     lq_labels: &LabelsOf<'_>,
 ) -> bool {
+    if def.name == CQ_INFO.name || def.name == COHORT_INFO.name {
+        return s.hierarchy_info;
+    }
+    if def.name == WORKLOAD_CREATION_LATENCY.name {
+        return s.creation_latency;
+    }
     if !def.name.starts_with("kueue_local_queue_") {
         return true;
     }
@@ -376,22 +387,46 @@ fn local_queue_of(wl: &turnstile_api::Workload) -> (String, String) {
     )
 }
 
+/// The labels of a Workload's series: `(priority_class, LocalQueue name, namespace)`.
+struct Of {
+    pc: String,
+    lq: String,
+    ns: String,
+}
+
+impl Of {
+    fn new(wl: &turnstile_api::Workload) -> Self {
+        let (lq, ns) = local_queue_of(wl);
+        Self {
+            pc: priority_class(wl),
+            lq,
+            ns,
+        }
+    }
+
+    fn cq<'a>(&'a self, cluster_queue: &'a str) -> [(&'static str, &'a str); 2] {
+        [
+            ("cluster_queue", cluster_queue),
+            ("priority_class", self.pc.as_str()),
+        ]
+    }
+
+    fn lq(&self) -> [(&'static str, &str); 3] {
+        [
+            ("name", self.lq.as_str()),
+            ("namespace", self.ns.as_str()),
+            ("priority_class", self.pc.as_str()),
+        ]
+    }
+}
+
 /// A quota reservation (Kueue's `QuotaReservedWorkload` and its LocalQueue twin): the counters
 /// and the time since the Workload was queued.
 pub fn quota_reserved(wl: &turnstile_api::Workload, cluster_queue: &str, now_ms: i64) {
     let m = global();
-    let pc = priority_class(wl);
-    let (lq, ns) = local_queue_of(wl);
+    let of = Of::new(wl);
     let waited = secs(now_ms - turnstile_state::lifecycle::queued_at_ms(wl));
-    let cq = [
-        ("cluster_queue", cluster_queue),
-        ("priority_class", pc.as_str()),
-    ];
-    let lq = [
-        ("name", lq.as_str()),
-        ("namespace", ns.as_str()),
-        ("priority_class", pc.as_str()),
-    ];
+    let (cq, lq) = (of.cq(cluster_queue), of.lq());
     m.inc(QUOTA_RESERVED, &cq);
     m.observe(QUOTA_RESERVED_WAIT, &cq, waited);
     m.inc(LQ_QUOTA_RESERVED, &lq);
@@ -409,18 +444,9 @@ pub fn admitted(
     checks_s: f64,
 ) {
     let m = global();
-    let pc = priority_class(wl);
-    let (lq, ns) = local_queue_of(wl);
+    let of = Of::new(wl);
     let waited = secs(now_ms - turnstile_state::lifecycle::queued_at_ms(wl));
-    let cq = [
-        ("cluster_queue", cluster_queue),
-        ("priority_class", pc.as_str()),
-    ];
-    let lq = [
-        ("name", lq.as_str()),
-        ("namespace", ns.as_str()),
-        ("priority_class", pc.as_str()),
-    ];
+    let (cq, lq) = (of.cq(cluster_queue), of.lq());
     m.inc(ADMITTED, &cq);
     m.observe(ADMISSION_WAIT, &cq, waited);
     m.observe(CHECKS_WAIT, &cq, checks_s);
@@ -430,7 +456,7 @@ pub fn admitted(
     for c in cohorts {
         m.inc(
             COHORT_SUBTREE_ADMITTED,
-            &[("cohort", c.as_str()), ("priority_class", pc.as_str())],
+            &[("cohort", c.as_str()), ("priority_class", of.pc.as_str())],
         );
     }
 }
@@ -484,23 +510,9 @@ pub fn evicted(
 /// A finish.
 pub fn finished(wl: &turnstile_api::Workload, cluster_queue: &str) {
     let m = global();
-    let pc = priority_class(wl);
-    let (lq, ns) = local_queue_of(wl);
-    m.inc(
-        FINISHED,
-        &[
-            ("cluster_queue", cluster_queue),
-            ("priority_class", pc.as_str()),
-        ],
-    );
-    m.inc(
-        LQ_FINISHED,
-        &[
-            ("name", lq.as_str()),
-            ("namespace", ns.as_str()),
-            ("priority_class", pc.as_str()),
-        ],
-    );
+    let of = Of::new(wl);
+    m.inc(FINISHED, &of.cq(cluster_queue));
+    m.inc(LQ_FINISHED, &of.lq());
 }
 
 /// Pods ready for the first time since admission (`PodsReady=True/Started`): the time since
@@ -508,23 +520,14 @@ pub fn finished(wl: &turnstile_api::Workload, cluster_queue: &str) {
 pub fn pods_ready(wl: &turnstile_api::Workload, cluster_queue: &str, now_ms: i64) {
     use turnstile_state::lifecycle::condition_of;
     let m = global();
-    let pc = priority_class(wl);
-    let (lq, ns) = local_queue_of(wl);
+    let of = Of::new(wl);
     let waited = secs(now_ms - turnstile_state::lifecycle::queued_at_ms(wl));
     let admitted = since(
         now_ms,
         condition_of(wl, turnstile_api::keys::conditions::ADMITTED)
             .map(|c| &c.last_transition_time),
     );
-    let cq = [
-        ("cluster_queue", cluster_queue),
-        ("priority_class", pc.as_str()),
-    ];
-    let lq = [
-        ("name", lq.as_str()),
-        ("namespace", ns.as_str()),
-        ("priority_class", pc.as_str()),
-    ];
+    let (cq, lq) = (of.cq(cluster_queue), of.lq());
     m.observe(READY_WAIT, &cq, waited);
     m.observe(ADMITTED_UNTIL_READY, &cq, admitted);
     m.observe(LQ_READY_WAIT, &lq, waited);

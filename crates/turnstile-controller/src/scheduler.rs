@@ -53,6 +53,9 @@ pub struct Shared {
     pub jobs_wake: Arc<Notify>,
     /// The control loops' heartbeats (`/healthz`).
     pub heartbeats: Arc<crate::health::Heartbeats>,
+    /// Kueue's `waitForPodsReady.blockAdmission`: admit only while every workload holding quota
+    /// has its pods ready, one at a time.
+    pub block_admission: bool,
 }
 
 /// Now, in Unix milliseconds (the loop's one clock read per step; the core gets it passed in).
@@ -523,6 +526,16 @@ async fn cycle(
         if heads.is_empty() {
             return Ok(false);
         }
+        let blocked_config;
+        let config = if shared.block_admission {
+            blocked_config = CycleConfig {
+                admission_budget: Some(usize::from(ix.all_holders_ready())),
+                ..*config
+            };
+            &blocked_config
+        } else {
+            config
+        };
         let out = schedule_cycle(&ix.snapshot(), &heads, now_ms, config);
         ix.apply_outcome(&out);
         let took = started.elapsed().as_secs_f64();

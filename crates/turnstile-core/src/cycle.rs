@@ -28,6 +28,11 @@ pub struct CycleConfig {
     pub fair_sharing: bool,
     /// Fair-sharing preemption strategies (used when `fair_sharing` is on).
     pub fair_strategies: preempt::Strategies,
+    /// Most workloads this cycle may admit (`None`: no limit). Kueue's
+    /// `waitForPodsReady.blockAdmission`: 0 while an admitted workload's pods are not ready,
+    /// else 1 (the one admitted is not ready yet). A workload that would fit beyond the limit
+    /// stays pending with reason `Waiting`; preemptions are not limited.
+    pub admission_budget: Option<usize>,
 }
 
 impl Default for CycleConfig {
@@ -37,9 +42,16 @@ impl Default for CycleConfig {
             partial_admission: true,
             fair_sharing: false,
             fair_strategies: preempt::Strategies::default(),
+            admission_budget: None,
         }
     }
 }
+
+/// The reason of a workload held by [`CycleConfig::admission_budget`] (Kueue's `Waiting`).
+pub const WAITING: &str = "Waiting";
+/// Its message (Kueue's).
+pub const WAITING_FOR_PODS_READY: &str =
+    "waiting for all admitted workloads to be in PodsReady condition";
 
 /// Where a workload that was not admitted goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,6 +182,7 @@ pub fn schedule_cycle(
     // Failures by shape, valid while nothing was admitted or preempted since (`generation`).
     let mut failed: HashMap<Shape, (u64, &'static str, String, Requeue)> = HashMap::new();
     let mut generation: u64 = 0;
+    let mut admitted_count = 0usize;
     let mut work = Work::new(entries, config.fair_sharing);
     while let Some(e) = work.next(&snap) {
         let q = e.wl.cluster_queue.clone();
@@ -197,9 +210,10 @@ pub fn schedule_cycle(
                 requeue: *requeue,
             },
             _ => {
+                let may_admit = config.admission_budget.is_none_or(|b| admitted_count < b);
                 let d = decide(
                     &mut snap,
-                    e.wl,
+                    (e.wl, may_admit),
                     now,
                     config,
                     &mut victims,
@@ -220,6 +234,7 @@ pub fn schedule_cycle(
             }
         };
         let admitted = matches!(decision, Decision::Admit { .. });
+        admitted_count += usize::from(admitted);
         if strict && !admitted {
             let b = blocked.entry(q).or_insert(pos);
             *b = (*b).min(pos);
@@ -480,7 +495,7 @@ fn best_assignment(
 
 fn decide(
     snap: &mut Snapshot,
-    wl: &Workload,
+    (wl, may_admit): (&Workload, bool),
     now: i64,
     config: &CycleConfig,
     victims: &mut BTreeSet<String>,
@@ -493,6 +508,12 @@ fn decide(
     let (a, targets) = best_assignment(snap, wl, config, victims);
     let message = a.messages.join("; ");
     match a.mode {
+        Mode::Fit if !may_admit => Decision::Pending {
+            key: wl.key.clone(),
+            reason: WAITING,
+            message: WAITING_FOR_PODS_READY.into(),
+            requeue: Requeue::Immediately,
+        },
         Mode::Fit => {
             snap.add(Admitted {
                 workload: wl.clone(),

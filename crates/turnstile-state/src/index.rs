@@ -149,6 +149,9 @@ pub struct Index {
     awaited: BTreeMap<String, BTreeSet<String>>,
     /// Kueue's `resources` configuration (excluded prefixes, transformations).
     resource_rules: convert::ResourceRules,
+    /// `waitForPodsReady.requeuingStrategy.timestamp: Creation`: a workload requeued after a
+    /// PodsReady timeout keeps its creation time in the queue order (default: its eviction).
+    requeue_by_creation: bool,
     /// What each workload holding quota charges, and the per-queue totals.
     ledger: Ledger,
     /// Workload keys by their LocalQueue key (`namespace/queueName`, whether it exists or not):
@@ -255,6 +258,15 @@ impl Index {
             resource_rules: rules,
             ..Self::default()
         }
+    }
+
+    /// Orders workloads requeued after a PodsReady timeout by their creation rather than their
+    /// eviction (`waitForPodsReady.requeuingStrategy.timestamp: Creation`); set before any
+    /// workload arrives.
+    #[must_use]
+    pub fn with_requeuing_by_creation(mut self, by_creation: bool) -> Self {
+        self.requeue_by_creation = by_creation;
+        self
     }
 
     /// Records a ClusterQueue. Only a change of its spec (or its deletion starting) moves
@@ -875,6 +887,19 @@ impl Index {
         parts.reverse();
         parts.push(cq.to_owned());
         format!("/{}", parts.join("/"))
+    }
+
+    /// Whether every active, unfinished workload holding quota (assumed ones included) has its
+    /// pods ready: Kueue's `waitForPodsReady.blockAdmission` admits only then. Walks the holders.
+    pub fn all_holders_ready(&self) -> bool {
+        use crate::lifecycle::is_true;
+        self.ledger.holders().all(|(key, _)| {
+            self.workloads.get(key).is_none_or(|wl| {
+                !wl.spec.is_active()
+                    || is_true(wl, conditions::FINISHED)
+                    || is_true(wl, conditions::PODS_READY)
+            })
+        })
     }
 
     /// The cohorts above a ClusterQueue, nearest first (empty outside any cohort).

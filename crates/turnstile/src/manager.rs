@@ -176,6 +176,14 @@ fn load_config(
         }
         None => turnstile_config::defaults_for_namespace(&args.namespace),
     };
+    let refused = turnstile_config::refused(&config);
+    if !refused.is_empty() {
+        let lines: Vec<String> = refused.iter().map(ToString::to_string).collect();
+        bail!(
+            "the configuration asks for what Turnstile does not do (Kueue would act on it, so it is not ignored):\n  {}",
+            lines.join("\n  ")
+        );
+    }
     let not_yet = turnstile_config::not_yet_supported(&config);
     if !not_yet.is_empty() {
         tracing::warn!(fields = ?not_yet, "configuration fields accepted but not acted on yet");
@@ -194,6 +202,37 @@ fn load_config(
     Ok((config, selector))
 }
 
+/// `internalCertManagement.webhookServiceName` / `webhookSecretName` set (to something other than
+/// Kueue's defaults) must agree with the flags that decide them here (`--webhook-service`,
+/// `--cert-secret`; the chart sets both): a file naming another Service or Secret is refused
+/// rather than silently ignored.
+fn check_cert_names(args: &ManagerArgs, config: &turnstile_config::Configuration) -> Result<()> {
+    let icm = config.internal_cert_management();
+    for (field, set, kueue_default, flag, used) in [
+        (
+            "internalCertManagement.webhookServiceName",
+            &icm.webhook_service_name,
+            "kueue-webhook-service",
+            "--webhook-service",
+            &args.webhook_service,
+        ),
+        (
+            "internalCertManagement.webhookSecretName",
+            &icm.webhook_secret_name,
+            "kueue-webhook-server-cert",
+            "--cert-secret",
+            &args.cert_secret,
+        ),
+    ] {
+        if set != kueue_default && set != used {
+            bail!(
+                "{field}: Invalid value: {set:?}: Turnstile takes this name from {flag} ({used:?}); set the flag to {set:?} or remove the field"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the manager until it is interrupted.
 pub async fn run(args: ManagerArgs) -> Result<()> {
     if args.cert_renew_before_seconds >= args.cert_validity_seconds {
@@ -202,7 +241,12 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     let (config, selector) = load_config(&args)?;
     configure_metrics(&config);
     health::exit_on_panic();
-    let client = kube::Client::try_default()
+    // Kueue's clientConnection: one token bucket for every client of the manager.
+    let cc = config.client_connection();
+    let limit = turnstile_controller::rate_limit::RateLimitLayer::new(
+        turnstile_controller::rate_limit::TokenBucket::new(cc.qps, cc.burst),
+    );
+    let client = turnstile_controller::fence::limited_client(&limit)
         .await
         .context("connecting to the API server")?;
     let username = own_username(&client)
@@ -210,6 +254,7 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         .context("finding our own identity")?;
     tracing::info!(%username, namespace = %args.namespace, "starting the manager");
 
+    check_cert_names(&args, &config)?;
     let cert_mode = resolve_cert_mode(args.cert_mode, config.internal_cert_management().enable);
     tracing::info!(?cert_mode, "webhook certificates");
     let certs = start_certs(&client, &args, cert_mode);
@@ -245,7 +290,7 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
                     pods_ready: config.wait_for_pods_ready().map(pods_ready),
                 });
         let leadership = Arc::new(turnstile_controller::lease::Leadership::default());
-        let fenced = turnstile_controller::fence::fenced_client(leadership.clone())
+        let fenced = turnstile_controller::fence::fenced_client(leadership.clone(), &limit)
             .await
             .context("connecting to the API server (the controllers' fenced client)")?;
         Some(start_scheduler(
@@ -331,6 +376,35 @@ fn start_certs(client: &kube::Client, args: &ManagerArgs, mode: CertMode) -> Arc
     certs
 }
 
+/// The scheduling core's settings from the flags and Kueue's Configuration.
+fn cycle_config(
+    args: &ManagerArgs,
+    config: &turnstile_config::Configuration,
+) -> turnstile_core::CycleConfig {
+    let strategies = config.fair_sharing_strategies();
+    let fair_strategies = strategies
+        .and_then(|s| {
+            use turnstile_core::preempt::Strategy;
+            let list: Vec<Strategy> = s
+                .strategies()
+                .iter()
+                .map(|p| match p.as_str() {
+                    "LessThanInitialShare" => Strategy::LessThanInitialShare,
+                    _ => Strategy::LessThanOrEqualToFinalShare,
+                })
+                .collect();
+            turnstile_core::preempt::Strategies::from_list(&list)
+        })
+        .unwrap_or_default();
+    turnstile_core::CycleConfig {
+        max_evaluations: args.max_evaluations_per_cycle,
+        partial_admission: true,
+        fair_sharing: args.fair_sharing || strategies.is_some(),
+        fair_strategies,
+        admission_budget: None,
+    }
+}
+
 /// Starts leader election and, behind it, the scheduler (its watches run on every replica so that
 /// a new leader starts with a warm cache).
 /// `clients`: the plain client (Lease, Events), the fenced one the controllers read and write
@@ -353,9 +427,15 @@ fn start_scheduler(
     let shared = turnstile_controller::scheduler::Shared {
         events: turnstile_controller::events::Events::start(client.clone(), Some(identity.clone())),
         index: Arc::new(std::sync::Mutex::new(
-            turnstile_state::index::Index::with_resource_rules(resource_rules(config)),
+            turnstile_state::index::Index::with_resource_rules(resource_rules(config))
+                .with_requeuing_by_creation(config.wait_for_pods_ready().is_some_and(|w| {
+                    w.requeuing_timestamp == turnstile_config::RequeuingTimestamp::Creation
+                })),
         )),
         leader: leadership,
+        block_admission: config
+            .wait_for_pods_ready()
+            .is_some_and(|w| w.block_admission),
         ..Default::default()
     };
     let election = config.leader_election();
@@ -400,27 +480,7 @@ fn start_scheduler(
         shared.leader.forever();
     }
     let client = fenced.clone();
-    let strategies = config.fair_sharing_strategies();
-    let fair_strategies = strategies
-        .and_then(|s| {
-            use turnstile_core::preempt::Strategy;
-            let list: Vec<Strategy> = s
-                .strategies()
-                .iter()
-                .map(|p| match p.as_str() {
-                    "LessThanInitialShare" => Strategy::LessThanInitialShare,
-                    _ => Strategy::LessThanOrEqualToFinalShare,
-                })
-                .collect();
-            turnstile_core::preempt::Strategies::from_list(&list)
-        })
-        .unwrap_or_default();
-    let config = turnstile_core::CycleConfig {
-        max_evaluations: args.max_evaluations_per_cycle,
-        partial_admission: true,
-        fair_sharing: args.fair_sharing || strategies.is_some(),
-        fair_strategies,
-    };
+    let config = cycle_config(args, config);
     let returned = shared.clone();
     turnstile_controller::health::supervise("scheduler", async move {
         turnstile_controller::scheduler::start_watches(
@@ -530,7 +590,9 @@ fn render_metrics(shared: Option<&turnstile_controller::scheduler::Shared>) -> S
 
 /// What `/metrics` exposes, from the Configuration as Kueue reads it: the ClusterQueue resource
 /// gauges with `metrics.enableClusterQueueResources`, LocalQueue series with
-/// `metrics.localQueueMetrics` (on by default) and its selector, weighted shares with fair sharing.
+/// `metrics.localQueueMetrics` (on by default) and its selector, weighted shares with fair sharing,
+/// and Kueue's metric feature gates (`LocalQueueMetrics`, `MetricsForCohorts`,
+/// `MetricForWorkloadCreationLatency`).
 fn configure_metrics(config: &turnstile_config::Configuration) {
     use turnstile_controller::metrics;
     let lq = config
@@ -542,11 +604,18 @@ fn configure_metrics(config: &turnstile_config::Configuration) {
         let f: metrics::LocalQueueFilter = std::sync::Arc::new(move |labels| sel.matches(labels));
         f
     });
+    let gate = |name: &str| {
+        config
+            .feature_gate(name)
+            .unwrap_or_else(|| turnstile_config::gates::default_of(name))
+    };
     metrics::configure(metrics::Settings {
         cluster_queue_resources: config.metrics.enable_cluster_queue_resources,
-        local_queues: lq.enable,
+        local_queues: lq.enable && gate("LocalQueueMetrics"),
         local_queue_selector: selector,
         fair_sharing: config.fair_sharing.is_some(),
+        hierarchy_info: gate("MetricsForCohorts"),
+        creation_latency: gate("MetricForWorkloadCreationLatency"),
     });
 }
 
@@ -665,7 +734,50 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::{CertMode, resolve_cert_mode};
+    use super::{CertMode, ManagerArgs, check_cert_names, resolve_cert_mode};
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ManagerArgs,
+    }
+
+    #[test]
+    fn certificate_names_in_the_file_must_match_the_flags() {
+        let args = Cli::parse_from(["m", "--webhook-service", "svc", "--cert-secret", "sec"]).args;
+        let file = |body: &str| {
+            turnstile_config::parse_with_fallback_namespace(
+                &format!("apiVersion: config.kueue.x-k8s.io/v1beta2\nkind: Configuration\n{body}"),
+                "ns",
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .config
+        };
+        assert!(
+            check_cert_names(&args, &file("")).is_ok(),
+            "Kueue's defaults: the flags decide"
+        );
+        assert!(
+            check_cert_names(
+                &args,
+                &file(
+                    "internalCertManagement:\n  webhookServiceName: svc\n  webhookSecretName: sec\n"
+                )
+            )
+            .is_ok()
+        );
+        let err = check_cert_names(
+            &args,
+            &file("internalCertManagement:\n  webhookServiceName: other\n"),
+        )
+        .map_err(|e| e.to_string())
+        .unwrap_err();
+        assert!(
+            err.starts_with("internalCertManagement.webhookServiceName: Invalid value: \"other\""),
+            "{err}"
+        );
+    }
 
     #[test]
     fn internal_cert_management_off_means_provided_certificates_unless_the_flag_says() {

@@ -837,3 +837,55 @@ fn fair_sharing_preempts_the_largest_share() {
     );
     assert_eq!(pending_of(&o, "ns/new").0, "WaitingForPreemptedWorkloads");
 }
+
+/// Kueue's `waitForPodsReady.blockAdmission`: with a budget of 0 nothing that fits is admitted
+/// (reason `Waiting`), with 1 only the first; preemptions are not held.
+#[test]
+fn the_admission_budget_holds_workloads_that_fit() {
+    let w = world(vec![cq("a").cpu("default", 4000, None, None)]);
+    let mut by_queue: BTreeMap<String, Vec<Workload>> = BTreeMap::new();
+    by_queue.insert(
+        "a".into(),
+        vec![wl("ns/x", "a", 0, 1, 1000), wl("ns/y", "a", 0, 2, 1000)],
+    );
+    for (budget, want) in [(Some(0), 0), (Some(1), 1), (None, 2)] {
+        let o = schedule_cycle(
+            &w.snapshot(),
+            &by_queue,
+            1_000,
+            &CycleConfig {
+                admission_budget: budget,
+                ..CycleConfig::default()
+            },
+        );
+        assert_eq!(admitted_keys(&o).len(), want, "budget {budget:?}");
+        for d in &o.decisions {
+            if let Decision::Pending { key, .. } = d {
+                assert_eq!(
+                    pending_of(&o, key),
+                    (WAITING, WAITING_FOR_PODS_READY, Requeue::Immediately)
+                );
+            }
+        }
+    }
+    // A preemption is still issued while admissions are held.
+    let mut w =
+        world(vec![cq("a").cpu("default", 1000, None, None).preemption(
+            PreemptionPolicy::LowerPriority,
+            PreemptionPolicy::Never,
+        )]);
+    w.admitted
+        .push(admitted(wl("ns/low", "a", 0, 1, 1000), "default", 1));
+    let mut by_queue: BTreeMap<String, Vec<Workload>> = BTreeMap::new();
+    by_queue.insert("a".into(), vec![wl("ns/high", "a", 10, 2, 1000)]);
+    let o = schedule_cycle(
+        &w.snapshot(),
+        &by_queue,
+        1_000,
+        &CycleConfig {
+            admission_budget: Some(0),
+            ..CycleConfig::default()
+        },
+    );
+    assert_eq!(o.evictions.len(), 1);
+}

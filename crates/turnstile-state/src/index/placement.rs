@@ -114,25 +114,17 @@ impl Index {
 
     /// Cohorts from a ClusterQueue up to its root (stops at a cycle).
     pub(super) fn cohort_chain(&self, cq: &str) -> Vec<String> {
-        let mut chain: Vec<String> = Vec::new();
-        let mut cur = self
+        let Some(first) = self
             .cluster_queues
             .get(cq)
             .and_then(|q| q.spec.cohort_name.as_ref())
             .map(ToString::to_string)
-            .filter(|c| !c.is_empty());
-        while let Some(c) = cur {
-            if chain.contains(&c) {
-                break;
-            }
-            cur = self
-                .cohorts
-                .get(&c)
-                .and_then(|x| x.spec.parent_name.as_ref())
-                .map(ToString::to_string)
-                .filter(|p| !p.is_empty());
-            chain.push(c);
-        }
+            .filter(|c| !c.is_empty())
+        else {
+            return Vec::new();
+        };
+        let mut chain = self.cohort_parents(&first);
+        chain.insert(0, first);
         chain
     }
 
@@ -217,27 +209,33 @@ impl Index {
         }
     }
 
-    /// The queue-order timestamp of a pending workload: its creation, or, for work a time window
-    /// drained from a queue whose policy resumes by `EvictionTime`, the eviction.
+    /// The queue-order timestamp of a pending workload, by Kueue's rules: the eviction time of a
+    /// workload evicted for a PodsReady timeout (unless `requeuingStrategy.timestamp` is
+    /// `Creation`) or by an AdmissionCheck (always); for work a time window drained from a queue
+    /// whose policy resumes by `EvictionTime`, the eviction; else its creation.
     fn queue_timestamp(&self, key: &str, cluster_queue: &str) -> Option<i64> {
         let wl = self.workloads.get(key)?;
         let created = millis(wl.metadata.creation_timestamp.as_ref());
-        let evicted = condition(wl, conditions::EVICTED)
-            .filter(|c| c.status == "True" && c.reason == reasons::TIME_WINDOW_CLOSED);
-        let Some(ev) = evicted else {
+        let Some(ev) = condition(wl, conditions::EVICTED).filter(|c| c.status == "True") else {
             return Some(created);
         };
-        let order = self
-            .window_of_cluster_queue(cluster_queue)
-            .or_else(|| self.window_of_local_queue(&local_queue_key_of(wl)))
-            .map(|e| e.resume_order)
-            .unwrap_or_default();
-        Some(match order {
-            turnstile_api::v1alpha1::ResumeOrder::OriginalCreation => created,
-            turnstile_api::v1alpha1::ResumeOrder::EvictionTime => {
-                millis(Some(&ev.last_transition_time))
+        let evicted_at = millis(Some(&ev.last_transition_time));
+        match ev.reason.as_str() {
+            reasons::PODS_READY_TIMEOUT if !self.requeue_by_creation => Some(evicted_at),
+            reasons::ADMISSION_CHECK => Some(evicted_at),
+            reasons::TIME_WINDOW_CLOSED => {
+                let order = self
+                    .window_of_cluster_queue(cluster_queue)
+                    .or_else(|| self.window_of_local_queue(&local_queue_key_of(wl)))
+                    .map(|e| e.resume_order)
+                    .unwrap_or_default();
+                Some(match order {
+                    turnstile_api::v1alpha1::ResumeOrder::OriginalCreation => created,
+                    turnstile_api::v1alpha1::ResumeOrder::EvictionTime => evicted_at,
+                })
             }
-        })
+            _ => Some(created),
+        }
     }
 
     /// Brings the ledger up to date with what workload `key` holds now.

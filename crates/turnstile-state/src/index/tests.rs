@@ -1301,3 +1301,72 @@ fn a_workload_whose_requests_cannot_be_represented_is_told_why_not_dropped() {
     );
     assert!(admitted(&cycle(&mut ix)).is_empty());
 }
+
+/// Kueue's queue order: a workload requeued after a PodsReady timeout goes behind those queued
+/// since (its eviction time), unless `requeuingStrategy.timestamp` is `Creation`; one evicted by
+/// an AdmissionCheck always does.
+#[test]
+fn requeued_workloads_are_ordered_by_eviction_unless_by_creation() {
+    let evicted = |name: &str, reason: &str| {
+        let mut w = wl(name, "1", "2026-11-25T00:00:01Z");
+        w.status = Some(obj(
+            json!({"conditions": [{"type": "Evicted", "status": "True",
+            "reason": reason, "message": "", "lastTransitionTime": "2026-11-25T00:10:00Z"}]}),
+        ));
+        w
+    };
+    let order = |by_creation: bool, reason: &str| {
+        let mut ix = setup("1").with_requeuing_by_creation(by_creation);
+        ix.apply_workload(evicted("old", reason));
+        ix.apply_workload(wl("new", "1", "2026-11-25T00:05:00Z"));
+        admitted(&cycle(&mut ix))
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(order(false, "PodsReadyTimeout"), ["ns/new"]);
+    assert_eq!(order(true, "PodsReadyTimeout"), ["ns/old"]);
+    assert_eq!(order(true, "AdmissionCheck"), ["ns/new"]);
+    assert_eq!(
+        order(false, "Preempted"),
+        ["ns/old"],
+        "other evictions keep creation"
+    );
+}
+
+/// `waitForPodsReady.blockAdmission` looks at every workload holding quota: ready only when each
+/// active, unfinished one has `PodsReady=True`.
+#[test]
+fn holders_ready_follows_pods_ready() {
+    let mut ix = setup("4");
+    assert!(ix.all_holders_ready(), "nothing holds quota");
+    ix.apply_workload(wl("a", "1", "2026-11-25T00:00:01Z"));
+    let out = cycle(&mut ix);
+    assert_eq!(admitted(&out), ["ns/a"]);
+    assert!(!ix.all_holders_ready(), "assumed, pods not ready");
+    let mut a = wl("a", "1", "2026-11-25T00:00:01Z");
+    a.status = Some(obj(
+        json!({"admission": {"clusterQueue": "cq", "podSetAssignments": [
+            {"name": "main", "count": 1, "flavors": {"cpu": "default"}, "resourceUsage": {"cpu": "1"}}]},
+        "conditions": [
+            {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved", "message": "", "lastTransitionTime": "2026-11-25T00:00:02Z"},
+            {"type": "Admitted", "status": "True", "reason": "Admitted", "message": "", "lastTransitionTime": "2026-11-25T00:00:02Z"},
+            {"type": "PodsReady", "status": "False", "reason": "WaitForStart", "message": "", "lastTransitionTime": "2026-11-25T00:00:02Z"}]}),
+    ));
+    ix.apply_workload(a.clone());
+    assert!(!ix.all_holders_ready());
+    let mut ready = a.clone();
+    if let Some(s) = ready.status.as_mut() {
+        s.conditions[2].status = "True".into();
+        s.conditions[2].reason = "Started".into();
+    }
+    ix.apply_workload(ready);
+    assert!(ix.all_holders_ready());
+    let mut inactive = a;
+    inactive.spec.active = Some(false);
+    ix.apply_workload(inactive);
+    assert!(
+        ix.all_holders_ready(),
+        "a deactivated workload does not hold others back"
+    );
+}
