@@ -132,7 +132,7 @@ case "$side" in
       || { tail -n 30 "$dir/logs/manager.log" >&2; die "the Turnstile manager did not become ready"; }
     scrape_manager() { curl -sf "http://127.0.0.1:$metrics_port/metrics"; }
     put manager "turnstile $("$PERF_TURNSTILE_BIN" --version 2>/dev/null | awk '{print $NF}')"
-    put manager_client "no client-side rate limiter"
+    put manager_client "QPS 1000 / burst 2000 (clientConnection, e2e/perf/turnstile-values.yaml)"
     ;;
   kueue)
     log "Kueue's CRDs from its module ($(basename "$kueue_dir")), namespace $ns"
