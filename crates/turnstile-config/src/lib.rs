@@ -185,6 +185,10 @@ pub fn parse_with_fallback_namespace(
 /// manager refuses to start on any of them (a warning would let the file mean something else).
 pub fn refused(config: &Configuration) -> Vec<FieldError> {
     let mut errs = support::refused(config);
+    // Kueue ignores admissionFairSharing with its gate off.
+    if config.feature_gate("AdmissionFairSharing") == Some(false) {
+        errs.retain(|e| !e.field.starts_with("admissionFairSharing"));
+    }
     errs.extend(gates::refused(config));
     errs
 }

@@ -43,8 +43,11 @@ pub(crate) fn to_v1beta2(doc: &mut Value) -> Converted {
     if enabled(m.get("waitForPodsReady")) {
         if let Some(w) = m.get_mut("waitForPodsReady").and_then(Value::as_object_mut) {
             w.remove("enable");
-            w.entry("timeout").or_insert(json!("5m"));
-            w.entry("blockAdmission").or_insert(json!(true));
+            for (field, default) in [("timeout", json!("5m")), ("blockAdmission", json!(true))] {
+                if w.get(field).is_none_or(Value::is_null) {
+                    w.insert(field.into(), default);
+                }
+            }
         }
     } else {
         m.remove("waitForPodsReady");

@@ -441,8 +441,21 @@ fn count_transitions(ctx: &Ctx, before: &Workload, status: &Value, now_ms: i64) 
     }
     let released = cond(conditions::QUOTA_RESERVED).is_some_and(|c| c["status"] == "False")
         && is_true(before, conditions::QUOTA_RESERVED);
-    if released {
-        metrics::released_after_eviction(before, &cq, now_ms);
+    // The Evicted condition as written (set in this write, or earlier and kept).
+    let evicted = cond(conditions::EVICTED)
+        .filter(|c| c["status"] == "True")
+        .and_then(|c| {
+            let at = c["lastTransitionTime"].as_str()?;
+            let ms = at.parse::<jiff::Timestamp>().ok()?.as_millisecond();
+            Some((c["reason"].as_str().unwrap_or_default().to_owned(), ms))
+        })
+        .or_else(|| {
+            condition_of(before, conditions::EVICTED)
+                .filter(|c| c.status == "True")
+                .map(|c| (c.reason.clone(), c.last_transition_time.0.as_millisecond()))
+        });
+    if released && let Some((reason, at)) = evicted {
+        metrics::released_after_eviction(&cq, (&reason, at), now_ms);
     }
 }
 

@@ -534,24 +534,20 @@ pub fn pods_ready(wl: &turnstile_api::Workload, cluster_queue: &str, now_ms: i64
     m.observe(LQ_ADMITTED_UNTIL_READY, &lq, admitted);
 }
 
-/// Quota released after an eviction: the time since the eviction.
-pub fn released_after_eviction(wl: &turnstile_api::Workload, cluster_queue: &str, now_ms: i64) {
-    use turnstile_state::lifecycle::condition_of;
-    let Some(ev) =
-        condition_of(wl, turnstile_api::keys::conditions::EVICTED).filter(|c| c.status == "True")
-    else {
-        return;
-    };
+/// Quota released after an eviction: the time since the eviction, from the `Evicted` condition
+/// as written (`evicted`: its reason and time in unix ms).
+pub fn released_after_eviction(
+    cluster_queue: &str,
+    (reason, evicted_ms): (&str, i64),
+    now_ms: i64,
+) {
     if cluster_queue.is_empty() {
         return;
     }
     global().observe(
         EVICTION_LATENCY,
-        &[
-            ("cluster_queue", cluster_queue),
-            ("reason", ev.reason.as_str()),
-        ],
-        since(now_ms, Some(&ev.last_transition_time)),
+        &[("cluster_queue", cluster_queue), ("reason", reason)],
+        secs(now_ms - evicted_ms),
     );
 }
 
@@ -671,7 +667,9 @@ impl Metrics {
                 Kind::Gauge => "gauge",
                 Kind::Histogram => "histogram",
             };
-            let _ = writeln!(out, "# HELP {} {}", def.name, def.help);
+            // The text format escapes `\` and line feeds in HELP (Kueue's help texts have lines).
+            let help = def.help.replace('\\', "\\\\").replace('\n', "\\n");
+            let _ = writeln!(out, "# HELP {} {help}", def.name);
             let _ = writeln!(out, "# TYPE {} {kind}", def.name);
             match def.kind {
                 Kind::Counter => {
@@ -898,9 +896,14 @@ pub fn cache_gauges(ix: &turnstile_state::index::Index) -> Vec<Sample> {
             });
         }
     }
-    for cohort in ix.cohort_names() {
+    // Every cohort: those with an object and those only named by a ClusterQueue or a parent.
+    let mut cohorts: std::collections::BTreeSet<String> = ix.cohort_names().into_iter().collect();
+    cohorts.extend(subtree_admitted.keys().cloned());
+    for cohort in cohorts {
         let chain = ix.cohort_parents(&cohort);
-        let (parent, root) = parent_and_root(&chain);
+        let parent = chain.first().cloned().unwrap_or_default();
+        // A root cohort is its own root (as Kueue reports it).
+        let root = chain.last().cloned().unwrap_or_else(|| cohort.clone());
         out.push(Sample {
             def: COHORT_INFO,
             labels: vec![
@@ -1064,6 +1067,21 @@ mod tests {
             !text.contains("replica_role=\"leader\"} 1\n# HELP kueue_admission_attempts"),
             "kueue_build_info carries no replica_role"
         );
+        for line in text.lines() {
+            assert!(
+                line.starts_with("# HELP ")
+                    || line.starts_with("# TYPE ")
+                    || line.split_once(' ').is_some_and(|(series, value)| {
+                        series.starts_with("kueue_") || series.starts_with("turnstile_")
+                    } && (value
+                        .parse::<f64>()
+                        .is_ok()
+                        || value == "+Inf"
+                        || value == "NaN")),
+                "not a line of the text format: {line:?}"
+            );
+        }
+        assert!(text.contains("# HELP kueue_evicted_workloads_total The number of evicted workloads per 'cluster_queue',\\nThe label 'reason'"));
         assert!(
             text.contains("# TYPE kueue_admitted_workloads_total counter\n"),
             "{text}"

@@ -90,9 +90,12 @@ fn secret_data(m: &Material) -> BTreeMap<String, ByteString> {
 }
 
 /// One pass of certificate upkeep: read the Secret, issue or renew, write it back, inject the
-/// `caBundle`, then serve the (possibly new) certificate. Returns the serving certificate's end.
-/// The Secret holds `ca.crt` (the bundle), `tls.crt` and `tls.key`, never a CA private key (a
-/// `ca.key` left by an older release is removed).
+/// `caBundle`, then serve the (possibly new) certificate — a newly issued one only once its CA has
+/// had [`certs::SWITCH_DELAY_SECONDS`] to reach every apiserver (until then the certificate already
+/// served stays, its CA still in the bundle). Returns when the next pass is due.
+/// The Secret holds `ca.crt` (the bundle), `tls.crt` and `tls.key`, never a CA private key: a
+/// `ca.key` left by an older release makes this pass issue new material (its CA leaves the bundle
+/// after [`certs::OLD_CA_GRACE_SECONDS`]).
 pub async fn reconcile_certs(
     client: &Client,
     cfg: &SelfManagedCerts,
@@ -104,26 +107,28 @@ pub async fn reconcile_certs(
         .await
         .map_err(Error::kube("reading the webhook certificate Secret"))?;
     let current = existing.as_ref().map(secret_material);
+    let holds_ca_key = existing
+        .as_ref()
+        .and_then(|s| s.data.as_ref())
+        .is_some_and(|d| d.contains_key(LEGACY_CA_KEY_KEY));
     let now = now_unix();
     let (material, change) = match certs::reconcile(
         current.as_ref(),
         &cfg.names,
         now,
         &cfg.lifetimes,
+        holds_ca_key,
     ) {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, secret = %cfg.secret_name, "stored webhook certificates are unusable; issuing new ones");
-            certs::reconcile(None, &cfg.names, now, &cfg.lifetimes)
+            certs::reconcile(None, &cfg.names, now, &cfg.lifetimes, false)
                 .map_err(|e| Error::Certificates(e.to_string()))?
         }
     };
-    let holds_ca_key = existing
-        .as_ref()
-        .and_then(|s| s.data.as_ref())
-        .is_some_and(|d| d.contains_key(LEGACY_CA_KEY_KEY));
-    let material = if change == Change::None && existing.is_some() && !holds_ca_key {
-        material
+    let (material, based_on) = if change == Change::None && existing.is_some() {
+        let rv = existing.and_then(|s| s.metadata.resource_version);
+        (material, rv)
     } else {
         let mut secret = existing.clone().unwrap_or_default();
         secret.metadata.name = Some(cfg.secret_name.clone());
@@ -138,9 +143,9 @@ pub async fn reconcile_certs(
             secrets.create(&PostParams::default(), &secret).await
         };
         match written {
-            Ok(_) => {
+            Ok(w) => {
                 tracing::info!(?change, secret = %cfg.secret_name, "webhook certificates written");
-                material
+                (material, w.metadata.resource_version)
             }
             // Another replica wrote first: use what it wrote.
             Err(kube::Error::Api(e)) if e.code == 409 => {
@@ -148,19 +153,41 @@ pub async fn reconcile_certs(
                     .get(&cfg.secret_name)
                     .await
                     .map_err(Error::kube("re-reading the webhook certificate Secret"))?;
-                secret_material(&theirs)
+                (secret_material(&theirs), theirs.metadata.resource_version)
             }
             Err(e) => return Err(Error::kube("writing the webhook certificate Secret")(e)),
         }
     };
-    inject_ca_bundle(client, cfg, material.ca_bundle.as_bytes()).await?;
-    if cfg.crd_conversion {
-        inject_conversion(client, cfg, material.ca_bundle.as_bytes()).await?;
+    // A replica that read an older Secret must not put back an older bundle: inject only what the
+    // Secret still says.
+    let latest = secrets
+        .get(&cfg.secret_name)
+        .await
+        .map_err(Error::kube("re-reading the webhook certificate Secret"))?;
+    if latest.metadata.resource_version != based_on {
+        return Ok(now + 1);
     }
-    store
-        .set_pem(&material.cert, &material.key)
-        .map_err(|e| Error::Certificates(e.to_string()))?;
-    certs::serving_not_after(&material).map_err(|e| Error::Certificates(e.to_string()))
+    inject_ca_bundle(client, cfg, material.ca_bundle.as_bytes()).await?;
+    let serve_from = certs::serve_from(&material, &cfg.lifetimes).unwrap_or(now);
+    if now >= serve_from || !store.is_ready() {
+        store
+            .set_pem(&material.cert, &material.key)
+            .map_err(|e| Error::Certificates(e.to_string()))?;
+    }
+    if cfg.crd_conversion
+        && let Err(e) = inject_conversion(client, cfg, material.ca_bundle.as_bytes()).await
+    {
+        // The webhooks are served regardless; the conversion is tried again next pass.
+        tracing::warn!(error = %e, "setting the CRDs' conversion webhook failed; retrying");
+    }
+    let renew_at = certs::serving_not_after(&material)
+        .map_err(|e| Error::Certificates(e.to_string()))?
+        - cfg.lifetimes.renew_before;
+    Ok(if serve_from > now {
+        renew_at.min(serve_from)
+    } else {
+        renew_at
+    })
 }
 
 async fn inject_ca_bundle(
@@ -308,9 +335,8 @@ where
 pub async fn run_self_managed_certs(client: Client, cfg: SelfManagedCerts, store: Arc<CertStore>) {
     loop {
         let wait = match reconcile_certs(&client, &cfg, &store).await {
-            Ok(not_after) => {
-                let renew_at = not_after - cfg.lifetimes.renew_before;
-                let secs = (renew_at - now_unix()).clamp(1, 600);
+            Ok(next) => {
+                let secs = (next - now_unix()).clamp(1, 600);
                 Duration::from_secs(u64::try_from(secs).unwrap_or(1))
             }
             Err(e) => {

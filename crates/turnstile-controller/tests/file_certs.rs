@@ -37,7 +37,8 @@ async fn files_are_loaded_and_reloaded() {
         dns: vec!["svc.ns.svc".into()],
         ips: vec![],
     };
-    let (first, _) = certs::reconcile(None, &names, 1_800_000_000, &Lifetimes::default()).unwrap();
+    let (first, _) =
+        certs::reconcile(None, &names, 1_800_000_000, &Lifetimes::default(), false).unwrap();
     let store = Arc::new(CertStore::default());
     let task = tokio::spawn(run_file_certs(dir.clone(), store.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -56,7 +57,8 @@ async fn files_are_loaded_and_reloaded() {
         "unusable files keep the working certificate"
     );
 
-    let (second, _) = certs::reconcile(None, &names, 1_800_000_100, &Lifetimes::default()).unwrap();
+    let (second, _) =
+        certs::reconcile(None, &names, 1_800_000_100, &Lifetimes::default(), false).unwrap();
     std::fs::write(dir.join("tls.key"), &second.key).unwrap();
     std::fs::write(dir.join("tls.crt"), &second.cert).unwrap();
     until("renewed certificate", || {

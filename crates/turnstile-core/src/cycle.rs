@@ -508,12 +508,17 @@ fn decide(
     let (a, targets) = best_assignment(snap, wl, config, victims);
     let message = a.messages.join("; ");
     match a.mode {
-        Mode::Fit if !may_admit => Decision::Pending {
-            key: wl.key.clone(),
-            reason: WAITING,
-            message: WAITING_FOR_PODS_READY.into(),
-            requeue: Requeue::Immediately,
-        },
+        Mode::Fit if !may_admit => {
+            // Held, as Kueue holds it after reserving its usage: later entries cannot take the
+            // capacity it waits for.
+            snap.tree.add_usage(&wl.cluster_queue, &a.usage);
+            Decision::Pending {
+                key: wl.key.clone(),
+                reason: WAITING,
+                message: WAITING_FOR_PODS_READY.into(),
+                requeue: Requeue::Immediately,
+            }
+        }
         Mode::Fit => {
             snap.add(Admitted {
                 workload: wl.clone(),

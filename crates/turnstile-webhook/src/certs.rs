@@ -179,16 +179,67 @@ fn covers(have: &Names, want: &Names) -> bool {
     want.dns.iter().all(|d| have.dns.contains(d)) && want.ips.iter().all(|i| have.ips.contains(i))
 }
 
-/// Brings `existing` material up to date for `names` at time `now`: issues what is missing,
-/// renews what is due, drops expired CAs from the bundle. Returns the material and what changed.
+/// How long an older CA stays in the bundle once a newer one was issued: long enough for every
+/// replica to serve the new certificate and every apiserver to have seen the new bundle.
+pub const OLD_CA_GRACE_SECONDS: i64 = 3600;
+/// A newly issued certificate is served only this long after its CA was issued, so that the
+/// bundle carrying the new CA has reached every apiserver (webhook configurations and CRDs are
+/// read through informers) before any request meets the new certificate.
+pub const SWITCH_DELAY_SECONDS: i64 = 30;
+
+/// IP addresses given as DNS names are IP SANs (rcgen makes them so; comparing them as names
+/// would never match and reissue forever).
+fn normalize(names: &Names) -> Names {
+    let mut out = Names {
+        dns: Vec::new(),
+        ips: names.ips.clone(),
+    };
+    for d in &names.dns {
+        match d.parse::<IpAddr>() {
+            Ok(ip) if !out.ips.contains(&ip) => out.ips.push(ip),
+            Ok(_) => {}
+            Err(_) => out.dns.push(d.clone()),
+        }
+    }
+    out
+}
+
+/// When a CA was issued (its `notBefore` is set a minute early).
+fn issued_at(pem: &str) -> Result<i64, CertError> {
+    let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
+        .map_err(|e| CertError::Parse(e.to_string()))?;
+    let cert = block
+        .parse_x509()
+        .map_err(|e| CertError::Parse(e.to_string()))?;
+    Ok(cert.validity().not_before.timestamp() + 60)
+}
+
+/// When the serving certificate of `material` may be served: [`SWITCH_DELAY_SECONDS`] after its
+/// CA (the first of the bundle) was issued, or half the renewal margin when that is shorter (the
+/// certificate served meanwhile must not expire first).
+pub fn serve_from(material: &Material, life: &Lifetimes) -> Result<i64, CertError> {
+    let first = pem_blocks(&material.ca_bundle)
+        .into_iter()
+        .next()
+        .ok_or_else(|| CertError::Parse("empty CA bundle".into()))?;
+    Ok(issued_at(&first)? + SWITCH_DELAY_SECONDS.min(life.renew_before / 2))
+}
+
+/// Brings `existing` material up to date for `names` at time `now`: issues a new CA and serving
+/// certificate when there is none, when it is due for renewal, does not cover the names, or
+/// `reissue` is asked (material an older release made, with a stored CA key); keeps older CAs
+/// in the bundle for [`OLD_CA_GRACE_SECONDS`] after a newer one and never past their expiry.
+/// Returns the material and what changed.
 pub fn reconcile(
     existing: Option<&Material>,
     names: &Names,
     now: i64,
     life: &Lifetimes,
+    reissue: bool,
 ) -> Result<(Material, Change), CertError> {
+    let names = normalize(names);
     // CAs still valid, newest first; an unreadable block is dropped.
-    let still_valid: String = existing
+    let valid: Vec<String> = existing
         .map(|m| pem_blocks(&m.ca_bundle))
         .unwrap_or_default()
         .into_iter()
@@ -198,24 +249,33 @@ pub fn reconcile(
         .filter(|m| !m.key.is_empty() && !m.ca_bundle.is_empty())
         .map(|m| inspect(&m.cert))
         .transpose()?;
-    let keep = matches!(&serving, Some((end, have)) if end - now >= life.renew_before && covers(have, names))
-        && !still_valid.is_empty();
+    let keep = !reissue
+        && matches!(&serving, Some((end, have)) if end - now >= life.renew_before && covers(have, &names))
+        && !valid.is_empty();
     if let (true, Some(current)) = (keep, existing) {
-        let change = if still_valid == current.ca_bundle {
+        let newest = issued_at(&valid[0]).unwrap_or(now);
+        let within_grace = now < newest + OLD_CA_GRACE_SECONDS;
+        let bundle: String = valid
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i == 0 || within_grace)
+            .map(|(_, c)| c.as_str())
+            .collect();
+        let change = if bundle == current.ca_bundle {
             Change::None
         } else {
             Change::Pruned
         };
         let material = Material {
-            ca_bundle: still_valid,
+            ca_bundle: bundle,
             ..current.clone()
         };
         return Ok((material, change));
     }
-    let (ca, cert, key) = issue(names, now, life)?;
+    let (ca, cert, key) = issue(&names, now, life)?;
     Ok((
         Material {
-            ca_bundle: ca + &still_valid,
+            ca_bundle: ca + &valid.concat(),
             cert,
             key,
         },
@@ -245,7 +305,7 @@ mod tests {
 
     #[test]
     fn issues_then_keeps_then_renews_with_a_new_ca() {
-        let (m, change) = reconcile(None, &names(), NOW, &life()).unwrap();
+        let (m, change) = reconcile(None, &names(), NOW, &life(), false).unwrap();
         assert_eq!(change, Change::Issued);
         let (end, have) = inspect(&m.cert).unwrap();
         assert_eq!(end, NOW + 100);
@@ -256,10 +316,10 @@ mod tests {
             NOW + 100,
             "the CA lives as long as its one certificate"
         );
-        let (same, change) = reconcile(Some(&m), &names(), NOW + 50, &life()).unwrap();
+        let (same, change) = reconcile(Some(&m), &names(), NOW + 50, &life(), false).unwrap();
         assert_eq!(change, Change::None);
         assert_eq!(same, m);
-        let (renewed, change) = reconcile(Some(&m), &names(), NOW + 75, &life()).unwrap();
+        let (renewed, change) = reconcile(Some(&m), &names(), NOW + 75, &life(), false).unwrap();
         assert_eq!(change, Change::Issued);
         assert_ne!(renewed.cert, m.cert);
         assert_eq!(serving_not_after(&renewed).unwrap(), NOW + 175);
@@ -268,7 +328,8 @@ mod tests {
             renewed.ca_bundle.ends_with(&m.ca_bundle),
             "the old CA stays after the new one, so the old certificate is still trusted"
         );
-        let (later, change) = reconcile(Some(&renewed), &names(), NOW + 101, &life()).unwrap();
+        let (later, change) =
+            reconcile(Some(&renewed), &names(), NOW + 101, &life(), false).unwrap();
         assert_eq!(change, Change::Pruned);
         assert_eq!(pem_blocks(&later.ca_bundle).len(), 1, "expired CA dropped");
         assert_eq!(later.cert, renewed.cert);
@@ -276,8 +337,8 @@ mod tests {
 
     #[test]
     fn the_serving_certificate_chains_to_the_first_ca_of_the_bundle() {
-        let (m, _) = reconcile(None, &names(), NOW, &life()).unwrap();
-        let (m2, _) = reconcile(Some(&m), &names(), NOW + 80, &life()).unwrap();
+        let (m, _) = reconcile(None, &names(), NOW, &life(), false).unwrap();
+        let (m2, _) = reconcile(Some(&m), &names(), NOW + 80, &life(), false).unwrap();
         let ca_block = pem_blocks(&m2.ca_bundle).remove(0);
         let (_, ca) = x509_parser::pem::parse_x509_pem(ca_block.as_bytes()).unwrap();
         let ca = ca.parse_x509().unwrap();
@@ -290,22 +351,23 @@ mod tests {
 
     #[test]
     fn new_names_reissue() {
-        let (m, _) = reconcile(None, &names(), NOW, &Lifetimes::default()).unwrap();
+        let (m, _) = reconcile(None, &names(), NOW, &Lifetimes::default(), false).unwrap();
         let more = Names {
             dns: vec!["svc.ns.svc".into(), "other.ns.svc".into()],
             ips: vec![],
         };
-        let (m2, change) = reconcile(Some(&m), &more, NOW + 1, &Lifetimes::default()).unwrap();
+        let (m2, change) =
+            reconcile(Some(&m), &more, NOW + 1, &Lifetimes::default(), false).unwrap();
         assert_eq!(change, Change::Issued);
         assert!(covers(&inspect(&m2.cert).unwrap().1, &more));
     }
 
     #[test]
     fn the_bundle_stays_bounded_under_repeated_renewal() {
-        let mut m = reconcile(None, &names(), NOW, &life()).unwrap().0;
+        let mut m = reconcile(None, &names(), NOW, &life(), false).unwrap().0;
         let mut most = 0;
         for step in 1..200 {
-            m = reconcile(Some(&m), &names(), NOW + step * 7, &life())
+            m = reconcile(Some(&m), &names(), NOW + step * 7, &life(), false)
                 .unwrap()
                 .0;
             most = most.max(pem_blocks(&m.ca_bundle).len());
@@ -317,12 +379,78 @@ mod tests {
     }
 
     #[test]
+    fn older_material_is_reissued_and_its_ca_dropped_after_the_grace() {
+        let long = Lifetimes::default();
+        let (old, _) = reconcile(None, &names(), NOW, &long, false).unwrap();
+        let (m, change) = reconcile(Some(&old), &names(), NOW + 10, &long, true).unwrap();
+        assert_eq!(change, Change::Issued);
+        assert_eq!(
+            pem_blocks(&m.ca_bundle).len(),
+            2,
+            "the old CA while replicas switch"
+        );
+        let (same, change) = reconcile(Some(&m), &names(), NOW + 100, &long, false).unwrap();
+        assert_eq!(
+            (change, pem_blocks(&same.ca_bundle).len()),
+            (Change::None, 2)
+        );
+        let (later, change) = reconcile(
+            Some(&m),
+            &names(),
+            NOW + 10 + OLD_CA_GRACE_SECONDS + 1,
+            &long,
+            false,
+        )
+        .unwrap();
+        assert_eq!(change, Change::Pruned);
+        assert_eq!(
+            pem_blocks(&later.ca_bundle).len(),
+            1,
+            "the old CA is trusted no more"
+        );
+        assert_eq!(later.cert, m.cert);
+    }
+
+    #[test]
+    fn an_ip_given_as_a_name_does_not_reissue_forever() {
+        let with_ip = Names {
+            dns: vec!["svc.ns.svc".into(), "10.0.0.1".into()],
+            ips: vec![],
+        };
+        let (m, _) = reconcile(None, &with_ip, NOW, &Lifetimes::default(), false).unwrap();
+        let (_, change) =
+            reconcile(Some(&m), &with_ip, NOW + 10, &Lifetimes::default(), false).unwrap();
+        assert_eq!(change, Change::None);
+        assert!(
+            inspect(&m.cert)
+                .unwrap()
+                .1
+                .ips
+                .contains(&"10.0.0.1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn a_new_certificate_is_served_after_its_ca_has_spread() {
+        let (m, _) = reconcile(None, &names(), NOW, &life(), false).unwrap();
+        assert_eq!(
+            serve_from(&m, &Lifetimes::default()).unwrap(),
+            NOW + SWITCH_DELAY_SECONDS
+        );
+        assert_eq!(
+            serve_from(&m, &life()).unwrap(),
+            NOW + 15,
+            "half the 30 s margin"
+        );
+    }
+
+    #[test]
     fn garbage_material_is_an_error_not_a_panic() {
         let junk = Material {
             ca_bundle: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".into(),
             cert: "y".into(),
             key: "z".into(),
         };
-        assert!(reconcile(Some(&junk), &names(), NOW, &Lifetimes::default()).is_err());
+        assert!(reconcile(Some(&junk), &names(), NOW, &Lifetimes::default(), false).is_err());
     }
 }

@@ -312,9 +312,9 @@ mod tests {
             ips: vec![],
         };
         let (one, _) =
-            certs::reconcile(None, &names, 1_800_000_000, &Lifetimes::default()).unwrap();
+            certs::reconcile(None, &names, 1_800_000_000, &Lifetimes::default(), false).unwrap();
         let (two, _) =
-            certs::reconcile(None, &names, 1_800_000_000, &Lifetimes::default()).unwrap();
+            certs::reconcile(None, &names, 1_800_000_000, &Lifetimes::default(), false).unwrap();
         let store = CertStore::default();
         assert!(!store.is_ready());
         assert!(
