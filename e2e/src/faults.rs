@@ -104,7 +104,8 @@ pub struct Figures {
     pub elapsed: Duration,
 }
 
-fn complete(j: &Job) -> bool {
+/// Whether a Job has completed.
+pub fn complete(j: &Job) -> bool {
     j.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
@@ -255,6 +256,33 @@ pub struct Setup {
 }
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl Setup {
+    /// Runs `body` (given the namespace, the test user and the ClusterQueue's and flavor's
+    /// names) in a namespace opted into the test webhooks, the manager and the guards alive
+    /// until it ends.
+    pub async fn run<F, Fut>(self, name: &str, body: F)
+    where
+        F: FnOnce(TestNs, kube::Client, (String, String)) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let Setup {
+            h,
+            cq,
+            flavor,
+            manager,
+            user,
+            cleanup,
+            serial,
+            ..
+        } = self;
+        h.run_labelled(name, json!({OPT_IN.0: OPT_IN.1}), move |ns| {
+            body(ns, user, (cq, flavor))
+        })
+        .await;
+        drop((manager, cleanup, serial));
+    }
+}
 
 ///
 /// # Panics

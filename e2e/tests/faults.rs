@@ -224,15 +224,7 @@ async fn toggling(ns: TestNs, user: kube::Client, (cq, flavor): (String, String)
                 let list = jobs.list(&ListParams::default()).await.ok()?;
                 list.items
                     .iter()
-                    .all(|j| {
-                        j.status
-                            .as_ref()
-                            .and_then(|s| s.conditions.as_ref())
-                            .is_some_and(|cs| {
-                                cs.iter()
-                                    .any(|c| c.type_ == "Complete" && c.status == "True")
-                            })
-                    })
+                    .all(turnstile_e2e::faults::complete)
                     .then_some(())
             }
         },
@@ -251,20 +243,7 @@ async fn toggling(ns: TestNs, user: kube::Client, (cq, flavor): (String, String)
 
 #[tokio::test]
 async fn parallelism_toggled_while_admissions_are_in_flight() {
-    let Setup {
-        h,
-        cq,
-        flavor,
-        manager: _manager,
-        user,
-        cleanup: _cleanup,
-        serial: _serial,
-        ..
-    } = start("e2e-toggle").await;
-    h.run_labelled("toggle", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
-        toggling(ns, user, (cq, flavor))
-    })
-    .await;
+    start("e2e-toggle").await.run("toggle", toggling).await;
 }
 
 /// A running Job's Workload deactivated while its pod has a long termination grace period (kwok
@@ -425,18 +404,8 @@ async fn deactivated_with_long_grace(
 
 #[tokio::test]
 async fn deactivating_a_running_job_with_a_long_grace_period() {
-    let Setup {
-        h,
-        cq,
-        flavor,
-        manager: _manager,
-        user,
-        cleanup: _cleanup,
-        serial: _serial,
-        ..
-    } = start("e2e-deact").await;
-    h.run_labelled("deact", json!({OPT_IN.0: OPT_IN.1}), move |ns| {
-        deactivated_with_long_grace(ns, user, (cq, flavor))
-    })
-    .await;
+    start("e2e-deact")
+        .await
+        .run("deact", deactivated_with_long_grace)
+        .await;
 }

@@ -114,13 +114,16 @@ pub async fn fenced_client(
     leadership: Arc<Leadership>,
     limit: &crate::rate_limit::RateLimitLayer,
 ) -> Result<kube::Client, kube::Error> {
-    let config = kube::Config::infer()
-        .await
-        .map_err(kube::Error::InferConfig)?;
-    Ok(kube::client::ClientBuilder::try_from(config)?
+    Ok(kube::client::ClientBuilder::try_from(inferred().await?)?
         .with_layer(&FenceLayer::new(leadership))
         .with_layer(limit)
         .build())
+}
+
+async fn inferred() -> Result<kube::Config, kube::Error> {
+    kube::Config::infer()
+        .await
+        .map_err(kube::Error::InferConfig)
 }
 
 /// The manager's plain client (Lease, Events, certificates), behind the shared rate limit.
@@ -130,10 +133,7 @@ pub async fn fenced_client(
 pub async fn limited_client(
     limit: &crate::rate_limit::RateLimitLayer,
 ) -> Result<kube::Client, kube::Error> {
-    let config = kube::Config::infer()
-        .await
-        .map_err(kube::Error::InferConfig)?;
-    Ok(kube::client::ClientBuilder::try_from(config)?
+    Ok(kube::client::ClientBuilder::try_from(inferred().await?)?
         .with_layer(limit)
         .build())
 }
