@@ -499,9 +499,20 @@ pub struct ManagerProcess {
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_or(0, |a| a.port())
+    // The kernel may hand the same ephemeral port to two binds in a row once the first listener
+    // is closed (seen in CI: a manager's health and metrics ports collided). Never give a port
+    // out twice in one test process.
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..100 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_or(0, |a| a.port());
+        if port != 0 && GIVEN.lock().is_ok_and(|mut g| g.insert(port)) {
+            return port;
+        }
+    }
+    0
 }
 
 impl ManagerProcess {
