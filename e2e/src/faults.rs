@@ -14,7 +14,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 
-use crate::jobs::{OPT_IN, job, of_job, setup};
+use crate::jobs::{OPT_IN, complete, job, of_job, setup};
 use crate::{Harness, ManagerProcess, TestNs, UrlWebhooks, free_port};
 
 /// Quota of the queue, in cpu.
@@ -102,17 +102,6 @@ pub struct Figures {
     pub workloads: usize,
     /// From the first Job to the last completion.
     pub elapsed: Duration,
-}
-
-/// Whether a Job has completed.
-pub fn complete(j: &Job) -> bool {
-    j.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c.type_ == "Complete" && c.status == "True")
-        })
 }
 
 /// Runs `total` Jobs (one every 700 ms, each one pod of 1 cpu for 2 s; creation retried while the

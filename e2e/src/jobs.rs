@@ -75,6 +75,17 @@ pub fn job(name: &str, cpu: &str, delay: &str, extra_labels: &Value, pod_labels:
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Whether a Job has completed (`Complete=True`).
+pub fn complete(j: &Job) -> bool {
+    j.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.type_ == "Complete" && c.status == "True")
+        })
+}
+
 /// The Workload a Job owns (by owner name), if any.
 pub fn of_job<'a>(all: &'a BTreeMap<String, Workload>, job: &str) -> Option<&'a Workload> {
     all.values().find(|w| {

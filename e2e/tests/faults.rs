@@ -224,7 +224,7 @@ async fn toggling(ns: TestNs, user: kube::Client, (cq, flavor): (String, String)
                 let list = jobs.list(&ListParams::default()).await.ok()?;
                 list.items
                     .iter()
-                    .all(turnstile_e2e::faults::complete)
+                    .all(turnstile_e2e::jobs::complete)
                     .then_some(())
             }
         },
@@ -365,15 +365,7 @@ async fn deactivated_with_long_grace(
         if pod_list.items.is_empty() {
             pod_gone_at.get_or_insert(t);
         }
-        let next_done = get("next").is_some_and(|j| {
-            j.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c.type_ == "Complete" && c.status == "True")
-                })
-        });
+        let next_done = get("next").is_some_and(turnstile_e2e::jobs::complete);
         if next_done && pod_gone_at.is_some() {
             break;
         }

@@ -79,16 +79,6 @@ async fn job_until(ns: &TestNs, name: &str, what: &str, pred: impl Fn(&Job) -> b
     .unwrap()
 }
 
-fn completed(j: &Job) -> bool {
-    j.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c.type_ == "Complete" && c.status == "True")
-        })
-}
-
 fn forbidden<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> String {
     match r {
         Err(kube::Error::Api(s)) if s.code == 403 => s.message,
@@ -135,7 +125,7 @@ async fn partial(ns: TestNs, user: Client, cq: String, flavor: String) {
         "parallelism lowered to the admitted count"
     );
     assert_eq!(started.spec.as_ref().unwrap().completions, Some(4));
-    job_until(&ns, "p", "p completed", completed).await;
+    job_until(&ns, "p", "p completed", turnstile_e2e::jobs::complete).await;
     let w = workload_of(&ns, "p", "p's Workload finished", |w| {
         is_true(w, "Finished")
     })
@@ -209,7 +199,13 @@ async fn priority(
             "{msg}"
         );
     }
-    job_until(&ns, "wait", "wait runs after run", completed).await;
+    job_until(
+        &ns,
+        "wait",
+        "wait runs after run",
+        turnstile_e2e::jobs::complete,
+    )
+    .await;
 }
 
 async fn prebuilt(ns: TestNs, user: Client, cq: String, flavor: String) {
@@ -247,7 +243,7 @@ async fn prebuilt(ns: TestNs, user: Client, cq: String, flavor: String) {
             .and_then(|l| l.get("kueue.x-k8s.io/job-uid")),
         created.metadata.uid.as_ref()
     );
-    job_until(&ns, "pb", "pb completed", completed).await;
+    job_until(&ns, "pb", "pb completed", turnstile_e2e::jobs::complete).await;
     let w = workload_of(&ns, "pb", "pre finished", |w| is_true(w, "Finished")).await;
     assert_eq!(cond(&w, "Finished").unwrap().reason, "Succeeded");
     assert_eq!(turnstile_e2e::list_workloads(&ns).await.unwrap().len(), 1);
@@ -348,7 +344,7 @@ async fn defaulting(ns: TestNs, user: Client, cq: String, flavor: String) {
             .as_deref(),
         Some("default")
     );
-    job_until(&ns, "d", "d completed", completed).await;
+    job_until(&ns, "d", "d completed", turnstile_e2e::jobs::complete).await;
 
     // MultiKueue-managed: not Turnstile's (no MultiKueue here).
     let mk = with_spec(job("mk", "1", "1s", &json!({}), &json!({})), |s| {
@@ -400,7 +396,7 @@ async fn reclaim(ns: TestNs, user: Client, cq: String, flavor: String) {
     })
     .await;
     let b_reserved = cond(&wb, "QuotaReserved").unwrap().last_transition_time.0;
-    let a_done = job_until(&ns, "a", "a completed", completed).await;
+    let a_done = job_until(&ns, "a", "a completed", turnstile_e2e::jobs::complete).await;
     let a_completed = a_done
         .status
         .unwrap()
