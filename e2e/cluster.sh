@@ -243,17 +243,24 @@ EOF
     -extensions x_ca -out "$d/ca.crt"
   gen_leaf "$d" apiserver "/CN=kube-apiserver" x_server
   gen_leaf "$d" admin "/O=system:masters/CN=turnstile-e2e-admin" x_client
+  # The front proxy (kube-apiserver's client identity towards aggregated API servers, such as the
+  # visibility API): a CA of its own, as kubeadm sets it up.
+  openssl genrsa -out "$d/front-proxy-ca.key" 2048 2>/dev/null
+  openssl req -config "$cnf" -x509 -new -sha256 -days 365 -key "$d/front-proxy-ca.key" \
+    -subj "/CN=turnstile-e2e-front-proxy-ca" -extensions x_ca -out "$d/front-proxy-ca.crt"
+  gen_leaf "$d" front-proxy-client "/CN=front-proxy-client" x_client front-proxy-ca
   openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
   openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
   chmod 600 "$d"/*.key
 }
 
-# gen_leaf <pki dir> <name> <subject> <extension section>: a key and a certificate signed by the CA.
+# gen_leaf <pki dir> <name> <subject> <extension section> [ca name]: a key and a certificate signed by
+# the CA (ca, or the named one).
 gen_leaf() {
-  local d="$1" name="$2" subject="$3" ext="$4"
+  local d="$1" name="$2" subject="$3" ext="$4" ca="${5:-ca}"
   openssl genrsa -out "$d/$name.key" 2048 2>/dev/null
   openssl req -config "$d/openssl.cnf" -new -sha256 -key "$d/$name.key" -subj "$subject" -out "$d/$name.csr"
-  openssl x509 -req -sha256 -days 365 -in "$d/$name.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+  openssl x509 -req -sha256 -days 365 -in "$d/$name.csr" -CA "$d/$ca.crt" -CAkey "$d/$ca.key" \
     -set_serial "0x$(openssl rand -hex 16)" -extfile "$d/openssl.cnf" -extensions "$ext" -out "$d/$name.crt" 2>/dev/null
   rm -f "$d/$name.csr"
 }
@@ -375,6 +382,11 @@ start_apiserver() {
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
     --allow-privileged=true \
+    --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
     --profiling=false
 }
 

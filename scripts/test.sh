@@ -57,6 +57,10 @@ TURNSTILE_E2E_BIN="$(bash e2e/tools/build.sh)/bin" bash scripts/check-chart.sh
 
 step "end-to-end tests"
 cargo build --locked -p turnstile -p turnstile-e2e --tests
+# kueuectl (for the visibility test's POSITION column), from Kueue's Go module; cached, and used
+# again by Kueue's e2e suite below.
+TURNSTILE_E2E_KUEUECTL="$(bash e2e/tools/kueue-e2e.sh | tail -n1)/tree/bin/kubectl-kueue"
+export TURNSTILE_E2E_KUEUECTL
 timeout 1200 cargo test --locked -p turnstile-e2e
 
 step "Kueue's own e2e suite, unmodified, against Turnstile (e2e/kueue-conformance; a fresh plane)"

@@ -592,6 +592,13 @@ impl ManagerProcess {
                     .into_iter()
                     .flatten(),
             )
+            // Likewise the visibility API's APIServices: only a test that asks serves it.
+            .args(
+                (!args.iter().any(|a| a == "--visibility-addr"))
+                    .then_some(["--visibility-addr", "0"])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(args)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")

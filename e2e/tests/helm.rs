@@ -61,6 +61,9 @@ impl Drop for Uninstall {
         for obj in [
             "mutatingwebhookconfiguration/turnstile-mutating-webhook-configuration",
             "validatingwebhookconfiguration/turnstile-validating-webhook-configuration",
+            // An aggregated API left unavailable would stall namespace deletion on the plane.
+            "apiservice/v1beta2.visibility.kueue.x-k8s.io",
+            "apiservice/v1beta1.visibility.kueue.x-k8s.io",
             &format!("namespace/{}", self.1),
         ] {
             let _ = self
@@ -90,6 +93,7 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
     let id = std::process::id();
     let ns = format!("e2e-helm-{id}");
     let port = free_port();
+    let visibility_port = free_port();
     let chart = turnstile_e2e::e2e_dir().join("../charts/turnstile");
     let chart = chart.to_str().unwrap();
     let _uninstall = Uninstall(h.clone(), ns.clone());
@@ -112,6 +116,12 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
             "webhookService.externalName=localhost",
             "--set",
             &format!("webhookService.port={port_s}"),
+            "--set",
+            "visibility.service.type=ExternalName",
+            "--set",
+            "visibility.service.externalName=localhost",
+            "--set",
+            &format!("visibility.service.port={visibility_port}"),
             "--wait",
             "--timeout",
             "120s",
@@ -226,6 +236,8 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
             "e2e-helm",
             "--webhook-addr",
             &format!("[::]:{port}"),
+            "--visibility-addr",
+            &format!("[::]:{visibility_port}"),
         ]
         .iter()
         .map(|s| (*s).to_owned()),
@@ -308,6 +320,28 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
         // Kept for the upgrade/uninstall checks below: the namespace goes, the queue stays.
     })
     .await;
+    // Kueue's visibility API through the chart's APIService, served by the manager as the chart's
+    // ServiceAccount (the chart's RBAC: the CA injected, the front-proxy CA read, reviews asked).
+    let pending = wait_for(
+        Duration::from_mins(1),
+        "the chart's visibility APIService serving",
+        || {
+            let h = h.clone();
+            async move {
+                h.kubectl(&[
+                    "get",
+                    "--raw",
+                    "/apis/visibility.kueue.x-k8s.io/v1beta2/clusterqueues/demo/pendingworkloads",
+                ])
+                .ok()
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let pending: Value = serde_json::from_str(&pending).unwrap();
+    assert_eq!(pending["kind"], "PendingWorkloadsSummary");
+    assert_eq!(pending["items"], json!([]), "every demo Job has finished");
     let text = manager.scrape();
     assert_eq!(
         ManagerProcess::metric(

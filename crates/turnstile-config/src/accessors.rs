@@ -353,6 +353,30 @@ impl Configuration {
         address(&self.metrics.bind_address)
     }
 
+    /// Where the visibility API is served (`visibilityServer.bindAddress`:`bindPort`, Kueue's
+    /// `0.0.0.0:8082`), or `None` when the `VisibilityOnDemand` gate is off.
+    pub fn visibility_bind_address(&self) -> Option<String> {
+        if !self
+            .feature_gate("VisibilityOnDemand")
+            .unwrap_or_else(|| crate::gates::default_of("VisibilityOnDemand"))
+        {
+            return None;
+        }
+        let v = self.visibility_server.clone().unwrap_or_default();
+        let host = v
+            .bind_address
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "0.0.0.0".to_owned());
+        let port = v
+            .bind_port
+            .unwrap_or(crate::defaults::DEFAULT_VISIBILITY_BIND_PORT);
+        Some(if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        })
+    }
+
     /// `health`.
     pub fn health(&self) -> HealthSettings {
         let h = &self.health;

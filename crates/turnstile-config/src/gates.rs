@@ -26,7 +26,7 @@ pub enum GateUse {
 pub const GATES: &[(&str, bool, GateUse)] = &[
     ("PartialAdmission", true, GateUse::DefaultOnly),
     ("FlavorFungibility", true, GateUse::DefaultOnly),
-    ("VisibilityOnDemand", true, GateUse::NoEffect),
+    ("VisibilityOnDemand", true, GateUse::Honoured),
     ("DisableWaitForPodsReady", false, GateUse::Honoured),
     ("PrioritySortingWithinCohort", true, GateUse::DefaultOnly),
     (

@@ -33,6 +33,7 @@ pub const ACTED_ON: &[&str] = &[
     "health",
     "leaderElection",
     "internalCertManagement",
+    "visibilityServer",
     // Every gate is judged by crate::gates::GATES: honoured, refused when set off Kueue's
     // default, or without effect (a warning).
     "featureGates",
@@ -112,8 +113,6 @@ pub const NOT_YET_SUPPORTED: &[(&str, NotYetCheck)] = &[
     ("controller.groupKindConcurrency", NotYetCheck::NonDefault),
     ("controller.cacheSyncTimeout", NotYetCheck::NonDefault),
     ("tls", NotYetCheck::NonDefault),
-    ("visibilityServer.bindAddress", NotYetCheck::NonDefault),
-    ("visibilityServer.bindPort", NotYetCheck::NonDefault),
 ];
 
 const MAX_VALUE_LEN: usize = 400;

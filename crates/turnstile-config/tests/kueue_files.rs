@@ -473,11 +473,10 @@ fn not_yet_supported_lists_everything_set_but_ignored() {
             r#"controller.groupKindConcurrency = {"Job.batch":5}"#,
             "controller.cacheSyncTimeout = 120000000000",
             r#"tls = {"curvePreferences":[29],"minVersion":"VersionTLS13"}"#,
-            r#"visibilityServer.bindAddress = "0.0.0.0""#,
-            "visibilityServer.bindPort = 8083",
         ]
     );
-    // The DisableWaitForPodsReady gate is acted on, so it is not listed even though it is set.
+    // The DisableWaitForPodsReady gate and visibilityServer are acted on, so they are not listed
+    // even though they are set.
     assert!(
         !not_yet_supported(&c)
             .iter()
@@ -549,4 +548,24 @@ fn refused_fields_and_gates_name_themselves() {
         Vec::<String>::new(),
         "no retention set: nothing to refuse"
     );
+}
+
+#[test]
+fn the_visibility_server_address_follows_the_file_and_its_gate() {
+    let head = "apiVersion: config.kueue.x-k8s.io/v1beta2\nkind: Configuration\n";
+    let addr = |extra: &str| {
+        load(&format!("{head}{extra}"))
+            .config
+            .visibility_bind_address()
+    };
+    assert_eq!(addr("").as_deref(), Some("0.0.0.0:8082"), "Kueue's default");
+    assert_eq!(
+        addr("visibilityServer:\n  bindAddress: 127.0.0.1\n  bindPort: 9082\n").as_deref(),
+        Some("127.0.0.1:9082")
+    );
+    assert_eq!(
+        addr("visibilityServer:\n  bindAddress: \"::1\"\n").as_deref(),
+        Some("[::1]:8082")
+    );
+    assert_eq!(addr("featureGates:\n  VisibilityOnDemand: false\n"), None);
 }

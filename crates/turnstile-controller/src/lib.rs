@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod metrics_auth;
 pub mod rate_limit;
 pub mod scheduler;
+pub mod visibility;
 pub mod watch_backoff;
 pub mod webhook;
 pub mod windows;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use k8s_openapi::api::authorization::v1::{
-    NonResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+    NonResourceAttributes, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
 use kube::api::{Api, PostParams};
 
@@ -33,7 +33,7 @@ pub enum Verdict {
 }
 
 /// An authenticated user.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Identity {
     /// Name.
     pub user: String,
@@ -45,14 +45,57 @@ pub struct Identity {
     pub extra: BTreeMap<String, Vec<String>>,
 }
 
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// Boxed future of a review.
+pub type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The two questions asked of the API (a trait so that the gate's logic is tested without I/O).
+/// What a user asks to do, as a SubjectAccessReview states it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// A verb on a non-resource URL (`get` `/metrics`).
+    NonResource {
+        /// URL path.
+        path: String,
+        /// Verb.
+        verb: String,
+    },
+    /// A verb on a resource (an aggregated API's `clusterqueues/pendingworkloads`).
+    Resource {
+        /// API group.
+        group: String,
+        /// Version.
+        version: String,
+        /// Resource.
+        resource: String,
+        /// Subresource (empty for none).
+        subresource: String,
+        /// Namespace (empty for cluster-scoped).
+        namespace: String,
+        /// Object name.
+        name: String,
+        /// Verb.
+        verb: String,
+    },
+}
+
+impl Access {
+    fn metrics() -> Self {
+        Self::NonResource {
+            path: "/metrics".into(),
+            verb: "get".into(),
+        }
+    }
+}
+
+/// The two questions asked of the API (a trait so that the gates' logic is tested without I/O).
 pub trait Reviewer: Send + Sync {
     /// Who the token belongs to (`Ok(None)`: not a valid token).
     fn authenticate<'a>(&'a self, token: &'a str) -> Boxed<'a, Result<Option<Identity>, String>>;
-    /// Whether `who` may `get` `/metrics`, with the reason when not.
-    fn authorize<'a>(&'a self, who: &'a Identity) -> Boxed<'a, Result<(bool, String), String>>;
+    /// Whether `who` may do `what`, with the reason when not.
+    fn authorize<'a>(
+        &'a self,
+        who: &'a Identity,
+        what: &'a Access,
+    ) -> Boxed<'a, Result<(bool, String), String>>;
 }
 
 /// The gate: header in, verdict out, cached.
@@ -88,7 +131,7 @@ impl<R: Reviewer> Gate<R> {
         let verdict = match self.reviewer.authenticate(token).await {
             Err(e) => return Verdict::Unauthenticated(format!("token review failed: {e}")),
             Ok(None) => Verdict::Unauthenticated("the token is not valid".into()),
-            Ok(Some(who)) => match self.reviewer.authorize(&who).await {
+            Ok(Some(who)) => match self.reviewer.authorize(&who, &Access::metrics()).await {
                 Err(e) => return Verdict::Forbidden(format!("access review failed: {e}")),
                 Ok((true, _)) => Verdict::Allowed,
                 Ok((false, why)) => Verdict::Forbidden(format!(
@@ -153,20 +196,54 @@ impl Reviewer for ApiReviewer {
         })
     }
 
-    fn authorize<'a>(&'a self, who: &'a Identity) -> Boxed<'a, Result<(bool, String), String>> {
+    fn authorize<'a>(
+        &'a self,
+        who: &'a Identity,
+        what: &'a Access,
+    ) -> Boxed<'a, Result<(bool, String), String>> {
         Box::pin(async move {
             let api: Api<SubjectAccessReview> = Api::all(self.client.clone());
+            let (non_resource_attributes, resource_attributes) = match what.clone() {
+                Access::NonResource { path, verb } => (
+                    Some(NonResourceAttributes {
+                        path: Some(path),
+                        verb: Some(verb),
+                    }),
+                    None,
+                ),
+                Access::Resource {
+                    group,
+                    version,
+                    resource,
+                    subresource,
+                    namespace,
+                    name,
+                    verb,
+                } => {
+                    let some = |s: String| (!s.is_empty()).then_some(s);
+                    (
+                        None,
+                        Some(ResourceAttributes {
+                            group: Some(group),
+                            version: some(version),
+                            resource: some(resource),
+                            subresource: some(subresource),
+                            namespace: some(namespace),
+                            name: some(name),
+                            verb: some(verb),
+                            ..ResourceAttributes::default()
+                        }),
+                    )
+                }
+            };
             let review = SubjectAccessReview {
                 spec: SubjectAccessReviewSpec {
                     user: Some(who.user.clone()),
                     groups: Some(who.groups.clone()),
                     uid: who.uid.clone(),
                     extra: Some(who.extra.clone()),
-                    non_resource_attributes: Some(NonResourceAttributes {
-                        path: Some("/metrics".into()),
-                        verb: Some("get".into()),
-                    }),
-                    resource_attributes: None,
+                    non_resource_attributes,
+                    resource_attributes,
                 },
                 ..SubjectAccessReview::default()
             };
@@ -205,7 +282,11 @@ mod tests {
             })
         }
 
-        fn authorize<'a>(&'a self, who: &'a Identity) -> Boxed<'a, Result<(bool, String), String>> {
+        fn authorize<'a>(
+            &'a self,
+            who: &'a Identity,
+            _: &'a Access,
+        ) -> Boxed<'a, Result<(bool, String), String>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move { Ok((who.user.ends_with(":reader"), String::new())) })
         }

@@ -54,6 +54,8 @@ pub struct SelfManagedCerts {
     /// Point the CRDs whose v1beta1 differs at this manager's `/convert` (where the first
     /// mutating configuration's webhooks are served), with the `caBundle`.
     pub crd_conversion: bool,
+    /// APIServices (the visibility API's) whose `caBundle` this manager maintains.
+    pub api_services: Vec<String>,
 }
 
 fn now_unix() -> i64 {
@@ -217,6 +219,43 @@ async fn inject_ca_bundle(
                 .collect()
         })
         .await?;
+    }
+    if let Err(e) = inject_api_services(client, &cfg.api_services, &bundle).await {
+        // The webhooks are served regardless; tried again next pass.
+        tracing::warn!(error = %e, "injecting the CA into the visibility APIServices failed; retrying");
+    }
+    Ok(())
+}
+
+/// Sets `caBundle` on each named APIService that exists (and turns off its
+/// `insecureSkipTLSVerify`, which Kueue's own manifests set and which cannot go with a bundle).
+async fn inject_api_services(
+    client: &Client,
+    names: &[String],
+    bundle: &ByteString,
+) -> Result<(), Error> {
+    use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
+    let api: Api<APIService> = Api::all(client.clone());
+    for name in names {
+        let Some(mut svc) = api
+            .get_opt(name)
+            .await
+            .map_err(Error::kube("reading an APIService"))?
+        else {
+            continue;
+        };
+        let Some(spec) = svc.spec.as_mut() else {
+            continue;
+        };
+        if spec.ca_bundle.as_ref() == Some(bundle) && spec.insecure_skip_tls_verify != Some(true) {
+            continue;
+        }
+        spec.ca_bundle = Some(bundle.clone());
+        spec.insecure_skip_tls_verify = None;
+        api.replace(name, &PostParams::default(), &svc)
+            .await
+            .map_err(Error::kube("injecting caBundle into an APIService"))?;
+        tracing::info!(apiservice = %name, "caBundle injected");
     }
     Ok(())
 }

@@ -208,6 +208,22 @@ impl PendingQueues {
             .flat_map(|q| q.items.iter().map(|(k, i)| (k.as_str(), i.inadmissible)))
     }
 
+    /// Every pending workload of a ClusterQueue, active and set aside together, in the queue order
+    /// (what Kueue's visibility API lists: the order in which the ClusterQueue's workloads are
+    /// considered). A sort of that queue's workloads: the cost of a request, not of a cycle.
+    pub fn ordered(&self, queue: &str) -> Vec<Arc<Workload>> {
+        let Some(q) = self.queues.get(queue) else {
+            return Vec::new();
+        };
+        let mut all: Vec<(OrderKey, &Arc<Workload>)> = q
+            .items
+            .values()
+            .map(|i| (order_key(&i.workload), &i.workload))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.into_iter().map(|(_, w)| Arc::clone(w)).collect()
+    }
+
     /// Whether a workload is pending, and whether it is set aside.
     pub fn state(&self, key: &str) -> Option<bool> {
         let cq = self.location.get(key)?;
@@ -295,6 +311,31 @@ mod tests {
         assert!(p.heads(0, usize::MAX).is_empty());
         p.requeue_inadmissible(["q"]);
         assert_eq!(keys(&p.heads(0, usize::MAX), "q"), vec!["a"]);
+    }
+
+    #[test]
+    fn ordered_lists_active_and_set_aside_workloads_in_queue_order() {
+        let mut p = PendingQueues::default();
+        p.upsert(wl("late", "q", 0, 9), 0);
+        p.upsert(wl("early", "q", 0, 1), 500);
+        p.upsert(wl("high", "q", 7, 20), 0);
+        p.upsert(wl("other", "r", 9, 0), 0);
+        p.apply(&CycleOutcome {
+            decisions: vec![Decision::Pending {
+                key: "high".into(),
+                reason: "WaitingForQuota",
+                message: String::new(),
+                requeue: Requeue::Inadmissible,
+            }],
+            evictions: vec![],
+        });
+        let order: Vec<String> = p.ordered("q").iter().map(|w| w.key.clone()).collect();
+        assert_eq!(
+            order,
+            vec!["high", "early", "late"],
+            "set aside and backed off included"
+        );
+        assert!(p.ordered("missing").is_empty());
     }
 
     #[test]

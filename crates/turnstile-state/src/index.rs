@@ -954,6 +954,30 @@ impl Index {
         self.pending.pending_count(cq)
     }
 
+    /// The pending workloads of ClusterQueue `cq` in the order the scheduler considers them, each
+    /// with its priority (what Kueue's visibility API lists), or `None` when there is no such
+    /// ClusterQueue.
+    pub fn pending_in_order(&self, cq: &str) -> Option<Vec<(&api::Workload, i32)>> {
+        if !self.cluster_queues.contains_key(cq) {
+            return None;
+        }
+        Some(
+            self.pending
+                .ordered(cq)
+                .iter()
+                .filter_map(|m| self.workloads.get(&m.key).map(|w| (w, m.priority)))
+                .collect(),
+        )
+    }
+
+    /// The ClusterQueue LocalQueue `key` (`namespace/name`) points at, when the LocalQueue exists.
+    pub fn cluster_queue_of(&self, local_queue: &str) -> Option<String> {
+        self.local_queues
+            .get(local_queue)
+            .and_then(|lq| lq.spec.cluster_queue.as_ref())
+            .map(ToString::to_string)
+    }
+
     /// Pending workloads of a ClusterQueue: `(active, inadmissible)`.
     pub fn pending_split(&self, cq: &str) -> (usize, usize) {
         let all = self.pending.pending_count(cq);

@@ -191,31 +191,147 @@ pub async fn serve_listener(
 /// What a plain GET endpoint answers: status, content type, body.
 pub type GetAnswer = (u16, &'static str, String);
 
-/// Answers a GET request from its path and `Authorization` header.
+/// A request to a GET endpoint, as its handler sees it.
+#[derive(Clone, Debug, Default)]
+pub struct GetRequest {
+    /// HTTP method (the handler decides what it accepts).
+    pub method: String,
+    /// Path, not decoded.
+    pub path: String,
+    /// Query string, if any.
+    pub query: Option<String>,
+    /// Headers, names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// Common name of the client certificate, when the client presented one that chains to the
+    /// [`ClientCa`] the server was given (verified during the handshake).
+    pub peer_common_name: Option<String>,
+}
+
+impl GetRequest {
+    /// Values of a header (`name` in lower case).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `Authorization` header.
+    pub fn authorization(&self) -> Option<&str> {
+        self.header_values("authorization").next()
+    }
+}
+
+/// Answers a GET request.
 pub type GetHandler = Arc<
-    dyn Fn(
-            String,
-            Option<String>,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = GetAnswer> + Send>>
+    dyn Fn(GetRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = GetAnswer> + Send>>
         + Send
         + Sync,
 >;
 
-/// Serves GET endpoints over TLS with the same certificate store (used for `/metrics`).
+/// The CAs whose client certificates a server accepts (replaceable: an aggregated API server
+/// follows the apiserver's front-proxy CA as it changes). Clients without a certificate are
+/// let in too; the handler decides what an unauthenticated request gets.
+#[derive(Default)]
+pub struct ClientCa {
+    verifier: RwLock<Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>>,
+}
+
+impl std::fmt::Debug for ClientCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCa")
+            .field("set", &self.is_set())
+            .finish()
+    }
+}
+
+impl ClientCa {
+    /// Trusts the certificates of a PEM bundle (replacing the previous ones).
+    pub fn set_pem(&self, bundle: &str) -> Result<(), ServerError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(bundle.as_bytes()) {
+            let cert = cert.map_err(|e| ServerError::Certificate(e.to_string()))?;
+            roots
+                .add(cert)
+                .map_err(|e| ServerError::Certificate(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(ServerError::Certificate(
+                "no certificate in the client CA bundle".into(),
+            ));
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            crypto_provider(),
+        )
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| ServerError::Certificate(e.to_string()))?;
+        if let Ok(mut cur) = self.verifier.write() {
+            *cur = Some(verifier);
+        }
+        Ok(())
+    }
+
+    /// Whether a bundle is set.
+    pub fn is_set(&self) -> bool {
+        self.verifier.read().is_ok_and(|v| v.is_some())
+    }
+
+    fn current(&self) -> Option<Arc<dyn rustls::server::danger::ClientCertVerifier>> {
+        self.verifier.read().ok().and_then(|v| v.clone())
+    }
+}
+
+/// TLS with the serving certificate and, when a client CA is set, client certificates checked
+/// against it (built per connection: the CA may change while serving).
+fn acceptor_with_clients(
+    certs: &Arc<CertStore>,
+    client_ca: Option<&ClientCa>,
+) -> Result<TlsAcceptor, ServerError> {
+    let Some(verifier) = client_ca.and_then(ClientCa::current) else {
+        return acceptor(certs.clone());
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Certificate(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(certs.clone());
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The common name of a DER certificate's subject.
+pub fn common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = cert.subject().iter_common_name().next()?;
+    cn.as_str().ok().map(str::to_owned)
+}
+
+/// Serves GET endpoints over TLS with the same certificate store (`/metrics`, the visibility
+/// API), asking for client certificates of `client_ca` when given.
 pub async fn serve_get_tls(
     addr: SocketAddr,
     certs: Arc<CertStore>,
+    client_ca: Option<Arc<ClientCa>>,
     handler: GetHandler,
 ) -> Result<(), ServerError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| ServerError::Io(addr, e))?;
-    let acceptor = acceptor(certs)?;
+    // Fail early on a provider problem rather than per connection.
+    acceptor(certs.clone())?;
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
-        let acceptor = acceptor.clone();
+        let acceptor = match acceptor_with_clients(&certs, client_ca.as_deref()) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "TLS configuration failed");
+                continue;
+            }
+        };
         let handler = handler.clone();
         tokio::spawn(async move {
             let Ok(Ok(tls)) = tokio::time::timeout(REQUEST_TIMEOUT, acceptor.accept(stream)).await
@@ -223,16 +339,29 @@ pub async fn serve_get_tls(
                 tracing::debug!(%peer, "TLS handshake failed or timed out");
                 return;
             };
+            let peer_common_name = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| common_name(c.as_ref()));
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let handler = handler.clone();
-                async move {
-                    let auth = req
+                let request = GetRequest {
+                    method: req.method().as_str().to_owned(),
+                    path: req.uri().path().to_owned(),
+                    query: req.uri().query().map(str::to_owned),
+                    headers: req
                         .headers()
-                        .get(hyper::header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    let (status, content_type, body) =
-                        handler(req.uri().path().to_owned(), auth).await;
+                        .iter()
+                        .filter_map(|(n, v)| {
+                            Some((n.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
+                        })
+                        .collect(),
+                    peer_common_name: peer_common_name.clone(),
+                };
+                async move {
+                    let (status, content_type, body) = handler(request).await;
                     let mut resp = Response::new(Full::new(Bytes::from(body)));
                     *resp.status_mut() =
                         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

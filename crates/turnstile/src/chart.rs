@@ -727,17 +727,36 @@ mod tests {
             .map(|p| p["containerPort"].as_i64().unwrap())
             .collect();
         // The chart leaves the addresses to the Configuration's defaults.
-        assert!(m.webhook_addr.is_none() && m.health_addr.is_none() && m.metrics_addr.is_none());
+        assert!(
+            m.webhook_addr.is_none()
+                && m.health_addr.is_none()
+                && m.metrics_addr.is_none()
+                && m.visibility_addr.is_none()
+        );
+        assert_eq!(m.visibility_service, "turnstile-visibility-server");
         let cfg = turnstile_config::defaults();
         let health_port = cfg.health().bind_address.unwrap();
         let metrics_port = cfg.metrics_bind_address().unwrap();
+        let visibility_port = cfg.visibility_bind_address().unwrap();
         assert_eq!(
             ports,
             [
                 i64::from(cfg.webhook_server().port),
                 health_port.trim_start_matches(':').parse::<i64>().unwrap(),
                 metrics_port.trim_start_matches(':').parse::<i64>().unwrap(),
+                visibility_port
+                    .trim_start_matches("0.0.0.0:")
+                    .parse::<i64>()
+                    .unwrap(),
             ]
         );
+        // The APIServices the manager injects its CA into are the chart's.
+        let golden = docs(&text);
+        let services: Vec<&str> = golden
+            .iter()
+            .filter(|d| d["kind"] == "APIService")
+            .map(|d| d["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(services, m.visibility_api_services);
     }
 }

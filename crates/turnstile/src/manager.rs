@@ -119,6 +119,22 @@ pub struct ManagerArgs {
     /// with Kueue.
     #[arg(long)]
     pub metrics_addr: Option<String>,
+    /// Address of Kueue's visibility API (`visibility.kueue.x-k8s.io`, an aggregated API server;
+    /// default: the Configuration's `visibilityServer`, `0.0.0.0:8082`; `0` turns it off, as does
+    /// the `VisibilityOnDemand` feature gate). HTTPS with the webhook's certificate.
+    #[arg(long)]
+    pub visibility_addr: Option<String>,
+    /// Service in front of the visibility API; its DNS names go into the certificate (kube-apiserver
+    /// checks them when it proxies to the APIService).
+    #[arg(long, default_value = "turnstile-visibility-server")]
+    pub visibility_service: String,
+    /// APIServices of the visibility API to keep the CA in (`caBundle`; self-managed certificates
+    /// only). Those that do not exist are skipped.
+    #[arg(
+        long = "visibility-api-service",
+        default_values_t = turnstile_controller::visibility::API_SERVICES.map(str::to_owned)
+    )]
+    pub visibility_api_services: Vec<String>,
     /// Serve `/metrics` over plain HTTP without authentication (only when asked: tests, a sidecar).
     #[arg(long)]
     pub metrics_insecure: bool,
@@ -257,7 +273,8 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     check_cert_names(&args, &config)?;
     let cert_mode = resolve_cert_mode(args.cert_mode, config.internal_cert_management().enable);
     tracing::info!(?cert_mode, "webhook certificates");
-    let certs = start_certs(&client, &args, cert_mode);
+    let visibility_addr = visibility_address(&args, &config)?;
+    let certs = start_certs(&client, &args, cert_mode, visibility_addr.is_some());
 
     let jobs = JobsConfig {
         manage_jobs_without_queue_name: args.manage_jobs_without_queue_name
@@ -308,6 +325,14 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
         synced,
         scheduler_synced: shared.as_ref().map(|s| s.synced.clone()),
     });
+    if let (Some(addr), Some(sh)) = (visibility_addr, shared.as_ref()) {
+        tokio::spawn(turnstile_controller::visibility::serve(
+            addr,
+            sh.index.clone(),
+            client.clone(),
+            certs.clone(),
+        ));
+    }
     start_metrics(&args, &config, shared, (&client, certs.clone()))?;
     let (webhook_addr, health_addr) = addresses(&args, &config)?;
     let health = tokio::spawn(health::serve(health_addr, ready, heartbeats));
@@ -341,16 +366,29 @@ fn resolve_cert_mode(flag: Option<CertMode>, internal_enabled: bool) -> CertMode
 }
 
 /// Starts the webhook's certificate management (self-managed or from files).
-fn start_certs(client: &kube::Client, args: &ManagerArgs, mode: CertMode) -> Arc<CertStore> {
+fn start_certs(
+    client: &kube::Client,
+    args: &ManagerArgs,
+    mode: CertMode,
+    visibility: bool,
+) -> Arc<CertStore> {
     let certs = Arc::new(CertStore::default());
     match mode {
         CertMode::SelfManaged => {
             let svc = &args.webhook_service;
             let ns = &args.namespace;
+            let vis = &args.visibility_service;
             let mut dns = vec![
                 format!("{svc}.{ns}.svc"),
                 format!("{svc}.{ns}.svc.cluster.local"),
             ];
+            if visibility {
+                // kube-apiserver checks the visibility Service's name (`<service>.<namespace>.svc`).
+                dns.extend([
+                    format!("{vis}.{ns}.svc"),
+                    format!("{vis}.{ns}.svc.cluster.local"),
+                ]);
+            }
             dns.extend(args.cert_dns.iter().cloned());
             let cfg = SelfManagedCerts {
                 namespace: ns.clone(),
@@ -366,6 +404,12 @@ fn start_certs(client: &kube::Client, args: &ManagerArgs, mode: CertMode) -> Arc
                 mutating_configurations: args.mutating_configurations.clone(),
                 validating_configurations: args.validating_configurations.clone(),
                 crd_conversion: args.crd_conversion_webhook,
+                // A manager that does not serve the visibility API leaves its APIServices alone.
+                api_services: if visibility {
+                    args.visibility_api_services.clone()
+                } else {
+                    Vec::new()
+                },
             };
             tokio::spawn(run_self_managed_certs(client.clone(), cfg, certs.clone()));
         }
@@ -552,6 +596,25 @@ fn start_metrics(
     Ok(())
 }
 
+/// Where the visibility API is served: `--visibility-addr` (`0`: nowhere), else the
+/// Configuration's `visibilityServer` unless its `VisibilityOnDemand` gate is off; never without
+/// the scheduler (its cache is what is listed).
+fn visibility_address(
+    args: &ManagerArgs,
+    config: &turnstile_config::Configuration,
+) -> Result<Option<SocketAddr>> {
+    if args.no_scheduler {
+        return Ok(None);
+    }
+    let addr = match &args.visibility_addr {
+        Some(a) if a == "0" => None,
+        Some(a) => Some(a.clone()),
+        None => config.visibility_bind_address(),
+    };
+    addr.map(|a| bind_address(&a).with_context(|| format!("visibility address {a:?}")))
+        .transpose()
+}
+
 /// `host:port`, `:port` (all interfaces) or a bare port as a socket address.
 fn bind_address(text: &str) -> Result<SocketAddr> {
     let full = if text.starts_with(':') {
@@ -630,22 +693,25 @@ async fn serve_metrics_secure(
 ) {
     use turnstile_controller::metrics_auth::{ApiReviewer, Gate, Verdict};
     let gate = Arc::new(Gate::new(ApiReviewer::new(client)));
-    let handler: turnstile_webhook::server::GetHandler = Arc::new(move |path, auth| {
+    let handler: turnstile_webhook::server::GetHandler = Arc::new(move |req| {
         let gate = gate.clone();
         let shared = shared.clone();
         Box::pin(async move {
             const TEXT: &str = "text/plain; charset=utf-8";
-            if path != "/metrics" {
+            if req.path != "/metrics" {
                 return (404, TEXT, "not found".to_owned());
             }
-            match gate.check(auth.as_deref(), std::time::Instant::now()).await {
+            match gate
+                .check(req.authorization(), std::time::Instant::now())
+                .await
+            {
                 Verdict::Allowed => (200, METRICS_TYPE, render_metrics(shared.as_ref())),
                 Verdict::Unauthenticated(why) => (401, TEXT, why),
                 Verdict::Forbidden(why) => (403, TEXT, why),
             }
         })
     });
-    if let Err(e) = turnstile_webhook::server::serve_get_tls(addr, certs, handler).await {
+    if let Err(e) = turnstile_webhook::server::serve_get_tls(addr, certs, None, handler).await {
         tracing::error!(error = %e, "metrics server stopped");
     }
 }

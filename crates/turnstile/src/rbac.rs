@@ -169,7 +169,21 @@ pub const RULES: &[Rule] = &[
             "workloads.kueue.x-k8s.io",
         ],
     },
-    // Authenticating and authorizing metrics scrapes, as Kueue's metrics server does.
+    // The visibility API's APIServices: the self-managed CA kept in their caBundle, by name only.
+    Rule {
+        scope: Scope::Cluster,
+        group: "apiregistration.k8s.io",
+        resources: &["apiservices"],
+        verbs: &["get", "update"],
+        names: &[
+            "v1beta2.visibility.kueue.x-k8s.io",
+            "v1beta1.visibility.kueue.x-k8s.io",
+        ],
+    },
+    // Authenticating and authorizing metrics scrapes and visibility API requests (bearer tokens;
+    // requests proxied by kube-apiserver carry the user in headers), as Kueue's servers do. The
+    // front-proxy CA is read through a RoleBinding to kube-system's
+    // `extension-apiserver-authentication-reader` Role (templates/visibility.yaml).
     Rule {
         scope: Scope::Cluster,
         group: "authentication.k8s.io",
