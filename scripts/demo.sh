@@ -14,6 +14,7 @@ export TURNSTILE_E2E_DIR="${TURNSTILE_DEMO_DIR:-${TMPDIR:-/tmp}/turnstile-demo}"
 run_dir="${TURNSTILE_E2E_DIR}-manager"
 ns=turnstile-system
 webhook_port="${TURNSTILE_DEMO_WEBHOOK_PORT:-9443}"
+visibility_port="${TURNSTILE_DEMO_VISIBILITY_PORT:-8082}"
 health_addr="127.0.0.1:${TURNSTILE_DEMO_HEALTH_PORT:-8081}"
 metrics_addr="127.0.0.1:${TURNSTILE_DEMO_METRICS_PORT:-8443}"
 
@@ -47,12 +48,15 @@ cargo build --locked -q -p turnstile
 
 echo "==> helm install turnstile charts/turnstile (namespace $ns)"
 # The chart as an admin installs it; for this demo the webhook Service points at this host
-# (ExternalName localhost) because the manager runs here rather than in a container.
+# (ExternalName localhost) because the manager runs here rather than in a container; so does the Service of
+# Kueue's visibility API (`kubectl get --raw /apis/visibility.kueue.x-k8s.io/v1beta2/clusterqueues/demo/pendingworkloads`).
 started=$SECONDS
 "$helm" upgrade --install turnstile charts/turnstile -n "$ns" --create-namespace \
   --set replicaCount=1 \
   --set webhookService.type=ExternalName --set webhookService.externalName=localhost \
-  --set webhookService.port="$webhook_port" --wait --timeout 120s
+  --set webhookService.port="$webhook_port" \
+  --set visibility.service.type=ExternalName --set visibility.service.externalName=localhost \
+  --set visibility.service.port="$visibility_port" --wait --timeout 120s
 echo "    installed in $((SECONDS - started)) s"
 "$kubectl" get deployment,serviceaccount,service,configmap -n "$ns"
 
@@ -62,6 +66,7 @@ bash e2e/tools/chart-manager-files.sh "$ns" "$run_dir" 24h
 KUBECONFIG="$run_dir/kubeconfig" nohup ./target/debug/turnstile --log-format plain manager \
   --config "$run_dir/controller_manager_config.yaml" --namespace "$ns" --identity turnstile-demo \
   --webhook-addr "[::]:$webhook_port" --health-addr "$health_addr" --metrics-addr "$metrics_addr" --metrics-insecure \
+  --visibility-addr "[::]:$visibility_port" \
   >"$run_dir/manager.log" 2>&1 &
 echo $! >"$run_dir/manager.pid"
 for _ in $(seq 120); do

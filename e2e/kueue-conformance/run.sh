@@ -3,7 +3,8 @@
 # e2e/tools/kueue-e2e.sh), run unmodified against Turnstile on a fresh local plane:
 #   - `helm install turnstile charts/turnstile -n kueue-system` with values.yaml (the manager's configuration);
 #   - the manager started on the host as the chart's ServiceAccount with the chart's configuration, serving the
-#     webhooks through the chart's Service and holding Kueue's leader Lease (c1f6bfd2.kueue.x-k8s.io);
+#     webhooks and the visibility API through the chart's Services and holding Kueue's leader Lease
+#     (c1f6bfd2.kueue.x-k8s.io);
 #   - scaffolding.yaml: the kueue-system objects the suite waits for before any spec (test scaffolding only);
 #   - the suite with KUEUE_E2E_LABEL_FILTER (default below), its JSON report compared with expected-failures.txt.
 # Fails on any unexpected failure and on any expected failure that now passes (the list only shrinks).
@@ -16,6 +17,7 @@ filter="${KUEUE_E2E_LABEL_FILTER:-feature:job || feature:cohort || feature:fairs
 expected="$here/expected-failures.txt"
 ns=kueue-system
 webhook_port="${KUEUE_E2E_WEBHOOK_PORT:-9443}"
+visibility_port="${KUEUE_E2E_VISIBILITY_PORT:-18082}"
 t0=$SECONDS
 
 built="$(bash e2e/tools/kueue-e2e.sh)"
@@ -41,14 +43,15 @@ export HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" H
 
 cargo build --locked -q -p turnstile
 "$helm" install turnstile charts/turnstile -n "$ns" --create-namespace -f "$here/values.yaml" \
-  --set webhookService.port="$webhook_port" --wait --timeout 120s >/dev/null
+  --set webhookService.port="$webhook_port" --set visibility.service.port="$visibility_port" \
+  --wait --timeout 120s >/dev/null
 "$kubectl" apply --server-side -f "$here/scaffolding.yaml" >/dev/null
 
 bash e2e/tools/chart-manager-files.sh "$ns" "$work" 4h
 health="127.0.0.1:${KUEUE_E2E_HEALTH_PORT:-18081}"
 KUBECONFIG="$work/kubeconfig" ./target/debug/turnstile --log-format plain manager \
   --config "$work/controller_manager_config.yaml" --namespace "$ns" --identity turnstile-conformance \
-  --webhook-addr "[::]:$webhook_port" --health-addr "$health" \
+  --webhook-addr "[::]:$webhook_port" --health-addr "$health" --visibility-addr "[::]:$visibility_port" \
   --metrics-addr "127.0.0.1:${KUEUE_E2E_METRICS_PORT:-18443}" >"$work/manager.log" 2>&1 &
 manager_pid=$!
 for _ in $(seq 120); do

@@ -6,6 +6,13 @@
 //! one admission per cohort: entries are nominated against the cycle's starting snapshot, ordered
 //! as Kueue orders them (non-borrowing first, then priority, then queue time), and then each one is
 //! decided against the *live* snapshot, which every admission or preemption has already charged.
+//!
+//! Preemption follows Kueue's cycle, so that a cycle that admits many never evicts more than Kueue's
+//! would: only a ClusterQueue's head (every workload before it admitted or set aside) may preempt;
+//! its victims are chosen against the snapshot the cycle started from; a preemptor whose victims
+//! overlap an earlier one's waits; and it goes ahead only if it fits once all the cycle's victims
+//! are gone, with the earlier preemptors' usage reserved. A workload whose eviction is being
+//! written is an evicted candidate (taken first). See docs/scheduling.md.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -183,7 +190,12 @@ pub fn schedule_cycle(
     let mut failed: HashMap<Shape, (u64, &'static str, String, Requeue)> = HashMap::new();
     let mut generation: u64 = 0;
     let mut admitted_count = 0usize;
+    let mut heads = Heads::default();
     let mut work = Work::new(entries, config.fair_sharing);
+    let mut preemption = Preemption {
+        start: snapshot,
+        scratch: None,
+    };
     while let Some(e) = work.next(&snap) {
         let q = e.wl.cluster_queue.clone();
         let strict = snap
@@ -211,11 +223,12 @@ pub fn schedule_cycle(
             },
             _ => {
                 let may_admit = config.admission_budget.is_none_or(|b| admitted_count < b);
+                let is_head = heads.is_head(&q, pos);
                 let d = decide(
                     &mut snap,
-                    (e.wl, may_admit),
-                    now,
-                    config,
+                    (e.wl, may_admit, is_head),
+                    (now, config),
+                    &mut preemption,
                     &mut victims,
                     &mut out.evictions,
                 );
@@ -235,6 +248,7 @@ pub fn schedule_cycle(
         };
         let admitted = matches!(decision, Decision::Admit { .. });
         admitted_count += usize::from(admitted);
+        heads.record(&q, pos, &decision);
         if strict && !admitted {
             let b = blocked.entry(q).or_insert(pos);
             *b = (*b).min(pos);
@@ -242,6 +256,33 @@ pub fn schedule_cycle(
         out.decisions.push(decision);
     }
     out
+}
+
+/// Which workload is each ClusterQueue's head as the cycle goes: a workload may preempt only when
+/// every workload before it in its queue was admitted or set aside (Kueue's cycle pops one head
+/// per ClusterQueue and moves an inadmissible head out of the queue); the others may only take
+/// what is free.
+#[derive(Default)]
+struct Heads(BTreeMap<String, BTreeSet<usize>>);
+
+impl Heads {
+    fn is_head(&self, queue: &str, pos: usize) -> bool {
+        self.0.get(queue).map_or(0, |set| set.range(..pos).count()) == pos
+    }
+
+    fn record(&mut self, queue: &str, pos: usize, decision: &Decision) {
+        let passed = matches!(
+            decision,
+            Decision::Admit { .. }
+                | Decision::Pending {
+                    requeue: Requeue::Inadmissible,
+                    ..
+                }
+        );
+        if passed {
+            self.0.entry(queue.to_owned()).or_default().insert(pos);
+        }
+    }
 }
 
 /// Nominates the chosen workloads against the cycle's starting snapshot (which does not change
@@ -493,11 +534,106 @@ fn best_assignment(
     found.unwrap_or((full, targets))
 }
 
+/// Runs `f` on the snapshot without `gone` (workloads whose eviction this cycle decided), then
+/// puts them back.
+fn without<T>(snap: &mut Snapshot, gone: &[&Target], f: impl FnOnce(&mut Snapshot) -> T) -> T {
+    let removed: Vec<Admitted> = gone
+        .iter()
+        .filter_map(|t| snap.remove(&t.cluster_queue, &t.key))
+        .collect();
+    let out = f(snap);
+    for a in removed {
+        snap.add(a);
+    }
+    out
+}
+
+/// The cycle's view of preemption, as Kueue's: victims are chosen against the snapshot the cycle
+/// started from (`start`), by a ClusterQueue's head only; a preemptor whose victims overlap an
+/// earlier preemptor's waits, and one is let go only if it fits once every victim of the cycle is
+/// gone (the earlier preemptors' usage reserved). Nothing is evicted for capacity an earlier
+/// eviction of the same cycle already frees.
+struct Preemption<'s> {
+    start: &'s Snapshot,
+    scratch: Option<Snapshot>,
+}
+
+impl Preemption<'_> {
+    fn targets(
+        &mut self,
+        wl: &Workload,
+        config: &CycleConfig,
+    ) -> (assign::Assignment, Vec<Target>) {
+        let scratch = self.scratch.get_or_insert_with(|| {
+            let mut s = self.start.clone();
+            s.fair_sharing = config.fair_sharing.then_some(config.fair_strategies);
+            s
+        });
+        best_assignment(scratch, wl, config, &BTreeSet::new())
+    }
+
+    /// Whether a workload that needs preemption on the live snapshot may preempt now, and with
+    /// which assignment and victims (chosen from the cycle's start); the Pending decision if not.
+    fn admit(
+        &mut self,
+        snap: &mut Snapshot,
+        (wl, a, is_head): (&Workload, &assign::Assignment, bool),
+        config: &CycleConfig,
+        victims: &BTreeSet<String>,
+        evictions: &[Eviction],
+    ) -> Result<(assign::Assignment, Vec<Target>), Decision> {
+        let pending = |reason: &'static str, message: String| Decision::Pending {
+            key: wl.key.clone(),
+            reason,
+            message,
+            requeue: Requeue::Immediately,
+        };
+        if !is_head {
+            // Not its queue's turn to preempt: it waits in the queue (Kueue does not look at it
+            // until the workloads before it are admitted).
+            return Err(pending(
+                a.no_fit_reason
+                    .map_or("WaitingForQuota", assign::NoFitReason::as_str),
+                a.messages.join("; "),
+            ));
+        }
+        let (a0, t0) = self.targets(wl, config);
+        if matches!(a0.mode, Mode::Preempt | Mode::Reclaim) && !t0.is_empty() {
+            if t0.iter().any(|t| victims.contains(&t.key)) {
+                return Err(pending(
+                    "WaitingForQuota",
+                    "Workload has overlapping preemption targets with another workload".into(),
+                ));
+            }
+            let gone: Vec<&Target> = evictions
+                .iter()
+                .map(|e| &e.target)
+                .chain(t0.iter())
+                .collect();
+            let fits = without(snap, &gone, |s| s.fits(&wl.cluster_queue, &a0.usage));
+            if !fits {
+                return Err(pending(
+                    "WaitingForQuota",
+                    "Workload no longer fits after processing another workload".into(),
+                ));
+            }
+            Ok((a0, t0))
+        } else {
+            // It needed no preemption, or found no victims, when the cycle started: what changed
+            // since is this cycle's own admissions and reservations.
+            Err(pending(
+                "WaitingForQuota",
+                "Workload no longer fits after processing another workload".into(),
+            ))
+        }
+    }
+}
+
 fn decide(
     snap: &mut Snapshot,
-    (wl, may_admit): (&Workload, bool),
-    now: i64,
-    config: &CycleConfig,
+    (wl, may_admit, is_head): (&Workload, bool, bool),
+    (now, config): (i64, &CycleConfig),
+    preemption: &mut Preemption<'_>,
     victims: &mut BTreeSet<String>,
     evictions: &mut Vec<Eviction>,
 ) -> Decision {
@@ -505,7 +641,16 @@ fn decide(
         .queues
         .get(&wl.cluster_queue)
         .is_some_and(|c| c.strategy == QueueingStrategy::StrictFifo);
-    let (a, targets) = best_assignment(snap, wl, config, victims);
+    let (mut a, mut targets) = best_assignment(snap, wl, config, victims);
+    if matches!(a.mode, Mode::Preempt | Mode::Reclaim) {
+        match preemption.admit(snap, (wl, &a, is_head), config, victims, evictions) {
+            Ok((a0, t0)) => {
+                a = a0;
+                targets = t0;
+            }
+            Err(pending) => return pending,
+        }
+    }
     let message = a.messages.join("; ");
     match a.mode {
         Mode::Fit if !may_admit => {

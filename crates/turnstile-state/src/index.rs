@@ -770,7 +770,10 @@ impl Index {
                 workload,
                 assignment,
                 reserved_at,
-                evicted: condition_true(wl, conditions::EVICTED),
+                // Evicted, or held while a write about it is on its way (a preemption victim
+                // whose eviction is being written): preemptors take such workloads first (as
+                // Kueue's candidate order does) instead of choosing new victims.
+                evicted: condition_true(wl, conditions::EVICTED) || self.is_held(key),
             });
         }
         let mut snap = Snapshot::new(queues, &cohorts, flavors, admitted);

@@ -889,3 +889,113 @@ fn the_admission_budget_holds_workloads_that_fit() {
     );
     assert_eq!(o.evictions.len(), 1);
 }
+
+/// Three ClusterQueues of 10 cpu in cohort `c`, each `withinClusterQueue: LowerPriority`,
+/// `reclaimWithinCohort: Any` (Kueue's scheduler benchmark's policies).
+fn reclaim_world() -> World {
+    let q = |n: &str| {
+        cq(n)
+            .cohort("c")
+            .cpu("default", 10_000, None, None)
+            .preemption(PreemptionPolicy::LowerPriority, PreemptionPolicy::Any)
+    };
+    world(vec![q("a"), q("b"), q("d")])
+}
+
+fn victims_of(o: &CycleOutcome) -> Vec<(&str, &str)> {
+    o.evictions
+        .iter()
+        .map(|e| (e.target.key.as_str(), e.preemptor.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_later_preemptor_does_not_evict_more_for_room_an_earlier_eviction_frees() {
+    let mut w = reclaim_world();
+    w.admitted
+        .push(admitted(wl("ns/a-x", "a", 200, 0, 9000), "default", 1));
+    w.admitted
+        .push(admitted(wl("ns/d-x", "d", 200, 0, 9000), "default", 1));
+    // b borrows 2 of the cohort's 30.
+    w.admitted
+        .push(admitted(wl("ns/b-s1", "b", 50, 0, 1000), "default", 3));
+    w.admitted
+        .push(admitted(wl("ns/b-m1", "b", 100, 0, 5000), "default", 2));
+    w.admitted
+        .push(admitted(wl("ns/b-m2", "b", 100, 0, 6000), "default", 1));
+    let o = w.run(vec![
+        wl("ns/a-p", "a", 50, 1, 1000),
+        wl("ns/d-p", "d", 50, 2, 1000),
+    ]);
+    // Both reclaim 1 cpu; the minimal set for each, from the cycle's start, is b-s1: the second
+    // waits for it instead of evicting a 5-cpu workload as well.
+    assert_eq!(victims_of(&o), vec![("ns/b-s1", "ns/a-p")], "{o:#?}");
+    let (reason, message, requeue) = pending_of(&o, "ns/d-p");
+    assert_eq!(
+        (reason, message, requeue),
+        (
+            "WaitingForQuota",
+            "Workload has overlapping preemption targets with another workload",
+            Requeue::Immediately
+        )
+    );
+}
+
+#[test]
+fn only_a_cluster_queues_head_may_preempt() {
+    let mut w = world(vec![
+        cq("a")
+            .cohort("c")
+            .cpu("default", 10_000, None, None)
+            .preemption(PreemptionPolicy::LowerPriority, PreemptionPolicy::Any),
+        cq("b")
+            .cohort("c")
+            .cpu("default", 10_000, None, None)
+            .preemption(PreemptionPolicy::LowerPriority, PreemptionPolicy::Any),
+    ]);
+    w.admitted
+        .push(admitted(wl("ns/a-x", "a", 200, 0, 8000), "default", 1));
+    w.admitted
+        .push(admitted(wl("ns/b-s1", "b", 50, 0, 1000), "default", 3));
+    w.admitted
+        .push(admitted(wl("ns/b-m1", "b", 100, 0, 5000), "default", 2));
+    w.admitted
+        .push(admitted(wl("ns/b-m2", "b", 100, 0, 6000), "default", 1));
+    // a has 2 cpu of nominal unused but the cohort is full: its head reclaims b-s1; the second
+    // workload of a does not preempt in the same cycle (it is not the head), it waits.
+    let o = w.run(vec![
+        wl("ns/a-p1", "a", 50, 1, 1000),
+        wl("ns/a-p2", "a", 50, 2, 1000),
+    ]);
+    assert_eq!(victims_of(&o), vec![("ns/b-s1", "ns/a-p1")], "{o:#?}");
+    assert_eq!(pending_of(&o, "ns/a-p2").2, Requeue::Immediately);
+}
+
+#[test]
+fn no_workload_admitted_in_a_cycle_is_preempted_in_the_same_cycle() {
+    let mut w = world(vec![
+        cq("a")
+            .cohort("c")
+            .cpu("default", 10_000, None, None)
+            .preemption(PreemptionPolicy::LowerPriority, PreemptionPolicy::Any),
+        cq("b")
+            .cohort("c")
+            .cpu("default", 10_000, None, None)
+            .preemption(PreemptionPolicy::LowerPriority, PreemptionPolicy::Any),
+    ]);
+    w.admitted
+        .push(admitted(wl("ns/a-x", "a", 50, 0, 6000), "default", 1));
+    w.admitted
+        .push(admitted(wl("ns/b-y", "b", 200, 0, 9000), "default", 1));
+    // a-l (high, would borrow) and a-s (low, fits within nominal): a-s goes first in the cycle
+    // (not borrowing) and is admitted; a-l must not then evict it.
+    let o = w.run(vec![
+        wl("ns/a-l", "a", 200, 1, 5000),
+        wl("ns/a-s", "a", 50, 2, 1000),
+    ]);
+    let evicted: Vec<&str> = o.evictions.iter().map(|e| e.target.key.as_str()).collect();
+    assert!(
+        !evicted.contains(&"ns/a-s"),
+        "admitted and evicted in one cycle: {o:#?}"
+    );
+}

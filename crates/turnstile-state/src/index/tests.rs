@@ -1370,3 +1370,20 @@ fn holders_ready_follows_pods_ready() {
         "a deactivated workload does not hold others back"
     );
 }
+
+#[test]
+fn a_workload_whose_eviction_is_being_written_is_an_evicted_candidate_in_snapshots() {
+    let mut ix = setup("2");
+    let mut a = admitted_wl("a", json!([]));
+    a.metadata.resource_version = Some("7".into());
+    ix.apply_workload(a.clone());
+    let evicted = |ix: &Index| ix.snapshot().admitted["cq"]["ns/a"].evicted;
+    assert!(!evicted(&ix));
+    // The scheduler holds a victim while its eviction is written: preemptors take it first
+    // instead of choosing another victim.
+    ix.hold_until_newer("ns/a", Some("7"));
+    assert!(evicted(&ix));
+    a.metadata.resource_version = Some("8".into());
+    ix.apply_workload(a);
+    assert!(!evicted(&ix), "a newer version without Evicted lets it go");
+}
