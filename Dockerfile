@@ -1,7 +1,13 @@
-# The Turnstile manager image: `turnstile` as the entrypoint (e.g. `turnstile manager ...`, as the
-# Helm chart in charts/turnstile runs it).
+# The Turnstile manager image with Docker: `turnstile` as the entrypoint, `manager` as the default
+# command (the Helm chart in charts/turnstile replaces the command with its args, `--log-format json
+# manager ...`), user 65532:65532.
 #
 #   docker build -t turnstile:dev .
+#
+# The reproducible image, built without a daemon and checked in CI, is scripts/image.sh (a static
+# binary alone in one layer, same entrypoint, command and user; scripts/check-image.sh checks that
+# this file keeps them). This Dockerfile is not built in CI, and its image differs in content
+# (a dynamically linked binary on debian:bookworm-slim).
 
 # ---- build -------------------------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
@@ -24,6 +30,7 @@ RUN apt-get update \
        --shell /usr/sbin/nologin turnstile
 COPY --from=builder /turnstile /turnstile
 USER 65532:65532
-# webhook (HTTPS), health (/healthz, /readyz), metrics (/metrics)
-EXPOSE 9443 8081 8443
+# webhook (HTTPS), health (/healthz, /readyz), metrics (/metrics), visibility API (HTTPS)
+EXPOSE 9443 8081 8443 8082
 ENTRYPOINT ["/turnstile"]
+CMD ["manager"]

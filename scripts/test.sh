@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Turnstile's whole test suite, as CI runs it (`.ci/run` calls this):
 #   static checks (fmt, clippy, core boundary, CRD drift), unit tests (with the Kueue schema-parity
-#   check), then the end-to-end tests on a real control plane that this script builds (if not
-#   cached), starts on loopback in its own state dir, and stops again on exit; the Helm chart check
-#   (scripts/check-chart.sh) runs once the plane's binaries (helm among them) are built; last, Kueue's own e2e
-#   suite built from its Go module runs against Turnstile on a fresh plane (e2e/kueue-conformance/run.sh).
+#   check), the manager image (scripts/check-image.sh: static build, OCI image by umoci, config and
+#   reproducibility checks, run under runc), then the end-to-end tests on a real control plane that
+#   this script builds (if not cached), starts on loopback in its own state dir, and stops again on
+#   exit; the Helm chart check (scripts/check-chart.sh) runs once the plane's binaries (helm among them)
+#   are built; last, Kueue's own e2e suite built from its Go module runs against Turnstile on a fresh
+#   plane (e2e/kueue-conformance/run.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 t0=$SECONDS
@@ -45,6 +47,9 @@ step "unit tests (with schema parity against Kueue's published CRDs)"
 KUEUE_CRD_DIR="$(bash e2e/tools/kueue-crds.sh)"
 export KUEUE_CRD_DIR
 cargo test --locked --workspace --exclude turnstile-e2e
+
+step "manager image: static build, OCI layout (umoci), config, reproducibility, run under runc"
+bash scripts/check-image.sh
 
 step "control plane: build (cached under \$HOME) and start"
 bash e2e/tools/build.sh >/dev/null
