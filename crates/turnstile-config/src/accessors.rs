@@ -353,6 +353,20 @@ impl Configuration {
         address(&self.metrics.bind_address)
     }
 
+    /// `objectRetentionPolicies.workloads`: how long finished Workloads, and Jobs whose Workload
+    /// was deactivated by Kueue's rules, are kept (`None`: forever).
+    pub fn workload_retention(&self) -> WorkloadRetention {
+        let w = self
+            .object_retention_policies
+            .as_ref()
+            .and_then(|o| o.workloads.clone())
+            .unwrap_or_default();
+        WorkloadRetention {
+            after_finished: w.after_finished.and_then(GoDuration::to_std),
+            after_deactivated_by_kueue: w.after_deactivated_by_kueue.and_then(GoDuration::to_std),
+        }
+    }
+
     /// Where the visibility API is served (`visibilityServer.bindAddress`:`bindPort`, Kueue's
     /// `0.0.0.0:8082`), or `None` when the `VisibilityOnDemand` gate is off.
     pub fn visibility_bind_address(&self) -> Option<String> {
@@ -398,4 +412,13 @@ impl Configuration {
             },
         }
     }
+}
+
+/// [`Configuration::workload_retention`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WorkloadRetention {
+    /// A finished Workload is deleted this long after it finished.
+    pub after_finished: Option<Duration>,
+    /// A Job whose Workload Kueue's rules deactivated is deleted this long after the eviction.
+    pub after_deactivated_by_kueue: Option<Duration>,
 }

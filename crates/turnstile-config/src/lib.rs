@@ -84,7 +84,7 @@ use std::path::Path;
 pub use accessors::{
     ClientConnectionSettings, FairSharingStrategies, HealthSettings, InternalCertSettings,
     LeaderElectionSettings, PreemptionStrategy, RequeuingTimestamp, TransformationStrategy,
-    WaitForPodsReadySettings, WebhookServerSettings,
+    WaitForPodsReadySettings, WebhookServerSettings, WorkloadRetention,
 };
 pub use defaults::{apply_defaults, operator_namespace};
 pub use duration::{DurationParseError, GoDuration};

@@ -34,6 +34,7 @@ pub const ACTED_ON: &[&str] = &[
     "leaderElection",
     "internalCertManagement",
     "visibilityServer",
+    "objectRetentionPolicies",
     // Every gate is judged by crate::gates::GATES: honoured, refused when set off Kueue's
     // default, or without effect (a warning).
     "featureGates",
@@ -93,20 +94,6 @@ pub const NOT_YET_SUPPORTED: &[(&str, NotYetCheck)] = &[
     (
         "multiKueue.incrementalDispatcherConfig",
         NotYetCheck::NonDefault,
-    ),
-    (
-        "objectRetentionPolicies.workloads.afterFinished",
-        NotYetCheck::Refuse {
-            accept: &[],
-            why: "not supported yet: finished Workloads are not deleted after a retention period; remove it",
-        },
-    ),
-    (
-        "objectRetentionPolicies.workloads.afterDeactivatedByKueue",
-        NotYetCheck::Refuse {
-            accept: &[],
-            why: "not supported yet: Jobs deactivated by Kueue's rules are not deleted after a retention period; remove it",
-        },
     ),
     ("metrics.customLabels", NotYetCheck::NonDefault),
     ("pprofBindAddress", NotYetCheck::NonDefault),

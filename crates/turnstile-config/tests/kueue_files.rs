@@ -511,11 +511,8 @@ fn refused_fields_and_gates_name_themselves() {
         Vec::<String>::new(),
         "Kueue's shipped file"
     );
-    assert_eq!(refused(ALL).len(), 3, "{:?}", refused(ALL));
+    assert_eq!(refused(ALL).len(), 1, "{:?}", refused(ALL));
     assert!(refused(ALL)[0].starts_with("admissionFairSharing: Invalid value:"));
-    assert!(refused(ALL)[1].starts_with(
-        "objectRetentionPolicies.workloads.afterFinished: Invalid value: \"1h0m0s\": not supported yet"
-    ));
     assert_eq!(
         refused(&format!(
             "{HEAD}resources:\n  quotaCheckStrategy: BlockUndeclared\n"
@@ -547,6 +544,28 @@ fn refused_fields_and_gates_name_themselves() {
         )),
         Vec::<String>::new(),
         "no retention set: nothing to refuse"
+    );
+}
+
+#[test]
+fn workload_retention_is_read_as_kueue_reads_it() {
+    let r = load(ALL).config.workload_retention();
+    assert_eq!(r.after_finished, Some(std::time::Duration::from_hours(1)));
+    let r = load(&format!(
+        "{HEAD}objectRetentionPolicies:\n  workloads:\n    afterFinished: 90s\n    afterDeactivatedByKueue: 0s\n"
+    ))
+    .config
+    .workload_retention();
+    assert_eq!(r.after_finished, Some(std::time::Duration::from_secs(90)));
+    assert_eq!(
+        r.after_deactivated_by_kueue,
+        Some(std::time::Duration::ZERO),
+        "0: at once"
+    );
+    assert_eq!(
+        load(SHIPPED).config.workload_retention(),
+        turnstile_config::WorkloadRetention::default(),
+        "unset: kept forever"
     );
 }
 

@@ -51,6 +51,8 @@ pub struct JobSettings {
     pub jobs: JobsConfig,
     /// `waitForPodsReady`, when on.
     pub pods_ready: Option<PodsReadyConfig>,
+    /// `objectRetentionPolicies.workloads.afterDeactivatedByKueue`.
+    pub retain_deactivated: Option<Duration>,
 }
 
 struct Ctx {
@@ -369,6 +371,10 @@ async fn reconcile(ctx: &Ctx, key: &str) -> Result<Option<Duration>, Error> {
         pods_ready: ctx.settings.pods_ready,
         job_per_pod,
         now_ms: now,
+        retain_deactivated_ms: ctx
+            .settings
+            .retain_deactivated
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
     };
     let mut after = None;
     let mut composed = true;
@@ -554,6 +560,25 @@ async fn apply(
                 "updating a Workload",
                 &[],
             )?;
+        }
+        Action::DeleteJob => {
+            let Some(job) = job else {
+                return Ok(None);
+            };
+            let params = DeleteParams {
+                preconditions: Some(kube::api::Preconditions {
+                    uid: job.metadata.uid.clone(),
+                    resource_version: None,
+                }),
+                ..DeleteParams::background()
+            };
+            let r = jobs.delete(&job_name, &params).await;
+            conflict_ok(
+                metrics::write("delete", "jobs", r.map(|_| ())),
+                "deleting a Job after its deactivation retention",
+                &[404],
+            )?;
+            tracing::info!(job = %job_name, "deleted: deactivation retention period expired");
         }
         Action::DeleteWorkload { name } => {
             let r = workloads.delete(&name, &DeleteParams::background()).await;

@@ -857,37 +857,97 @@ fn has_owner(wl: &Workload) -> bool {
         .is_some_and(|o| !o.is_empty())
 }
 
+/// Deletes a finished Workload whose retention elapsed (Kueue's
+/// `objectRetentionPolicies.workloads.afterFinished`): Kueue's in-use finalizer first (guarded by
+/// the version seen), then the object (guarded by its UID), with Kueue's event.
+async fn delete_finished(
+    client: &Client,
+    shared: &Shared,
+    wl: &Workload,
+) -> Result<(), kube::Error> {
+    let api: Api<Workload> = Api::namespaced(
+        client.clone(),
+        wl.metadata.namespace.as_deref().unwrap_or_default(),
+    );
+    let name = wl.metadata.name.as_deref().unwrap_or_default();
+    let finalizers = wl.metadata.finalizers.clone().unwrap_or_default();
+    if finalizers
+        .iter()
+        .any(|f| f == turnstile_api::keys::RESOURCE_IN_USE_FINALIZER)
+    {
+        let keep: Vec<&String> = finalizers
+            .iter()
+            .filter(|f| *f != turnstile_api::keys::RESOURCE_IN_USE_FINALIZER)
+            .collect();
+        let r = api
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": keep,
+                    "resourceVersion": wl.metadata.resource_version}})),
+            )
+            .await
+            .map(|_| ());
+        metrics::write("patch", "workloads", r)?;
+    }
+    let params = kube::api::DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid: wl.metadata.uid.clone(),
+            resource_version: None,
+        }),
+        ..kube::api::DeleteParams::default()
+    };
+    let r = api.delete(name, &params).await.map(|_| ());
+    let r = match r {
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        other => other,
+    };
+    metrics::write("delete", "workloads", r)?;
+    shared.events.emit(
+        wl,
+        false,
+        "Deleted",
+        "Deleted finished workload due to elapsed retention".to_owned(),
+    );
+    Ok(())
+}
+
+/// What the lifecycle calls for now, each with the Workload it is about, held until the write
+/// comes back (done once, not again while it is on its way).
+fn take_upkeep(shared: &Shared, now_ms: i64) -> Vec<(turnstile_state::index::Upkeep, Workload)> {
+    use turnstile_state::index::Upkeep;
+    let Ok(mut ix) = shared.index.lock() else {
+        return Vec::new();
+    };
+    let todo: Vec<(Upkeep, Workload)> = ix
+        .upkeep(now_ms)
+        .into_iter()
+        .filter_map(|u| {
+            let key = match &u {
+                Upkeep::Evict { key, .. }
+                | Upkeep::Requeue { key, .. }
+                | Upkeep::WindowNotice { key, .. }
+                | Upkeep::SetPriority { key, .. }
+                | Upkeep::DeleteFinished { key } => key.clone(),
+            };
+            (!ix.is_held(&key))
+                .then(|| ix.workload(&key).cloned().map(|w| (u, w)))
+                .flatten()
+        })
+        .collect();
+    // Done once: not again until the write comes back.
+    for (_, wl) in &todo {
+        let key = turnstile_state::index::key_of(&wl.metadata);
+        ix.hold_until_newer(&key, wl.metadata.resource_version.as_deref());
+    }
+    todo
+}
+
 /// Carries out what the workload lifecycle calls for (evictions of drained or deactivated
 /// workloads, letting parked workloads back).
 async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
     use turnstile_state::index::Upkeep;
-    let todo: Vec<(Upkeep, Workload)> = {
-        let Ok(mut ix) = shared.index.lock() else {
-            return;
-        };
-        let todo: Vec<(Upkeep, Workload)> = ix
-            .upkeep(now_ms)
-            .into_iter()
-            .filter_map(|u| {
-                let key = match &u {
-                    Upkeep::Evict { key, .. }
-                    | Upkeep::Requeue { key, .. }
-                    | Upkeep::WindowNotice { key, .. }
-                    | Upkeep::SetPriority { key, .. } => key.clone(),
-                };
-                (!ix.is_held(&key))
-                    .then(|| ix.workload(&key).cloned().map(|w| (u, w)))
-                    .flatten()
-            })
-            .collect();
-        // Done once: not again until the write comes back.
-        for (_, wl) in &todo {
-            let key = turnstile_state::index::key_of(&wl.metadata);
-            ix.hold_until_newer(&key, wl.metadata.resource_version.as_deref());
-        }
-        todo
-    };
-    for (u, wl) in todo {
+    for (u, wl) in take_upkeep(shared, now_ms) {
         let key = turnstile_state::index::key_of(&wl.metadata);
         let result = match u {
             Upkeep::Evict {
@@ -936,6 +996,10 @@ async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
                 tracing::info!(workload = %key, closes_at, "time-window notice");
                 let notice = (closes_at.as_deref(), reason, message.as_str());
                 window_notice(client, shared, &wl, notice, now_ms).await
+            }
+            Upkeep::DeleteFinished { key } => {
+                tracing::info!(workload = %key, "deleting: finished and its retention elapsed");
+                delete_finished(client, shared, &wl).await
             }
             Upkeep::Requeue {
                 key,

@@ -73,6 +73,10 @@ pub struct Inputs<'a> {
     pub job_per_pod: Option<turnstile_core::resources::Requests>,
     /// Now, milliseconds since the epoch.
     pub now_ms: i64,
+    /// `objectRetentionPolicies.workloads.afterDeactivatedByKueue` in milliseconds: a Job whose
+    /// Workload Turnstile's rules deactivated (`Evicted` with `DeactivatedDueTo<cause>`) is
+    /// deleted this long after the eviction (`None`: kept).
+    pub retain_deactivated_ms: Option<i64>,
 }
 
 /// One step for the controller.
@@ -129,6 +133,8 @@ pub enum Action {
     },
     /// Decide again after this long, even without a change (a deadline is coming).
     RequeueAfterMs(i64),
+    /// Delete the Job (its pods and Workload go with it, in the background).
+    DeleteJob,
 }
 
 fn wl_name(wl: &api::Workload) -> String {
@@ -662,6 +668,15 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
         out.push(release(view, now));
         return out;
     }
+    if evicted {
+        // Stopped and released: a Job Turnstile's rules deactivated goes after its retention.
+        out.extend(deactivation_retention(
+            inputs.retain_deactivated_ms,
+            wl,
+            now,
+        ));
+        return out;
+    }
     if admitted && !evicted {
         out.push(Action::StartJob {
             workload: name.clone(),
@@ -687,6 +702,39 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
         });
     }
     out
+}
+
+/// Kueue's `objectRetentionPolicies.workloads.afterDeactivatedByKueue`: a Workload that is inactive
+/// and evicted with `DeactivatedDueTo<cause>` (deactivated by the rules, not by a user) has its Job
+/// deleted `retain_ms` after the eviction; until then, a wake-up at that time.
+fn deactivation_retention(retain_ms: Option<i64>, wl: &api::Workload, now: i64) -> Vec<Action> {
+    let Some(retain) = retain_ms else {
+        return Vec::new();
+    };
+    let Some(evicted) = cond(wl, conditions::EVICTED)
+        .filter(|c| c.status == "True" && c.reason.starts_with(reasons::DEACTIVATED_DUE_TO_PREFIX))
+    else {
+        return Vec::new();
+    };
+    if wl.spec.is_active() {
+        return Vec::new();
+    }
+    let due = evicted
+        .last_transition_time
+        .0
+        .as_millisecond()
+        .saturating_add(retain);
+    if now < due {
+        return vec![Action::RequeueAfterMs(due - now)];
+    }
+    vec![
+        Action::DeleteJob,
+        Action::Event {
+            warning: false,
+            reason: "Deleted",
+            note: "Deleted job: deactivation retention period expired".into(),
+        },
+    ]
 }
 
 /// `Finished=True` with this reason and message (`FailedToStart` when the start patch cannot be

@@ -93,6 +93,7 @@ fn inputs<'a>(job: &'a Job, workloads: Vec<WorkloadView<'a>>) -> Inputs<'a> {
         pods_ready: None,
         job_per_pod: None,
         now_ms: NOW,
+        retain_deactivated_ms: None,
     }
 }
 
@@ -122,6 +123,7 @@ fn kinds(actions: &[Action]) -> Vec<String> {
             Action::RemoveFinalizer { .. } => "RemoveFinalizer".into(),
             Action::Event { reason, .. } => format!("Event:{reason}"),
             Action::RequeueAfterMs(_) => "RequeueAfter".into(),
+            Action::DeleteJob => "DeleteJob".into(),
         })
         .collect()
 }
@@ -939,4 +941,52 @@ fn a_job_being_deleted_gets_no_workload() {
     ));
     assert!(!kinds(&decide(&inputs(&going, vec![]))).contains(&"CreateWorkload".to_owned()));
     assert!(kinds(&decide(&inputs(&suspended(), vec![]))).contains(&"CreateWorkload".to_owned()));
+}
+
+#[test]
+fn a_job_deactivated_by_the_rules_is_deleted_after_its_retention() {
+    // Released after `DeactivatedDueToRequeuingLimitExceeded` at NOW (the condition's time).
+    let released = |reason: &str| {
+        let mut w = wl(
+            vec![
+                cond("QuotaReserved", "False", "Deactivated", "released"),
+                cond("Evicted", "True", reason, "The workload is deactivated"),
+                cond("Requeued", "False", reason, "The workload is deactivated"),
+            ],
+            false,
+            json!({}),
+        );
+        w.spec.active = Some(false);
+        w
+    };
+    let stopped = job(json!({"suspend": true}), json!({"active": 0}));
+    let by_rules = released("DeactivatedDueToRequeuingLimitExceeded");
+    let at = |now: i64, retain: Option<i64>, w: &api::Workload| {
+        decide(&Inputs {
+            now_ms: now,
+            retain_deactivated_ms: retain,
+            ..inputs(&stopped, vec![view(w, 1)])
+        })
+    };
+    assert!(at(NOW, None, &by_rules).is_empty(), "no retention: kept");
+    assert_eq!(
+        at(NOW + 20_000, Some(60_000), &by_rules),
+        [Action::RequeueAfterMs(40_000)],
+        "woken when it is due"
+    );
+    let gone = at(NOW + 60_000, Some(60_000), &by_rules);
+    assert_eq!(kinds(&gone), ["DeleteJob", "Event:Deleted"]);
+    assert!(
+        matches!(&gone[1], Action::Event { note, .. } if note == "Deleted job: deactivation retention period expired")
+    );
+    assert_eq!(
+        kinds(&at(NOW, Some(0), &by_rules)),
+        ["DeleteJob", "Event:Deleted"]
+    );
+    // Deactivated by a user (`Deactivated`): never deleted, as Kueue.
+    assert!(at(NOW + 60_000, Some(0), &released("Deactivated")).is_empty());
+    // Reactivated meanwhile: kept.
+    let mut back = by_rules.clone();
+    back.spec.active = Some(true);
+    assert!(!kinds(&at(NOW + 60_000, Some(0), &back)).contains(&"DeleteJob".to_owned()));
 }

@@ -75,6 +75,12 @@ pub enum Upkeep {
         /// Condition message.
         message: String,
     },
+    /// Delete a finished workload whose retention (`objectRetentionPolicies.workloads.afterFinished`)
+    /// has elapsed.
+    DeleteFinished {
+        /// Workload key.
+        key: String,
+    },
     /// Let a parked workload back into its queue (`Requeued=True`).
     Requeue {
         /// Workload key.
@@ -182,6 +188,12 @@ pub struct Index {
     /// TimeWindowPolicies' states by name, and their combined effect on each queue they target.
     window_policies: BTreeMap<String, WindowPolicy>,
     window_effects: BTreeMap<WindowTarget, WindowEffect>,
+    /// `objectRetentionPolicies.workloads.afterFinished`, in milliseconds.
+    retain_finished_ms: Option<i64>,
+    /// Finished workloads by when they finished (the `Finished` condition's time): the retention
+    /// looks only at those whose time has come.
+    finished_by_time: BTreeSet<(i64, String)>,
+    finished_at: BTreeMap<String, i64>,
 }
 
 /// The Job reconciler's key for a Workload: the `namespace/name` of the batch/v1 Job controlling
@@ -267,6 +279,52 @@ impl Index {
     pub fn with_requeuing_by_creation(mut self, by_creation: bool) -> Self {
         self.requeue_by_creation = by_creation;
         self
+    }
+
+    /// Deletes finished workloads this long after they finished (Kueue's
+    /// `objectRetentionPolicies.workloads.afterFinished`); set before any workload arrives.
+    #[must_use]
+    pub fn with_finished_retention(mut self, after: Option<std::time::Duration>) -> Self {
+        self.retain_finished_ms = after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// Files (or unfiles) workload `key` among the finished ones, by the time it finished.
+    fn track_finished(&mut self, key: &str) {
+        let at = self
+            .workloads
+            .get(key)
+            .and_then(|w| condition(w, conditions::FINISHED))
+            .filter(|c| c.status == "True")
+            .map(|c| c.last_transition_time.0.as_millisecond());
+        if self.finished_at.get(key).copied() == at {
+            return;
+        }
+        if let Some(old) = self.finished_at.remove(key) {
+            self.finished_by_time.remove(&(old, key.to_owned()));
+        }
+        if let Some(t) = at {
+            self.finished_at.insert(key.to_owned(), t);
+            self.finished_by_time.insert((t, key.to_owned()));
+        }
+    }
+
+    /// Finished workloads whose retention has elapsed at `now_ms` and that are not being
+    /// deleted yet: only those, found from the oldest finish time up.
+    pub(super) fn retention_expired(&self, now_ms: i64) -> Vec<String> {
+        let Some(keep) = self.retain_finished_ms else {
+            return Vec::new();
+        };
+        self.finished_by_time
+            .iter()
+            .take_while(|(t, _)| t.saturating_add(keep) <= now_ms)
+            .filter(|(_, k)| {
+                self.workloads
+                    .get(k)
+                    .is_some_and(|w| w.metadata.deletion_timestamp.is_none())
+            })
+            .map(|(_, k)| k.clone())
+            .collect()
     }
 
     /// Records a ClusterQueue. Only a change of its spec (or its deletion starting) moves
@@ -561,6 +619,7 @@ impl Index {
                 .or_default()
                 .insert(key.clone());
         }
+        self.track_finished(&key);
         self.restale_priority(&key);
         if requeued_false {
             self.requeued_false.insert(key.clone());
@@ -603,6 +662,7 @@ impl Index {
                 self.unlink_priority_class(c, key);
             }
         }
+        self.track_finished(key);
         self.models.remove(key);
         self.assumed.remove(key);
         self.requeued_false.remove(key);

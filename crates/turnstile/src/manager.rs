@@ -299,13 +299,7 @@ pub async fn run(args: ManagerArgs) -> Result<()> {
     let shared = if args.no_scheduler {
         None
     } else {
-        let settings =
-            config
-                .batch_job_enabled()
-                .then(|| turnstile_controller::jobs::JobSettings {
-                    jobs,
-                    pods_ready: config.wait_for_pods_ready().map(pods_ready),
-                });
+        let settings = job_settings(&config, jobs);
         let leadership = Arc::new(turnstile_controller::lease::Leadership::default());
         let fenced = turnstile_controller::fence::fenced_client(leadership.clone(), &limit)
             .await
@@ -420,6 +414,20 @@ fn start_certs(
     certs
 }
 
+/// The Job reconciler's settings (none when the Configuration turns the `batch/job` integration off).
+fn job_settings(
+    config: &turnstile_config::Configuration,
+    jobs: JobsConfig,
+) -> Option<turnstile_controller::jobs::JobSettings> {
+    config
+        .batch_job_enabled()
+        .then(|| turnstile_controller::jobs::JobSettings {
+            jobs,
+            pods_ready: config.wait_for_pods_ready().map(pods_ready),
+            retain_deactivated: config.workload_retention().after_deactivated_by_kueue,
+        })
+}
+
 /// The scheduling core's settings from the flags and Kueue's Configuration.
 fn cycle_config(
     args: &ManagerArgs,
@@ -474,7 +482,8 @@ fn start_scheduler(
             turnstile_state::index::Index::with_resource_rules(resource_rules(config))
                 .with_requeuing_by_creation(config.wait_for_pods_ready().is_some_and(|w| {
                     w.requeuing_timestamp == turnstile_config::RequeuingTimestamp::Creation
-                })),
+                }))
+                .with_finished_retention(config.workload_retention().after_finished),
         )),
         leader: leadership,
         block_admission: config

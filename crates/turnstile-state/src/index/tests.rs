@@ -1387,3 +1387,47 @@ fn a_workload_whose_eviction_is_being_written_is_an_evicted_candidate_in_snapsho
     ix.apply_workload(a);
     assert!(!evicted(&ix), "a newer version without Evicted lets it go");
 }
+
+#[test]
+fn finished_workloads_are_deleted_after_their_retention_and_only_those() {
+    let mut ix = Index::default().with_finished_retention(Some(std::time::Duration::from_mins(1)));
+    ix.apply_flavor(obj(json!({"metadata": {"name": "default"}})));
+    ix.apply_cluster_queue(cq("1", json!({})));
+    ix.apply_namespace("ns", BTreeMap::new());
+    let finished = |name: &str, at: &str| {
+        let mut w = wl(name, "1", "2026-11-25T00:00:01Z");
+        w.status = Some(obj(json!({"conditions": [
+            {"type": "Finished", "status": "True", "reason": "Succeeded", "message": "", "lastTransitionTime": at}]})));
+        w
+    };
+    let t0 = 1_795_564_800_000; // 2026-11-25T00:00:00Z
+    ix.apply_workload(finished("early", "2026-11-25T00:00:00Z"));
+    ix.apply_workload(finished("late", "2026-11-25T00:00:30Z"));
+    ix.apply_workload(wl("pending", "1", "2026-11-25T00:00:02Z"));
+    let due = |ix: &Index, now: i64| -> Vec<String> {
+        ix.upkeep(now)
+            .into_iter()
+            .filter_map(|u| match u {
+                Upkeep::DeleteFinished { key } => Some(key),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(due(&ix, t0 + 59_999).is_empty());
+    assert_eq!(due(&ix, t0 + 60_000), ["ns/early"]);
+    assert_eq!(due(&ix, t0 + 90_000), ["ns/early", "ns/late"]);
+    // Being deleted: not asked again; deleted: forgotten.
+    let mut going = finished("early", "2026-11-25T00:00:00Z");
+    going.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        "2026-11-25T00:01:00Z".parse().unwrap(),
+    ));
+    ix.apply_workload(going);
+    assert_eq!(due(&ix, t0 + 90_000), ["ns/late"]);
+    ix.delete_workload("ns/early");
+    ix.delete_workload("ns/late");
+    assert!(due(&ix, i64::MAX).is_empty());
+    // Without a retention nothing is ever deleted.
+    let mut keep = setup("1");
+    keep.apply_workload(finished("x", "2026-11-25T00:00:00Z"));
+    assert!(due(&keep, i64::MAX).is_empty());
+}

@@ -173,6 +173,12 @@ impl Index {
                 _ => {}
             }
         }
+        // objectRetentionPolicies.workloads.afterFinished.
+        out.extend(
+            self.retention_expired(now_ms)
+                .into_iter()
+                .map(|key| Upkeep::DeleteFinished { key }),
+        );
         out
     }
 
