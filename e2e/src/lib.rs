@@ -381,28 +381,36 @@ impl TestNs {
             o.keys()
                 .any(|k| !["apiVersion", "kind", "metadata"].contains(&k.as_str()))
         });
-        let existing = api
-            .get_opt(&name)
-            .await
-            .map_err(kube_err(format!("reading {kind} {name}")))?;
-        let mut stored = match existing {
-            None => {
-                if !namespaced {
-                    self.track(&ar, &name);
+        // A replace based on the version read is refused (409) when the object changed in
+        // between, e.g. its status written by the manager: read again and retry.
+        let mut attempts = 0;
+        let mut stored = loop {
+            attempts += 1;
+            let existing = api
+                .get_opt(&name)
+                .await
+                .map_err(kube_err(format!("reading {kind} {name}")))?;
+            match existing {
+                None => {
+                    if !namespaced {
+                        self.track(&ar, &name);
+                    }
+                    let obj: DynamicObject = from_json(&body, &name)?;
+                    break api
+                        .create(&PostParams::default(), &obj)
+                        .await
+                        .map_err(kube_err(format!("creating {kind} {name}")))?;
                 }
-                let obj: DynamicObject = from_json(&body, &name)?;
-                api.create(&PostParams::default(), &obj)
-                    .await
-                    .map_err(kube_err(format!("creating {kind} {name}")))?
+                Some(current) if has_main => {
+                    let mut obj: DynamicObject = from_json(&body, &name)?;
+                    obj.metadata.resource_version = current.metadata.resource_version.clone();
+                    match api.replace(&name, &PostParams::default(), &obj).await {
+                        Err(kube::Error::Api(e)) if e.code == 409 && attempts < 5 => {}
+                        r => break r.map_err(kube_err(format!("updating {kind} {name}")))?,
+                    }
+                }
+                Some(current) => break current,
             }
-            Some(current) if has_main => {
-                let mut obj: DynamicObject = from_json(&body, &name)?;
-                obj.metadata.resource_version = current.metadata.resource_version.clone();
-                api.replace(&name, &PostParams::default(), &obj)
-                    .await
-                    .map_err(kube_err(format!("updating {kind} {name}")))?
-            }
-            Some(current) => current,
         };
         if let Some(status) = doc.get("status") {
             stored.data["status"] = status.clone();

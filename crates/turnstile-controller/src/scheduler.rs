@@ -589,7 +589,7 @@ async fn cycle(
             let rv = ix
                 .workload(&e.target.key)
                 .and_then(|w| w.metadata.resource_version.clone());
-            ix.hold_until_newer(&e.target.key, rv.as_deref());
+            ix.hold_eviction(&e.target.key, rv.as_deref());
         }
         // A head being told why stays a head (held, the next workload would become the head and
         // be told in turn): its message is not rewritten within the period (`tell_now`), and an
@@ -897,19 +897,20 @@ async fn delete_finished(
         }),
         ..kube::api::DeleteParams::default()
     };
-    let r = api.delete(name, &params).await.map(|_| ());
-    let r = match r {
+    match api.delete(name, &params).await.map(|_| ()) {
+        // Gone already: nothing was deleted here, no event.
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        other => other,
-    };
-    metrics::write("delete", "workloads", r)?;
-    shared.events.emit(
-        wl,
-        false,
-        "Deleted",
-        "Deleted finished workload due to elapsed retention".to_owned(),
-    );
-    Ok(())
+        r => {
+            metrics::write("delete", "workloads", r)?;
+            shared.events.emit(
+                wl,
+                false,
+                "Deleted",
+                "Deleted finished workload due to elapsed retention".to_owned(),
+            );
+            Ok(())
+        }
+    }
 }
 
 /// What the lifecycle calls for now, each with the Workload it is about, held until the write
@@ -936,9 +937,14 @@ fn take_upkeep(shared: &Shared, now_ms: i64) -> Vec<(turnstile_state::index::Upk
         })
         .collect();
     // Done once: not again until the write comes back.
-    for (_, wl) in &todo {
+    for (u, wl) in &todo {
         let key = turnstile_state::index::key_of(&wl.metadata);
-        ix.hold_until_newer(&key, wl.metadata.resource_version.as_deref());
+        let rv = wl.metadata.resource_version.as_deref();
+        if matches!(u, Upkeep::Evict { .. }) {
+            ix.hold_eviction(&key, rv);
+        } else {
+            ix.hold_until_newer(&key, rv);
+        }
     }
     todo
 }

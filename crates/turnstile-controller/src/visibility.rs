@@ -246,16 +246,23 @@ fn not_found_path(path: &str) -> Failure {
     )
 }
 
-/// One pending workload as the cache has it.
-#[derive(Clone, Copy, Debug)]
-pub struct Pending<'a> {
-    /// The Workload.
-    pub workload: &'a api::Workload,
-    /// Its priority.
-    pub priority: i32,
+/// One pending workload: its identity (name, namespace, creation time, owners, queue name) and
+/// its scheduling model (priority, queue order).
+#[derive(Clone, Debug)]
+pub struct Pending {
+    /// The Workload's identity.
+    pub workload: api::Workload,
+    /// The scheduler's model of it.
+    pub model: std::sync::Arc<turnstile_core::model::Workload>,
 }
 
-impl Pending<'_> {
+impl AsRef<turnstile_core::model::Workload> for Pending {
+    fn as_ref(&self) -> &turnstile_core::model::Workload {
+        &self.model
+    }
+}
+
+impl Pending {
     fn namespace(&self) -> &str {
         self.workload
             .metadata
@@ -299,7 +306,7 @@ impl Pending<'_> {
         }
         json!({
             "metadata": metadata,
-            "priority": self.priority,
+            "priority": self.model.priority,
             "localQueueName": self.queue_name(),
             "positionInClusterQueue": in_cluster_queue,
             "positionInLocalQueue": in_local_queue,
@@ -309,7 +316,7 @@ impl Pending<'_> {
 
 /// The items of a ClusterQueue's summary: positions in the ClusterQueue from 0, positions in each
 /// LocalQueue counted over the ClusterQueue's order, `offset` items skipped, at most `limit`.
-pub fn cluster_queue_items(all: &[Pending<'_>], page: Page) -> Vec<Value> {
+pub fn cluster_queue_items(all: &[Pending], page: Page) -> Vec<Value> {
     let mut in_local: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut out = Vec::new();
     for (position, p) in all.iter().enumerate() {
@@ -328,12 +335,7 @@ pub fn cluster_queue_items(all: &[Pending<'_>], page: Page) -> Vec<Value> {
 
 /// The items of a LocalQueue's summary: its workloads in the ClusterQueue's order, `offset` of
 /// them skipped, at most `limit`, with their positions in both queues.
-pub fn local_queue_items(
-    all: &[Pending<'_>],
-    namespace: &str,
-    name: &str,
-    page: Page,
-) -> Vec<Value> {
+pub fn local_queue_items(all: &[Pending], namespace: &str, name: &str, page: Page) -> Vec<Value> {
     all.iter()
         .enumerate()
         .filter(|(_, p)| p.namespace() == namespace && p.queue_name() == name)
@@ -528,50 +530,91 @@ pub fn access(route: &Route) -> Option<Access> {
     })
 }
 
-/// Answers a routed, authorized request from the cache.
-pub fn answer(route: &Route, index: &Index) -> Result<String, Failure> {
-    let pending = |cq: &str| -> Option<Vec<Pending<'_>>> {
-        index.pending_in_order(cq).map(|list| {
+/// What a request needs from the cache, copied out under its lock (sorting and rendering happen
+/// after the lock is released: a large ClusterQueue must not hold up the scheduler).
+#[derive(Debug)]
+pub enum Gathered {
+    /// Nothing (discovery, health).
+    Nothing,
+    /// The ClusterQueue's pending workloads (`None`: no such ClusterQueue).
+    ClusterQueue(Option<Vec<Pending>>),
+    /// The LocalQueue's ClusterQueue's pending workloads (`None`: no such LocalQueue; a
+    /// LocalQueue whose ClusterQueue does not exist lists nothing, as Kueue's).
+    LocalQueue(Option<Vec<Pending>>),
+}
+
+/// Copies out of the cache what `route` needs (no sorting: see [`Gathered`]).
+pub fn gather(route: &Route, index: &Index) -> Gathered {
+    let members = |cq: &str| -> Option<Vec<Pending>> {
+        index.pending_members(cq).map(|list| {
             list.into_iter()
-                .map(|(workload, priority)| Pending { workload, priority })
+                .map(|(model, workload)| Pending { workload, model })
                 .collect()
         })
     };
     match route {
-        Route::Health => Ok("ok".into()),
-        Route::Groups => Ok(groups().0),
-        Route::Group => Ok(groups().1),
-        Route::Resources { version } => Ok(resources(version)),
-        Route::ClusterQueue {
-            version,
-            name,
-            page,
-        } => {
-            let all = pending(name).ok_or_else(|| Failure::not_found("clusterqueue", name))?;
+        Route::ClusterQueue { name, .. } => Gathered::ClusterQueue(members(name)),
+        Route::LocalQueue {
+            namespace, name, ..
+        } => Gathered::LocalQueue(
+            index
+                .cluster_queue_of(&format!("{namespace}/{name}"))
+                .map(|cq| members(&cq).unwrap_or_default()),
+        ),
+        _ => Gathered::Nothing,
+    }
+}
+
+/// The answer to a routed, authorized request from what [`gather`] copied: the lists sorted in
+/// the scheduler's queue order, paged and rendered.
+pub fn render(route: &Route, gathered: Gathered) -> Result<String, Failure> {
+    let sorted = |mut all: Vec<Pending>| {
+        turnstile_core::queue::sort_in_queue_order(&mut all);
+        all
+    };
+    match (route, gathered) {
+        (Route::Groups, _) => Ok(groups().0),
+        (Route::Group, _) => Ok(groups().1),
+        (Route::Resources { version }, _) => Ok(resources(version)),
+        (
+            Route::ClusterQueue {
+                version,
+                name,
+                page,
+            },
+            Gathered::ClusterQueue(all),
+        ) => {
+            let all = sorted(all.ok_or_else(|| Failure::not_found("clusterqueue", name))?);
             Ok(summary(version, &cluster_queue_items(&all, *page)))
         }
-        Route::LocalQueue {
-            version,
-            namespace,
-            name,
-            page,
-        } => {
-            let cq = index
-                .cluster_queue_of(&format!("{namespace}/{name}"))
-                .ok_or_else(|| Failure::not_found("localqueue", name))?;
-            // A LocalQueue whose ClusterQueue does not exist lists nothing (as Kueue).
-            let all = pending(&cq).unwrap_or_default();
+        (
+            Route::LocalQueue {
+                version,
+                namespace,
+                name,
+                page,
+            },
+            Gathered::LocalQueue(all),
+        ) => {
+            let all = sorted(all.ok_or_else(|| Failure::not_found("localqueue", name))?);
             Ok(summary(
                 version,
                 &local_queue_items(&all, namespace, name, *page),
             ))
         }
+        _ => Ok("ok".into()),
     }
 }
 
+/// Answers a routed, authorized request from the cache ([`gather`] then [`render`]).
+pub fn answer(route: &Route, index: &Index) -> Result<String, Failure> {
+    render(route, gather(route, index))
+}
+
 /// How long a verdict is reused (a token's identity; a user's access), as kube-apiserver's
-/// delegating authorizer does for allowed answers.
-const IDENTITY_TTL: Duration = Duration::from_mins(1);
+/// delegating authenticator and authorizer do (10 s): a revoked token or role stops working
+/// within that.
+const IDENTITY_TTL: Duration = Duration::from_secs(10);
 const ACCESS_TTL: Duration = Duration::from_secs(10);
 const MAX_CACHED: usize = 1024;
 
@@ -754,11 +797,14 @@ pub async fn handle<R: Reviewer>(
     {
         return (f.code, JSON, f.body());
     }
-    let Ok(ix) = index.lock() else {
+    // Only the copy happens under the cache's lock; sorting and rendering after.
+    let gathered = if let Ok(ix) = index.lock() {
+        gather(&route, &ix)
+    } else {
         let f = Failure::new(503, "ServiceUnavailable", "the cache is not available");
         return (f.code, JSON, f.body());
     };
-    match answer(&route, &ix) {
+    match render(&route, gathered) {
         Ok(body) => (200, JSON, body),
         Err(f) => (f.code, JSON, f.body()),
     }
@@ -782,7 +828,14 @@ async fn follow_front_proxy(
                         if let Some(f) = &fp
                             && let Err(e) = client_ca.set_pem(&f.client_ca)
                         {
-                            tracing::warn!(error = %e, "the front-proxy client CA is unusable");
+                            // Never keep trusting the previous CA: proxied requests are refused
+                            // (bearer tokens still work) until a usable one is read.
+                            tracing::warn!(error = %e, "the front-proxy client CA is unusable; proxied requests are refused until it is fixed");
+                            client_ca.clear();
+                            gate.set_front_proxy(None);
+                            last = None;
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            continue;
                         }
                         if fp.is_none() {
                             tracing::warn!(

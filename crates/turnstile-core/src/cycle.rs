@@ -134,6 +134,10 @@ struct Entry<'a> {
     wl: &'a Workload,
     borrowing: u32,
     usage: crate::resources::FrAmounts,
+    /// What the cycle's starting snapshot said (Kueue's nomination): a workload that fitted or
+    /// could preempt then, and no longer does only because of this cycle's own admissions and
+    /// reservations, is tried again next cycle rather than set aside.
+    start_mode: Mode,
 }
 
 /// Workloads with the same shape get the same decision from the same snapshot (Kueue's
@@ -226,7 +230,7 @@ pub fn schedule_cycle(
                 let is_head = heads.is_head(&q, pos);
                 let d = decide(
                     &mut snap,
-                    (e.wl, may_admit, is_head),
+                    (e.wl, e.start_mode, may_admit, is_head),
                     (now, config),
                     &mut preemption,
                     &mut victims,
@@ -293,22 +297,23 @@ fn nominate<'a>(
     chosen: Vec<&'a Workload>,
     config: &CycleConfig,
 ) -> Vec<Entry<'a>> {
-    let mut nominated: HashMap<Shape, (u32, crate::resources::FrAmounts)> = HashMap::new();
+    let mut nominated: HashMap<Shape, (u32, crate::resources::FrAmounts, Mode)> = HashMap::new();
     let mut entries: Vec<Entry> = chosen
         .into_iter()
         .map(|w| {
             let key = shape(snap, w);
-            let (borrowing, usage) = if let Some(b) = nominated.get(&key) {
+            let (borrowing, usage, start_mode) = if let Some(b) = nominated.get(&key) {
                 b.clone()
             } else {
                 let a = assign::assign(snap, w, &full_counts(w));
-                nominated.insert(key, (a.borrowing, a.usage.clone()));
-                (a.borrowing, a.usage)
+                nominated.insert(key, (a.borrowing, a.usage.clone(), a.mode));
+                (a.borrowing, a.usage, a.mode)
             };
             Entry {
                 wl: w,
                 borrowing,
                 usage,
+                start_mode,
             }
         })
         .collect();
@@ -577,7 +582,7 @@ impl Preemption<'_> {
     fn admit(
         &mut self,
         snap: &mut Snapshot,
-        (wl, a, is_head): (&Workload, &assign::Assignment, bool),
+        (wl, a, is_head, strict): (&Workload, &assign::Assignment, bool, bool),
         config: &CycleConfig,
         victims: &BTreeSet<String>,
         evictions: &[Eviction],
@@ -618,20 +623,35 @@ impl Preemption<'_> {
                 ));
             }
             Ok((a0, t0))
-        } else {
-            // It needed no preemption, or found no victims, when the cycle started: what changed
-            // since is this cycle's own admissions and reservations.
+        } else if a0.mode == Mode::Fit {
+            // It fitted when the cycle started: what changed since is this cycle's own
+            // admissions and reservations; tried again next cycle.
             Err(pending(
                 "WaitingForQuota",
                 "Workload no longer fits after processing another workload".into(),
             ))
+        } else {
+            // No victims even at the start: set aside until something changes (Kueue's
+            // inadmissible list), as any workload that cannot fit.
+            Err(Decision::Pending {
+                key: wl.key.clone(),
+                reason: a0
+                    .no_fit_reason
+                    .map_or("WaitingForQuota", assign::NoFitReason::as_str),
+                message: a0.messages.join("; "),
+                requeue: if strict {
+                    Requeue::Immediately
+                } else {
+                    Requeue::Inadmissible
+                },
+            })
         }
     }
 }
 
 fn decide(
     snap: &mut Snapshot,
-    (wl, may_admit, is_head): (&Workload, bool, bool),
+    (wl, start_mode, may_admit, is_head): (&Workload, Mode, bool, bool),
     (now, config): (i64, &CycleConfig),
     preemption: &mut Preemption<'_>,
     victims: &mut BTreeSet<String>,
@@ -643,7 +663,7 @@ fn decide(
         .is_some_and(|c| c.strategy == QueueingStrategy::StrictFifo);
     let (mut a, mut targets) = best_assignment(snap, wl, config, victims);
     if matches!(a.mode, Mode::Preempt | Mode::Reclaim) {
-        match preemption.admit(snap, (wl, &a, is_head), config, victims, evictions) {
+        match preemption.admit(snap, (wl, &a, is_head, strict), config, victims, evictions) {
             Ok((a0, t0)) => {
                 a = a0;
                 targets = t0;
@@ -714,7 +734,9 @@ fn decide(
                 .no_fit_reason
                 .map_or("WaitingForQuota", assign::NoFitReason::as_str),
             message,
-            requeue: if strict {
+            // Set aside only if it did not fit at the cycle's start either: what this cycle
+            // admitted or reserved is no reason to park it until the next quota change.
+            requeue: if strict || matches!(start_mode, Mode::Fit | Mode::Preempt | Mode::Reclaim) {
                 Requeue::Immediately
             } else {
                 Requeue::Inadmissible

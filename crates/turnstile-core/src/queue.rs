@@ -20,6 +20,11 @@ fn order_key(w: &Workload) -> OrderKey {
     )
 }
 
+/// Sorts workloads in the queue order (higher priority, earlier queue time, UID, key).
+pub fn sort_in_queue_order<W: AsRef<Workload>>(workloads: &mut [W]) {
+    workloads.sort_by_cached_key(|w| order_key(w.as_ref()));
+}
+
 #[derive(Clone, Debug)]
 struct Item {
     /// Shared with the caller's own copy (the cache keeps one model per workload).
@@ -212,16 +217,18 @@ impl PendingQueues {
     /// (what Kueue's visibility API lists: the order in which the ClusterQueue's workloads are
     /// considered). A sort of that queue's workloads: the cost of a request, not of a cycle.
     pub fn ordered(&self, queue: &str) -> Vec<Arc<Workload>> {
-        let Some(q) = self.queues.get(queue) else {
-            return Vec::new();
-        };
-        let mut all: Vec<(OrderKey, &Arc<Workload>)> = q
-            .items
-            .values()
-            .map(|i| (order_key(&i.workload), &i.workload))
-            .collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        all.into_iter().map(|(_, w)| Arc::clone(w)).collect()
+        let mut all = self.members(queue);
+        sort_in_queue_order(&mut all);
+        all
+    }
+
+    /// Every pending workload of a ClusterQueue, in no particular order (cheap: shared models;
+    /// a caller holding a lock sorts after releasing it, with [`sort_in_queue_order`]).
+    pub fn members(&self, queue: &str) -> Vec<Arc<Workload>> {
+        self.queues
+            .get(queue)
+            .map(|q| q.items.values().map(|i| Arc::clone(&i.workload)).collect())
+            .unwrap_or_default()
     }
 
     /// Whether a workload is pending, and whether it is set aside.

@@ -123,6 +123,9 @@ pub struct Inactive {
     pub message: String,
 }
 
+/// Most finished workloads deleted for their retention per upkeep pass.
+pub const RETENTION_BATCH: usize = 50;
+
 /// The cache.
 #[derive(Clone, Debug, Default)]
 pub struct Index {
@@ -194,6 +197,9 @@ pub struct Index {
     /// looks only at those whose time has come.
     finished_by_time: BTreeSet<(i64, String)>,
     finished_at: BTreeMap<String, i64>,
+    /// Held workloads whose hold is an eviction being written: preemption candidates already
+    /// on their way out.
+    evicting: BTreeSet<String>,
 }
 
 /// The Job reconciler's key for a Workload: the `namespace/name` of the batch/v1 Job controlling
@@ -310,7 +316,9 @@ impl Index {
     }
 
     /// Finished workloads whose retention has elapsed at `now_ms` and that are not being
-    /// deleted yet: only those, found from the oldest finish time up.
+    /// deleted yet, oldest first, at most [`RETENTION_BATCH`] (a large backlog, e.g. when the
+    /// retention is first turned on, is worked off a batch per pass, never holding up scheduling
+    /// for long).
     pub(super) fn retention_expired(&self, now_ms: i64) -> Vec<String> {
         let Some(keep) = self.retain_finished_ms else {
             return Vec::new();
@@ -319,10 +327,13 @@ impl Index {
             .iter()
             .take_while(|(t, _)| t.saturating_add(keep) <= now_ms)
             .filter(|(_, k)| {
-                self.workloads
-                    .get(k)
-                    .is_some_and(|w| w.metadata.deletion_timestamp.is_none())
+                !self.stale.contains_key(k)
+                    && self
+                        .workloads
+                        .get(k)
+                        .is_some_and(|w| w.metadata.deletion_timestamp.is_none())
             })
+            .take(RETENTION_BATCH)
             .map(|(_, k)| k.clone())
             .collect()
     }
@@ -605,6 +616,7 @@ impl Index {
         self.link_members(&key, Some(&wl));
         if self.stale.get(&key).map(String::as_str) != wl.metadata.resource_version.as_deref() {
             self.stale.remove(&key);
+            self.evicting.remove(&key);
         }
         if let Some(old) = self.workloads.insert(key.clone(), wl) {
             reclaimed = reclaimable(&old) != now_reclaimable;
@@ -668,6 +680,7 @@ impl Index {
         self.requeued_false.remove(key);
         self.priority_stale.remove(key);
         self.stale.remove(key);
+        self.evicting.remove(key);
         // Unknown now: out of the pending queues, the counts and the ledger.
         self.place(key);
         self.recharge(key);
@@ -753,6 +766,16 @@ impl Index {
         }
     }
 
+    /// [`Index::hold_until_newer`] for an eviction being written: until the newer version is
+    /// seen, snapshots show the workload as evicted (preemptors take it first, as Kueue's
+    /// candidate order takes evicted workloads first, instead of choosing new victims).
+    pub fn hold_eviction(&mut self, key: &str, resource_version: Option<&str>) {
+        self.hold_until_newer(key, resource_version);
+        if self.stale.contains_key(key) {
+            self.evicting.insert(key.to_owned());
+        }
+    }
+
     /// Whether workload `key` is held (a write based on the version the cache has is on its way).
     pub fn is_held(&self, key: &str) -> bool {
         self.stale.contains_key(key)
@@ -760,6 +783,7 @@ impl Index {
 
     /// Lets a held workload back at once (the write it waited for failed).
     pub fn release_hold(&mut self, key: &str) {
+        self.evicting.remove(key);
         if self.stale.remove(key).is_some() {
             self.place(key);
         }
@@ -833,7 +857,7 @@ impl Index {
                 // Evicted, or held while a write about it is on its way (a preemption victim
                 // whose eviction is being written): preemptors take such workloads first (as
                 // Kueue's candidate order does) instead of choosing new victims.
-                evicted: condition_true(wl, conditions::EVICTED) || self.is_held(key),
+                evicted: condition_true(wl, conditions::EVICTED) || self.evicting.contains(key),
             });
         }
         let mut snap = Snapshot::new(queues, &cohorts, flavors, admitted);
@@ -1017,18 +1041,33 @@ impl Index {
         self.pending.pending_count(cq)
     }
 
-    /// The pending workloads of ClusterQueue `cq` in the order the scheduler considers them, each
-    /// with its priority (what Kueue's visibility API lists), or `None` when there is no such
-    /// ClusterQueue.
-    pub fn pending_in_order(&self, cq: &str) -> Option<Vec<(&api::Workload, i32)>> {
+    /// The pending workloads of ClusterQueue `cq` (what Kueue's visibility API lists), unsorted,
+    /// for a caller that must not hold the cache long: each pending workload's scheduling model (its priority and queue order; sort with
+    /// `turnstile_core::queue::sort_in_queue_order`) and the Workload's identity (name,
+    /// namespace, creation time, owners, queue name: a small copy), or `None` when there is no
+    /// such ClusterQueue.
+    pub fn pending_members(&self, cq: &str) -> Option<Vec<(Arc<Workload>, api::Workload)>> {
         if !self.cluster_queues.contains_key(cq) {
             return None;
         }
         Some(
             self.pending
-                .ordered(cq)
-                .iter()
-                .filter_map(|m| self.workloads.get(&m.key).map(|w| (w, m.priority)))
+                .members(cq)
+                .into_iter()
+                .filter_map(|m| {
+                    let w = self.workloads.get(&m.key)?;
+                    let mut id = api::Workload::default();
+                    id.metadata.name.clone_from(&w.metadata.name);
+                    id.metadata.namespace.clone_from(&w.metadata.namespace);
+                    id.metadata
+                        .creation_timestamp
+                        .clone_from(&w.metadata.creation_timestamp);
+                    id.metadata
+                        .owner_references
+                        .clone_from(&w.metadata.owner_references);
+                    id.spec.queue_name.clone_from(&w.spec.queue_name);
+                    Some((m, id))
+                })
                 .collect(),
         )
     }

@@ -281,6 +281,13 @@ impl ClientCa {
         Ok(())
     }
 
+    /// Trusts no client certificate any more (clients may still connect without one).
+    pub fn clear(&self) {
+        if let Ok(mut cur) = self.verifier.write() {
+            *cur = None;
+        }
+    }
+
     /// Whether a bundle is set.
     pub fn is_set(&self) -> bool {
         self.verifier.read().is_ok_and(|v| v.is_some())

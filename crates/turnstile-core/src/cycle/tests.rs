@@ -207,7 +207,16 @@ fn higher_priority_first_and_quota_respected() {
         msg,
         "couldn't assign flavors to pod set main: insufficient unused quota for cpu in flavor default, 2000 more needed"
     );
-    assert_eq!(requeue, Requeue::Inadmissible);
+    // It fitted when the cycle started (high took the room in this cycle): tried again next
+    // cycle, where it is set aside (Kueue would look at it only once it is the head).
+    assert_eq!(requeue, Requeue::Immediately);
+    let mut next = w;
+    next.admitted
+        .push(admitted(wl("ns/high", "a", 10, 2, 3000), "default", 1));
+    assert_eq!(
+        pending_of(&next.run(vec![wl("ns/low", "a", 0, 1, 3000)]), "ns/low").2,
+        Requeue::Inadmissible
+    );
 }
 
 #[test]
@@ -998,4 +1007,28 @@ fn no_workload_admitted_in_a_cycle_is_preempted_in_the_same_cycle() {
         !evicted.contains(&"ns/a-s"),
         "admitted and evicted in one cycle: {o:#?}"
     );
+}
+
+#[test]
+fn a_head_without_victims_is_set_aside_and_one_that_fitted_at_the_start_is_not() {
+    let mut w =
+        world(vec![cq("a").cpu("default", 4000, None, None).preemption(
+            PreemptionPolicy::LowerPriority,
+            PreemptionPolicy::Never,
+        )]);
+    w.admitted
+        .push(admitted(wl("ns/x", "a", 5, 0, 4000), "default", 1));
+    // Nothing it may preempt: set aside until something changes (Kueue's inadmissible list).
+    let o = w.run(vec![wl("ns/low", "a", 1, 1, 4000)]);
+    assert!(o.evictions.is_empty());
+    assert_eq!(pending_of(&o, "ns/low").2, Requeue::Inadmissible, "{o:#?}");
+    // b fitted when the cycle started; a, admitted first in the cycle, took the room: b is tried
+    // again next cycle, not parked until the next quota change.
+    let w = world(vec![cq("q").cpu("default", 4000, None, None)]);
+    let o = w.run(vec![
+        wl("ns/a", "q", 10, 1, 4000),
+        wl("ns/b", "q", 5, 2, 4000),
+    ]);
+    assert_eq!(admitted_keys(&o), ["ns/a"]);
+    assert_eq!(pending_of(&o, "ns/b").2, Requeue::Immediately, "{o:#?}");
 }

@@ -106,6 +106,8 @@ fn finishing_frees_quota_and_requeues_the_set_aside() {
     ix.apply_workload(wl("a", "1", "2026-11-25T00:00:01Z"));
     ix.apply_workload(wl("b", "1", "2026-11-25T00:00:02Z"));
     assert_eq!(admitted(&cycle(&mut ix)), vec!["ns/a"]);
+    // b fitted when that cycle started: tried once more, then set aside.
+    assert!(admitted(&cycle(&mut ix)).is_empty());
     assert!(
         ix.heads(i64::MAX).is_empty(),
         "b is set aside, not retried every cycle"
@@ -1381,7 +1383,11 @@ fn a_workload_whose_eviction_is_being_written_is_an_evicted_candidate_in_snapsho
     assert!(!evicted(&ix));
     // The scheduler holds a victim while its eviction is written: preemptors take it first
     // instead of choosing another victim.
+    // Held for another write (a priority value, a notice): not a candidate on its way out.
     ix.hold_until_newer("ns/a", Some("7"));
+    assert!(!evicted(&ix));
+    ix.release_hold("ns/a");
+    ix.hold_eviction("ns/a", Some("7"));
     assert!(evicted(&ix));
     a.metadata.resource_version = Some("8".into());
     ix.apply_workload(a);
@@ -1426,6 +1432,18 @@ fn finished_workloads_are_deleted_after_their_retention_and_only_those() {
     ix.delete_workload("ns/early");
     ix.delete_workload("ns/late");
     assert!(due(&ix, i64::MAX).is_empty());
+    // A backlog goes a batch per pass, oldest first.
+    for i in 0..60 {
+        ix.apply_workload(finished(&format!("old-{i:02}"), "2026-11-25T00:00:00Z"));
+    }
+    let batch = due(&ix, i64::MAX);
+    assert_eq!(batch.len(), super::RETENTION_BATCH);
+    // A workload whose deletion is on its way is not asked again.
+    let mut held = finished("old-00", "2026-11-25T00:00:00Z");
+    held.metadata.resource_version = Some("3".into());
+    ix.apply_workload(held);
+    ix.hold_until_newer("ns/old-00", Some("3"));
+    assert!(!due(&ix, i64::MAX).contains(&"ns/old-00".to_owned()));
     // Without a retention nothing is ever deleted.
     let mut keep = setup("1");
     keep.apply_workload(finished("x", "2026-11-25T00:00:00Z"));
