@@ -615,6 +615,7 @@ async fn cycle(
         .decisions
         .iter()
         .any(|d| matches!(d, Decision::Admit { .. }));
+    metrics::preemption_skips(&outcome.preemption_skips);
     hand_over(client, shared, outcome, &workloads, &paths, now_ms).await;
     Ok(admitted)
 }

@@ -128,6 +128,10 @@ pub struct CycleOutcome {
     pub decisions: Vec<Decision>,
     /// Evictions to carry out.
     pub evictions: Vec<Eviction>,
+    /// Per ClusterQueue, workloads that found victims but were skipped: their victims overlap
+    /// an earlier preemptor's, or they no longer fit once the cycle's other victims are gone
+    /// (Kueue's `kueue_admission_cycle_preemption_skips`).
+    pub preemption_skips: BTreeMap<String, usize>,
 }
 
 struct Entry<'a> {
@@ -199,6 +203,7 @@ pub fn schedule_cycle(
     let mut preemption = Preemption {
         start: snapshot,
         scratch: None,
+        skips: BTreeMap::new(),
     };
     while let Some(e) = work.next(&snap) {
         let q = e.wl.cluster_queue.clone();
@@ -259,6 +264,7 @@ pub fn schedule_cycle(
         }
         out.decisions.push(decision);
     }
+    out.preemption_skips = preemption.skips;
     out
 }
 
@@ -561,6 +567,7 @@ fn without<T>(snap: &mut Snapshot, gone: &[&Target], f: impl FnOnce(&mut Snapsho
 struct Preemption<'s> {
     start: &'s Snapshot,
     scratch: Option<Snapshot>,
+    skips: BTreeMap<String, usize>,
 }
 
 impl Preemption<'_> {
@@ -605,6 +612,7 @@ impl Preemption<'_> {
         let (a0, t0) = self.targets(wl, config);
         if matches!(a0.mode, Mode::Preempt | Mode::Reclaim) && !t0.is_empty() {
             if t0.iter().any(|t| victims.contains(&t.key)) {
+                *self.skips.entry(wl.cluster_queue.clone()).or_default() += 1;
                 return Err(pending(
                     "WaitingForQuota",
                     "Workload has overlapping preemption targets with another workload".into(),
@@ -617,6 +625,7 @@ impl Preemption<'_> {
                 .collect();
             let fits = without(snap, &gone, |s| s.fits(&wl.cluster_queue, &a0.usage));
             if !fits {
+                *self.skips.entry(wl.cluster_queue.clone()).or_default() += 1;
                 return Err(pending(
                     "WaitingForQuota",
                     "Workload no longer fits after processing another workload".into(),

@@ -294,6 +294,7 @@ mod tests {
                 },
             ],
             evictions: vec![],
+            ..CycleOutcome::default()
         };
         p.apply(&outcome);
         assert!(p.heads(0, usize::MAX).is_empty());
@@ -313,6 +314,7 @@ mod tests {
                 requeue: Requeue::Inadmissible,
             }],
             evictions: vec![],
+            ..CycleOutcome::default()
         });
         p.requeue_inadmissible(["other"]);
         assert!(p.heads(0, usize::MAX).is_empty());
@@ -335,6 +337,7 @@ mod tests {
                 requeue: Requeue::Inadmissible,
             }],
             evictions: vec![],
+            ..CycleOutcome::default()
         });
         let order: Vec<String> = p.ordered("q").iter().map(|w| w.key.clone()).collect();
         assert_eq!(

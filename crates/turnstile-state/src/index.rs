@@ -196,7 +196,9 @@ pub struct Index {
     /// Finished workloads by when they finished (the `Finished` condition's time): the retention
     /// looks only at those whose time has come.
     finished_by_time: BTreeSet<(i64, String)>,
-    finished_at: BTreeMap<String, i64>,
+    finished_at: BTreeMap<String, (i64, String)>,
+    /// Finished workloads per LocalQueue key (Kueue's finished-workload gauges).
+    finished_per_local_queue: BTreeMap<String, usize>,
     /// Held workloads whose hold is an eviction being written: preemption candidates already
     /// on their way out.
     evicting: BTreeSet<String>,
@@ -297,22 +299,43 @@ impl Index {
 
     /// Files (or unfiles) workload `key` among the finished ones, by the time it finished.
     fn track_finished(&mut self, key: &str) {
-        let at = self
-            .workloads
-            .get(key)
-            .and_then(|w| condition(w, conditions::FINISHED))
-            .filter(|c| c.status == "True")
-            .map(|c| c.last_transition_time.0.as_millisecond());
-        if self.finished_at.get(key).copied() == at {
+        let now = self.workloads.get(key).and_then(|w| {
+            let c = condition(w, conditions::FINISHED).filter(|c| c.status == "True")?;
+            Some((
+                c.last_transition_time.0.as_millisecond(),
+                local_queue_key_of(w),
+            ))
+        });
+        if self.finished_at.get(key) == now.as_ref() {
             return;
         }
-        if let Some(old) = self.finished_at.remove(key) {
-            self.finished_by_time.remove(&(old, key.to_owned()));
+        if let Some((t, lq)) = self.finished_at.remove(key) {
+            self.finished_by_time.remove(&(t, key.to_owned()));
+            if let Some(n) = self.finished_per_local_queue.get_mut(&lq) {
+                *n -= 1;
+                if *n == 0 {
+                    self.finished_per_local_queue.remove(&lq);
+                }
+            }
         }
-        if let Some(t) = at {
-            self.finished_at.insert(key.to_owned(), t);
+        if let Some((t, lq)) = now {
             self.finished_by_time.insert((t, key.to_owned()));
+            *self.finished_per_local_queue.entry(lq.clone()).or_default() += 1;
+            self.finished_at.insert(key.to_owned(), (t, lq));
         }
+    }
+
+    /// Finished workloads (still present) per ClusterQueue and per LocalQueue key, as Kueue's
+    /// `kueue_finished_workloads` and `kueue_local_queue_finished_workloads` count them: by the
+    /// LocalQueue a workload names, and for a ClusterQueue through its LocalQueues.
+    pub fn finished_counts(&self) -> (BTreeMap<String, usize>, &BTreeMap<String, usize>) {
+        let mut per_cq: BTreeMap<String, usize> = BTreeMap::new();
+        for (lq, n) in &self.finished_per_local_queue {
+            if let Some(cq) = self.cluster_queue_of(lq) {
+                *per_cq.entry(cq).or_default() += n;
+            }
+        }
+        (per_cq, &self.finished_per_local_queue)
     }
 
     /// Finished workloads whose retention has elapsed at `now_ms` and that are not being

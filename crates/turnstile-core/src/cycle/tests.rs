@@ -939,6 +939,11 @@ fn a_later_preemptor_does_not_evict_more_for_room_an_earlier_eviction_frees() {
     // Both reclaim 1 cpu; the minimal set for each, from the cycle's start, is b-s1: the second
     // waits for it instead of evicting a 5-cpu workload as well.
     assert_eq!(victims_of(&o), vec![("ns/b-s1", "ns/a-p")], "{o:#?}");
+    assert_eq!(
+        o.preemption_skips,
+        [("d".to_owned(), 1)].into(),
+        "counted for Kueue's gauge"
+    );
     let (reason, message, requeue) = pending_of(&o, "ns/d-p");
     assert_eq!(
         (reason, message, requeue),

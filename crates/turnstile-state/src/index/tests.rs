@@ -1449,3 +1449,32 @@ fn finished_workloads_are_deleted_after_their_retention_and_only_those() {
     keep.apply_workload(finished("x", "2026-11-25T00:00:00Z"));
     assert!(due(&keep, i64::MAX).is_empty());
 }
+
+#[test]
+fn finished_workloads_are_counted_per_queue_as_they_come_and_go() {
+    let mut ix = setup("1");
+    let finished = |name: &str| {
+        let mut w = wl(name, "1", "2026-11-25T00:00:01Z");
+        w.status = Some(obj(json!({"conditions": [
+            {"type": "Finished", "status": "True", "reason": "Succeeded", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"}]})));
+        w
+    };
+    ix.apply_workload(finished("a"));
+    ix.apply_workload(finished("b"));
+    ix.apply_workload(wl("c", "1", "2026-11-25T00:00:02Z"));
+    let counts = |ix: &Index| {
+        let (cq, lq) = ix.finished_counts();
+        (cq.get("cq").copied(), lq.get("ns/lq").copied())
+    };
+    assert_eq!(counts(&ix), (Some(2), Some(2)));
+    // Applied again unchanged: counted once.
+    ix.apply_workload(finished("a"));
+    assert_eq!(counts(&ix), (Some(2), Some(2)));
+    ix.delete_workload("ns/a");
+    assert_eq!(counts(&ix), (Some(1), Some(1)));
+    ix.apply_workload(finished("c"));
+    ix.delete_workload("ns/b");
+    assert_eq!(counts(&ix), (Some(1), Some(1)));
+    ix.delete_workload("ns/c");
+    assert_eq!(counts(&ix), (None, None));
+}
