@@ -213,17 +213,9 @@ impl PendingQueues {
             .flat_map(|q| q.items.iter().map(|(k, i)| (k.as_str(), i.inadmissible)))
     }
 
-    /// Every pending workload of a ClusterQueue, active and set aside together, in the queue order
-    /// (what Kueue's visibility API lists: the order in which the ClusterQueue's workloads are
-    /// considered). A sort of that queue's workloads: the cost of a request, not of a cycle.
-    pub fn ordered(&self, queue: &str) -> Vec<Arc<Workload>> {
-        let mut all = self.members(queue);
-        sort_in_queue_order(&mut all);
-        all
-    }
-
-    /// Every pending workload of a ClusterQueue, in no particular order (cheap: shared models;
-    /// a caller holding a lock sorts after releasing it, with [`sort_in_queue_order`]).
+    /// Every pending workload of a ClusterQueue, active and set aside together, in no particular
+    /// order (cheap: shared models; a caller holding a lock sorts after releasing it, with
+    /// [`sort_in_queue_order`] — the order Kueue's visibility API lists).
     pub fn members(&self, queue: &str) -> Vec<Arc<Workload>> {
         self.queues
             .get(queue)
@@ -339,13 +331,18 @@ mod tests {
             evictions: vec![],
             ..CycleOutcome::default()
         });
-        let order: Vec<String> = p.ordered("q").iter().map(|w| w.key.clone()).collect();
+        let ordered = |q: &str| {
+            let mut all = p.members(q);
+            sort_in_queue_order(&mut all);
+            all
+        };
+        let order: Vec<String> = ordered("q").iter().map(|w| w.key.clone()).collect();
         assert_eq!(
             order,
             vec!["high", "early", "late"],
             "set aside and backed off included"
         );
-        assert!(p.ordered("missing").is_empty());
+        assert!(ordered("missing").is_empty());
     }
 
     #[test]
