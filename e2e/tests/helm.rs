@@ -122,6 +122,8 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
             "visibility.service.externalName=localhost",
             "--set",
             &format!("visibility.service.port={visibility_port}"),
+            "--set",
+            "enableVisibilityAPF=true",
             "--wait",
             "--timeout",
             "120s",
@@ -342,6 +344,41 @@ async fn helm_install_runs_jobs_as_the_charts_service_account() {
     let pending: Value = serde_json::from_str(&pending).unwrap();
     assert_eq!(pending["kind"], "PendingWorkloadsSummary");
     assert_eq!(pending["items"], json!([]), "every demo Job has finished");
+    // With `enableVisibilityAPF`, kube-apiserver classifies visibility requests under the
+    // chart's FlowSchema and priority level (it names both in its response headers): a user's
+    // request (the admin here is exempt from APF), classified before it is authorized.
+    let uid = |kind: &str| {
+        h.kubectl(&[
+            "get",
+            kind,
+            "turnstile-visibility",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ])
+        .unwrap()
+    };
+    let (flow_schema, priority_level) = (uid("flowschema"), uid("prioritylevelconfiguration"));
+    let verbose = std::process::Command::new(h.bin.join("kubectl"))
+        .arg("--kubeconfig")
+        .arg(&h.kubeconfig)
+        .args([
+            "get",
+            "--raw",
+            "/apis/visibility.kueue.x-k8s.io/v1beta2/clusterqueues/demo/pendingworkloads",
+            "--as=e2e-apf-user",
+            "-v=8",
+        ])
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&verbose.stderr).to_lowercase();
+    assert!(
+        !flow_schema.is_empty()
+            && headers.contains(&format!("x-kubernetes-pf-flowschema-uid: {flow_schema}"))
+            && headers.contains(&format!(
+                "x-kubernetes-pf-prioritylevel-uid: {priority_level}"
+            )),
+        "{flow_schema} / {priority_level}\n{headers}"
+    );
     let text = manager.scrape();
     assert_eq!(
         ManagerProcess::metric(

@@ -453,6 +453,18 @@ async fn preemption(
         evicted.reason == "Preempted" || evicted.message.starts_with("Previously: Preempted"),
         "{evicted:?}"
     );
+    // Counted in the Workload's scheduling stats, as Kueue counts evictions.
+    let stats = w
+        .status
+        .as_ref()
+        .and_then(|s| s.scheduling_stats.as_ref())
+        .map(|s| {
+            s.evictions
+                .iter()
+                .map(|e| (e.reason.as_str(), e.underlying_cause.as_str(), e.count))
+                .collect::<Vec<_>>()
+        });
+    assert_eq!(stats, Some(vec![("Preempted", "", 1)]), "{:?}", w.status);
     turnstile_e2e::until_event(&ns, "low", "Stopped").await;
     // High runs and completes; low is admitted again and completes too.
     let all = turnstile_e2e::until_workloads(&ns, "both finished", |all| {
@@ -575,6 +587,13 @@ async fn jobs_end_to_end() {
     assert_eq!(
         m(
             "kueue_evicted_workloads_total",
+            &[("cluster_queue", pre), ("reason", "Preempted")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m(
+            "kueue_evicted_workloads_once_total",
             &[("cluster_queue", pre), ("reason", "Preempted")]
         ),
         1.0

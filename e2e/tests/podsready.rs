@@ -87,6 +87,31 @@ async fn pods_ready_timeout(
         cond(w, "DeactivationTarget").is_none(),
         "target removed once deactivated"
     );
+    // Both evictions counted as Kueue counts them (reason, underlying cause).
+    let stats: Vec<(String, String, i32)> = w
+        .status
+        .as_ref()
+        .and_then(|s| s.scheduling_stats.as_ref())
+        .map(|s| {
+            s.evictions
+                .iter()
+                .map(|e| (e.reason.clone(), e.underlying_cause.clone(), e.count))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        stats,
+        vec![
+            ("PodsReadyTimeout".to_owned(), "WaitForStart".to_owned(), 1),
+            (
+                "Deactivated".to_owned(),
+                "RequeuingLimitExceeded".to_owned(),
+                1
+            )
+        ],
+        "{:?}",
+        w.status
+    );
     let j = get_job(&ns, "stuck").await;
     assert_eq!(j.spec.as_ref().and_then(|s| s.suspend), Some(true));
     assert!(

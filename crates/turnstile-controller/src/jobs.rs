@@ -413,14 +413,10 @@ fn count_transitions(ctx: &Ctx, before: &Workload, status: &Value, now_ms: i64) 
         metrics::finished(before, &cq);
     }
     if let Some(c) = became(conditions::EVICTED) {
-        let cause = condition_of(before, conditions::PODS_READY)
-            .map(|p| p.reason.clone())
-            .unwrap_or_default();
         metrics::evicted(
             before,
             &cq,
             c["reason"].as_str().unwrap_or_default(),
-            &cause,
             now_ms,
         );
     }

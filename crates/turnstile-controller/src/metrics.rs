@@ -123,6 +123,8 @@ defs! {
         "The time between a workload was admitted until ready, per 'cluster_queue'";
     EVICTED = "kueue_evicted_workloads_total", Counter,
         concat!("The number of evicted workloads per 'cluster_queue',\n", reason_help!(), cause_help!());
+    EVICTED_ONCE = "kueue_evicted_workloads_once_total", Counter,
+        concat!("The number of unique workload evictions per 'cluster_queue',\n", reason_help!(), "The label 'underlying_cause' can have the following values:\n- \"\" means that the value in 'reason' label is the root cause for eviction.\n- \"WaitForStart\" means that the pods have not been ready since admission, or the workload is not admitted.\n- \"WaitForRecovery\" means that the Pods were ready since the workload admission, but some pod has failed.\n- \"AdmissionCheck\" means that the workload was evicted by Kueue due to a rejected admission check.\n- \"MaximumExecutionTimeExceeded\" means that the workload was evicted by Kueue due to maximum execution time exceeded.\n- \"RequeuingLimitExceeded\" means that the workload was evicted by Kueue due to requeuing limit exceeded.");
     READY_TO_EVICTED = "kueue_pods_ready_to_evicted_time_seconds", Histogram,
         concat!("The number of seconds between a workload's pods being ready and eviction workloads per 'cluster_queue',\n", reason_help!(), cause_help!());
     PREEMPTED = "kueue_preempted_workloads_total", Counter,
@@ -147,8 +149,14 @@ defs! {
         "Reports the cluster_queue's resource borrowing limit within all the flavors. If borrowingLimit is unset, this metric reports +Inf.";
     CQ_LENDING_LIMIT = "kueue_cluster_queue_lending_limit", Gauge,
         "Reports the cluster_queue's resource lending limit within all the flavors. If lendingLimit is unset, this metric reports +Inf.";
+    CQ_PENDING_RESOURCES = "kueue_cluster_queue_resource_pending", Gauge,
+        "Reports the cluster_queue's total pending resource requests. Unlike resource_reservation, pending workloads have not yet been assigned to flavors.";
     CQ_WEIGHTED_SHARE = "kueue_cluster_queue_weighted_share", Gauge, share_help!("ClusterQueue");
     COHORT_WEIGHTED_SHARE = "kueue_cohort_weighted_share", Gauge, share_help!("Cohort");
+    COHORT_SUBTREE_QUOTA = "kueue_cohort_subtree_quota", Gauge,
+        "Reports the cohort's nominal quota aggregated within the cohort's subtree. The values are reported per resource and flavor";
+    COHORT_SUBTREE_RESERVATIONS = "kueue_cohort_subtree_resource_reservations", Gauge,
+        "Reports the cohort's resource reservations aggregated within the cohort's subtree. The values are reported per resource and flavor";
     COHORT_SUBTREE_ADMITTED = "kueue_cohort_subtree_admitted_workloads_total", Counter,
         "The total number of admitted workloads per cohort's subtree";
     COHORT_SUBTREE_ADMITTED_ACTIVE = "kueue_cohort_subtree_admitted_active_workloads", Gauge,
@@ -467,27 +475,31 @@ pub fn admitted(
     }
 }
 
-/// An eviction: the counters, and the time since the pods were ready when they were.
+/// An eviction of `wl` (as seen before it) whose `Evicted` condition has `condition_reason`: the
+/// counters (Kueue's labels from [`turnstile_state::lifecycle::eviction_cause`]; the first
+/// eviction of its kind in the Workload's `schedulingStats` also counts as a unique one), and the
+/// time since the pods were ready when they were.
 pub fn evicted(
     wl: &turnstile_api::Workload,
     cluster_queue: &str,
-    reason: &str,
-    cause: &str,
+    condition_reason: &str,
     now_ms: i64,
 ) {
-    use turnstile_state::lifecycle::condition_of;
+    use turnstile_state::lifecycle::{condition_of, eviction_cause, eviction_count};
     let m = global();
+    let (reason, cause) = eviction_cause(wl, condition_reason);
     let pc = priority_class(wl);
     let (lq, ns) = local_queue_of(wl);
-    m.inc(
-        EVICTED,
-        &[
-            ("cluster_queue", cluster_queue),
-            ("reason", reason),
-            ("underlying_cause", cause),
-            ("priority_class", pc.as_str()),
-        ],
-    );
+    let cq_labels = [
+        ("cluster_queue", cluster_queue),
+        ("reason", reason),
+        ("underlying_cause", cause),
+        ("priority_class", pc.as_str()),
+    ];
+    m.inc(EVICTED, &cq_labels);
+    if eviction_count(wl, reason, cause) == 0 {
+        m.inc(EVICTED_ONCE, &cq_labels);
+    }
     m.inc(
         LQ_EVICTED,
         &[
@@ -575,15 +587,6 @@ pub fn workload_created(job_kind: &str, job_created_ms: i64, workload_created_ms
         &[("job_kind", job_kind)],
         secs(workload_created_ms - job_created_ms),
     );
-}
-
-/// Kueue's `(reason, underlying_cause)` labels of an eviction reason: a deactivation by the
-/// controller (`DeactivatedDueTo<cause>`) counts as `Deactivated` with its cause.
-pub fn eviction_labels(reason: &str) -> (&str, &str) {
-    match reason.strip_prefix(turnstile_api::keys::reasons::DEACTIVATED_DUE_TO_PREFIX) {
-        Some(cause) => (turnstile_api::keys::reasons::DEACTIVATED, cause),
-        None => (reason, ""),
-    }
 }
 
 fn owned(labels: &[(&'static str, &str)]) -> Labels {
@@ -783,6 +786,61 @@ fn qty(q: Option<&turnstile_api::Quantity>) -> f64 {
         })
 }
 
+/// An amount in scheduling units as Kueue reports it (cpu from milli-units to cores).
+#[allow(clippy::cast_precision_loss)]
+fn amount(resource: &str, v: i64) -> f64 {
+    if resource == "cpu" {
+        v as f64 / 1000.0
+    } else {
+        v as f64
+    }
+}
+
+/// Kueue's cohort subtree gauges: the subtree's nominal quota and the quota reserved by every
+/// ClusterQueue in it, per flavor and resource, where positive (Kueue clears the others).
+fn cohort_subtree_gauges(
+    ix: &turnstile_state::index::Index,
+    reservations: &[(String, String, String, f64)],
+) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for (cohort, (quota, queues)) in ix.cohort_subtrees() {
+        let mut reserved: BTreeMap<(String, String), f64> = BTreeMap::new();
+        for (cq, flavor, resource, v) in reservations {
+            if queues.binary_search(cq).is_ok() {
+                *reserved
+                    .entry((flavor.clone(), resource.clone()))
+                    .or_default() += v;
+            }
+        }
+        let labels = |flavor: &str, resource: &str| {
+            vec![
+                ("cohort", cohort.clone()),
+                ("flavor", flavor.to_owned()),
+                ("resource", resource.to_owned()),
+            ]
+        };
+        for (fr, v) in &quota.0 {
+            if *v > 0 {
+                out.push(Sample {
+                    def: COHORT_SUBTREE_QUOTA,
+                    labels: labels(&fr.flavor, &fr.resource),
+                    value: amount(&fr.resource, *v),
+                });
+            }
+        }
+        for ((flavor, resource), v) in reserved {
+            if v > 0.0 {
+                out.push(Sample {
+                    def: COHORT_SUBTREE_RESERVATIONS,
+                    labels: labels(&flavor, &resource),
+                    value: v,
+                });
+            }
+        }
+    }
+    out
+}
+
 #[allow(clippy::cast_precision_loss)]
 fn count(n: usize) -> f64 {
     n as f64
@@ -801,11 +859,17 @@ fn parent_and_root(chain: &[String]) -> (String, String) {
 /// usage ledger; the pending splits walk the pending workloads once.
 #[allow(clippy::too_many_lines)]
 pub fn cache_gauges(ix: &turnstile_state::index::Index) -> Vec<Sample> {
-    let settings = settings();
+    cache_gauges_with(ix, &settings())
+}
+
+#[allow(clippy::too_many_lines)]
+fn cache_gauges_with(ix: &turnstile_state::index::Index, settings: &Settings) -> Vec<Sample> {
     let mut out = Vec::new();
     let (cq_names, lq_keys) = ix.queue_names();
     let (done_by_cluster_queue, done_by_local_queue) = ix.finished_counts();
     let mut subtree_admitted: BTreeMap<String, f64> = BTreeMap::new();
+    // (ClusterQueue, flavor, resource, reserved) for the cohort subtree sums.
+    let mut reservations: Vec<(String, String, String, f64)> = Vec::new();
     for name in cq_names {
         let (Some(cq), Some(status)) = (ix.cluster_queue(&name), ix.cluster_queue_status(&name))
         else {
@@ -872,8 +936,36 @@ pub fn cache_gauges(ix: &turnstile_state::index::Index) -> Vec<Sample> {
                 value: if st == current { 1.0 } else { 0.0 },
             });
         }
+        for f in &status.flavors_reservation {
+            for r in &f.resources {
+                reservations.push((
+                    name.clone(),
+                    f.name.to_string(),
+                    r.name.clone(),
+                    qty(r.total.as_ref()),
+                ));
+            }
+        }
         if !settings.cluster_queue_resources {
             continue;
+        }
+        // Every resource the queue covers (0 when nothing pending asks for it), and any other a
+        // pending workload asks for.
+        let mut pending: BTreeMap<String, f64> = cq
+            .spec
+            .resource_groups
+            .iter()
+            .flat_map(|rg| rg.covered_resources.iter().map(|r| (r.clone(), 0.0)))
+            .collect();
+        for (r, v) in ix.pending_requests(&name).into_iter().flatten() {
+            pending.insert(r.clone(), amount(r, *v));
+        }
+        for (resource, value) in pending {
+            out.push(Sample {
+                def: CQ_PENDING_RESOURCES,
+                labels: vec![("cluster_queue", name.clone()), ("resource", resource)],
+                value,
+            });
         }
         let resource_labels = |flavor: &str, resource: &str| {
             vec![
@@ -957,6 +1049,7 @@ pub fn cache_gauges(ix: &turnstile_state::index::Index) -> Vec<Sample> {
             });
         }
     }
+    out.extend(cohort_subtree_gauges(ix, &reservations));
     for (cohort, n) in subtree_admitted {
         out.push(Sample {
             def: COHORT_SUBTREE_ADMITTED_ACTIVE,
@@ -1148,7 +1241,6 @@ mod tests {
     type Entry = (&'static str, Kind, &'static [f64], Result<(), &'static str>);
 
     const NOT_MULTIKUEUE: &str = "MultiKueue is not supported";
-    const NO_SCHED_STATS: &str = "not yet: Turnstile does not keep status.schedulingStats, which counts evictions per reason";
     const OFF_IN_KUEUE: &str =
         "behind Kueue's UnadmittedWorkloadsObservability gate, off by default; not implemented";
 
@@ -1238,7 +1330,7 @@ mod tests {
             "kueue_evicted_workloads_once_total",
             Kind::Counter,
             &[],
-            Err(NO_SCHED_STATS),
+            Ok(()),
         ),
         (
             "kueue_pods_ready_to_evicted_time_seconds",
@@ -1302,7 +1394,7 @@ mod tests {
             "kueue_cluster_queue_resource_pending",
             Kind::Gauge,
             &[],
-            Err("not yet: pending requests per resource are not summed by the index"),
+            Ok(()),
         ),
         (
             "kueue_cluster_queue_weighted_share",
@@ -1311,17 +1403,12 @@ mod tests {
             Ok(()),
         ),
         ("kueue_cohort_weighted_share", Kind::Gauge, &[], Ok(())),
-        (
-            "kueue_cohort_subtree_quota",
-            Kind::Gauge,
-            &[],
-            Err("not yet: cohort subtree sums are not exported from the quota tree"),
-        ),
+        ("kueue_cohort_subtree_quota", Kind::Gauge, &[], Ok(())),
         (
             "kueue_cohort_subtree_resource_reservations",
             Kind::Gauge,
             &[],
-            Err("not yet: cohort subtree sums are not exported from the quota tree"),
+            Ok(()),
         ),
         (
             "kueue_cohort_subtree_admitted_workloads_total",
@@ -1523,6 +1610,177 @@ mod tests {
             text.contains(
                 "kueue_admission_cycle_preemption_skips{cluster_queue=\"cq\",replica_role=\"leader\"} 1\n"
             ),
+            "{text}"
+        );
+    }
+
+    /// ClusterQueue `a` (4 cpu, lends 1) in cohort `team` under `root` (2 cpu of its own), `b`
+    /// (3 cpu) in `root`; a workload of 2 cpu admitted in `a`, two pending in `b` (3 x 0.5 and
+    /// 3 x 1 cpu, 1Gi each pod).
+    fn cohort_tree_index() -> turnstile_state::index::Index {
+        use serde_json::json;
+        let mut ix = turnstile_state::index::Index::default();
+        ix.apply_flavor(serde_json::from_value(json!({"metadata": {"name": "f"}})).unwrap());
+        let cq = |name: &str, cohort: &str, quota: serde_json::Value| {
+            serde_json::from_value(json!({"metadata": {"name": name}, "spec": {
+                "cohortName": cohort, "namespaceSelector": {},
+                "resourceGroups": [{"coveredResources": ["cpu", "memory"], "flavors": [{"name": "f",
+                    "resources": [quota, {"name": "memory", "nominalQuota": "0"}]}]}]}}))
+            .unwrap()
+        };
+        // a lends 1 of its 4 cpu to team; team lends everything to root (2 of its own), as b.
+        ix.apply_cluster_queue(cq(
+            "a",
+            "team",
+            json!({"name": "cpu", "nominalQuota": "4", "lendingLimit": "1"}),
+        ));
+        ix.apply_cluster_queue(cq("b", "root", json!({"name": "cpu", "nominalQuota": "3"})));
+        ix.apply_cohort(
+            serde_json::from_value(
+                json!({"metadata": {"name": "team"}, "spec": {"parentName": "root"}}),
+            )
+            .unwrap(),
+        );
+        ix.apply_cohort(
+            serde_json::from_value(json!({"metadata": {"name": "root"}, "spec": {
+                "resourceGroups": [{"coveredResources": ["cpu"], "flavors": [{"name": "f",
+                    "resources": [{"name": "cpu", "nominalQuota": "2"}]}]}]}}))
+            .unwrap(),
+        );
+        ix.apply_namespace("ns", BTreeMap::new());
+        for (lq, cq) in [("la", "a"), ("lb", "b")] {
+            ix.apply_local_queue(
+                serde_json::from_value(json!({"metadata": {"name": lq, "namespace": "ns"},
+                    "spec": {"clusterQueue": cq}}))
+                .unwrap(),
+            );
+        }
+        let pod_sets = |cpu: &str, count: i32| {
+            json!([{"name": "main", "count": count, "template": {"spec": {"containers": [{"name": "c",
+                "resources": {"requests": {"cpu": cpu, "memory": "1Gi"}}}]}}}])
+        };
+        ix.apply_workload(
+            serde_json::from_value(json!({"metadata": {"name": "running", "namespace": "ns", "uid": "u1"},
+                "spec": {"queueName": "la", "podSets": pod_sets("1", 2)},
+                "status": {"conditions": [{"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved",
+                    "message": "", "lastTransitionTime": "2026-12-01T00:00:00Z"}],
+                    "admission": {"clusterQueue": "a", "podSetAssignments": [{"name": "main", "count": 2,
+                        "flavors": {"cpu": "f", "memory": "f"}, "resourceUsage": {"cpu": "2", "memory": "2Gi"}}]}}}))
+            .unwrap(),
+        );
+        for (name, cpu) in [("p1", "500m"), ("p2", "1")] {
+            ix.apply_workload(
+                serde_json::from_value(
+                    json!({"metadata": {"name": name, "namespace": "ns", "uid": name},
+                    "spec": {"queueName": "lb", "podSets": pod_sets(cpu, 3)}}),
+                )
+                .unwrap(),
+            );
+        }
+        ix
+    }
+
+    #[test]
+    fn pending_requests_and_cohort_subtrees_are_summed_as_kueue_does() {
+        let ix = cohort_tree_index();
+        let on = Settings {
+            cluster_queue_resources: true,
+            ..Settings::default()
+        };
+        let gauges = cache_gauges_with(&ix, &on);
+        let find = |def: Def, labels: &[(&str, &str)]| {
+            gauges
+                .iter()
+                .filter(|s| s.def.name == def.name)
+                .find(|s| {
+                    labels
+                        .iter()
+                        .all(|(k, v)| s.labels.iter().any(|(k2, v2)| k2 == k && v2 == v))
+                })
+                .map(|s| s.value)
+        };
+        let pending = |cq: &str, r: &str| {
+            find(
+                CQ_PENDING_RESOURCES,
+                &[("cluster_queue", cq), ("resource", r)],
+            )
+        };
+        assert_eq!(pending("b", "cpu"), Some(4.5), "3 x 0.5 + 3 x 1");
+        assert_eq!(pending("b", "memory"), Some(6.0 * 1024.0 * 1024.0 * 1024.0));
+        assert_eq!(
+            pending("a", "cpu"),
+            Some(0.0),
+            "a covered resource with nothing pending"
+        );
+        let quota = |c: &str, r: &str| {
+            find(
+                COHORT_SUBTREE_QUOTA,
+                &[("cohort", c), ("flavor", "f"), ("resource", r)],
+            )
+        };
+        assert_eq!(quota("team", "cpu"), Some(1.0), "what a lends");
+        assert_eq!(
+            quota("root", "cpu"),
+            Some(6.0),
+            "2 own + 1 from team + 3 from b"
+        );
+        assert_eq!(quota("root", "memory"), None, "zero quota is not reported");
+        let reserved = |c: &str, r: &str| {
+            find(
+                COHORT_SUBTREE_RESERVATIONS,
+                &[("cohort", c), ("flavor", "f"), ("resource", r)],
+            )
+        };
+        assert_eq!(reserved("team", "cpu"), Some(2.0));
+        assert_eq!(
+            reserved("root", "cpu"),
+            Some(2.0),
+            "a nested queue counts up the tree"
+        );
+        assert_eq!(
+            reserved("root", "memory"),
+            Some(2.0 * 1024.0 * 1024.0 * 1024.0)
+        );
+        let off = cache_gauges_with(&ix, &Settings::default());
+        assert!(
+            !off.iter().any(|s| s.def.name == CQ_PENDING_RESOURCES.name),
+            "behind metrics.enableClusterQueueResources"
+        );
+        assert!(off.iter().any(|s| s.def.name == COHORT_SUBTREE_QUOTA.name));
+    }
+
+    #[test]
+    fn the_first_eviction_of_a_kind_counts_once() {
+        use serde_json::json;
+        let wl: turnstile_api::Workload = serde_json::from_value(json!({
+            "metadata": {"name": "w", "namespace": "ns", "labels": {"kueue.x-k8s.io/queue-name": "lq"}},
+            "spec": {"queueName": "lq", "podSets": []},
+            "status": {"schedulingStats": {"evictions": [{"reason": "Preempted", "underlyingCause": "", "count": 1}]}}}))
+        .unwrap();
+        evicted(&wl, "cq-once", "Preempted", 0);
+        evicted(&wl, "cq-once", "DeactivatedDueToRequeuingLimitExceeded", 0);
+        let text = global().render(&[], "leader", &|_, _| None);
+        let line = |name: &str, reason: &str, cause: &str| {
+            format!(
+                "{name}{{cluster_queue=\"cq-once\",reason=\"{reason}\",underlying_cause=\"{cause}\",priority_class=\"\",replica_role=\"leader\"}} 1\n"
+            )
+        };
+        assert!(
+            text.contains(&line("kueue_evicted_workloads_total", "Preempted", "")),
+            "{text}"
+        );
+        assert!(
+            !text.contains(
+                "kueue_evicted_workloads_once_total{cluster_queue=\"cq-once\",reason=\"Preempted\""
+            ),
+            "evicted before for this reason: {text}"
+        );
+        assert!(
+            text.contains(&line(
+                "kueue_evicted_workloads_once_total",
+                "Deactivated",
+                "RequeuingLimitExceeded"
+            )),
             "{text}"
         );
     }

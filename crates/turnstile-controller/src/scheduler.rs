@@ -832,9 +832,7 @@ async fn release_finalizers(client: &Client, shared: &Shared) {
 
 /// Counts an eviction under Kueue's labels.
 fn count_eviction(wl: &Workload, reason: &str) {
-    let cq = lifecycle::admitted_to(wl);
-    let (reason, cause) = metrics::eviction_labels(reason);
-    metrics::evicted(wl, &cq, reason, cause, now_ms());
+    metrics::evicted(wl, &lifecycle::admitted_to(wl), reason, now_ms());
 }
 
 /// Counts a preemption: the victim's eviction and the preempting queue's preemption.

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::cycle::{CycleOutcome, Decision, Requeue};
-use crate::model::Workload;
+use crate::model::{Workload, total};
+use crate::resources::Amount;
 
 type OrderKey = (Reverse<i32>, i64, String, String);
 
@@ -37,6 +38,26 @@ struct Item {
 struct Queue {
     active: BTreeSet<OrderKey>,
     items: BTreeMap<String, Item>,
+    /// What the pending workloads request in all, per resource (kept as they come and go).
+    requests: BTreeMap<String, Amount>,
+}
+
+impl Queue {
+    /// Adds (`sign` 1) or takes away (`sign` -1) a workload's total requests.
+    fn count_requests(&mut self, w: &Workload, sign: i64) {
+        for ps in &w.pod_sets {
+            for (r, v) in total(&ps.per_pod, ps.count) {
+                let now = {
+                    let e = self.requests.entry(r.clone()).or_insert(0);
+                    *e = e.saturating_add(v.saturating_mul(sign));
+                    *e
+                };
+                if now == 0 {
+                    self.requests.remove(&r);
+                }
+            }
+        }
+    }
 }
 
 /// The pending workloads of every ClusterQueue.
@@ -71,6 +92,7 @@ impl PendingQueues {
         }
         self.location
             .insert(key.clone(), workload.cluster_queue.clone());
+        q.count_requests(&workload, 1);
         q.items.insert(
             key,
             Item {
@@ -87,6 +109,7 @@ impl PendingQueues {
         let q = self.queues.get_mut(&cq)?;
         let item = q.items.remove(key)?;
         q.active.remove(&order_key(&item.workload));
+        q.count_requests(&item.workload, -1);
         Some(item.workload)
     }
 
@@ -223,6 +246,12 @@ impl PendingQueues {
             .unwrap_or_default()
     }
 
+    /// What the pending workloads of a ClusterQueue (active and set aside) request in all, per
+    /// resource in scheduling units; resources no pending workload requests are absent.
+    pub fn pending_requests(&self, queue: &str) -> Option<&BTreeMap<String, Amount>> {
+        self.queues.get(queue).map(|q| &q.requests)
+    }
+
     /// Whether a workload is pending, and whether it is set aside.
     pub fn state(&self, key: &str) -> Option<bool> {
         let cq = self.location.get(key)?;
@@ -254,6 +283,35 @@ mod tests {
         h.get(q)
             .map(|l| l.iter().map(|w| w.key.clone()).collect())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn pending_requests_follow_the_members() {
+        let mut p = PendingQueues::default();
+        let with = |key: &str, count: i32, cpu: i64| {
+            let mut w = wl(key, "q", 0, 1);
+            w.pod_sets[0].count = count;
+            w.pod_sets[0].per_pod = BTreeMap::from([("cpu".to_owned(), cpu)]);
+            w
+        };
+        p.upsert(with("a", 2, 500), 0);
+        p.upsert(with("b", 1, 250), 0);
+        assert_eq!(p.pending_requests("q").unwrap()["cpu"], 1250);
+        p.upsert(with("a", 4, 500), 0);
+        assert_eq!(
+            p.pending_requests("q").unwrap()["cpu"],
+            2250,
+            "an update replaces"
+        );
+        p.remove("a");
+        p.remove("b");
+        assert!(p.pending_requests("q").unwrap().is_empty());
+        p.upsert(with("c", 1, 100), 0);
+        let mut moved = with("c", 1, 100);
+        moved.cluster_queue = "r".into();
+        p.upsert(moved, 0);
+        assert!(p.pending_requests("q").unwrap().is_empty());
+        assert_eq!(p.pending_requests("r").unwrap()["cpu"], 100);
     }
 
     #[test]

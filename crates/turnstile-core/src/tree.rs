@@ -468,6 +468,15 @@ impl QuotaTree {
         out
     }
 
+    /// Every Cohort not on a parent cycle with its subtree quota (its own nominal quota and what
+    /// its children lend it, Kueue's `SubtreeQuota`).
+    pub fn cohort_subtree_quotas(&self) -> impl Iterator<Item = (&str, &FrAmounts)> {
+        self.cohorts
+            .iter()
+            .filter(|(n, _)| !self.cyclic.contains(*n))
+            .map(|(n, c)| (n.as_str(), &c.subtree_quota))
+    }
+
     /// Every flavor-resource that has quota somewhere in the tree (sorted).
     pub fn flavor_resources(&self) -> &[FlavorResource] {
         &self.frs

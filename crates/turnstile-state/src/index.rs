@@ -10,6 +10,7 @@ use turnstile_api as api;
 use turnstile_api::keys::{conditions, reasons};
 use turnstile_core::model::{Admitted, Workload};
 use turnstile_core::queue::PendingQueues;
+use turnstile_core::resources::FrAmounts;
 use turnstile_core::tree::CohortQuotas;
 use turnstile_core::{CycleOutcome, Decision, Snapshot};
 
@@ -1101,6 +1102,37 @@ impl Index {
             .get(local_queue)
             .and_then(|lq| lq.spec.cluster_queue.as_ref())
             .map(ToString::to_string)
+    }
+
+    /// What the pending workloads of a ClusterQueue request in all, per resource in scheduling
+    /// units (cpu in milli-units); kept as workloads come and go, not summed here.
+    pub fn pending_requests(&self, cq: &str) -> Option<&BTreeMap<String, i64>> {
+        self.pending.pending_requests(cq)
+    }
+
+    /// The nominal quota of every Cohort's subtree (its own and what its children lend it,
+    /// Kueue's `SubtreeQuota`) per flavor-resource in scheduling units, with the ClusterQueues in
+    /// it (at any depth). Cohorts on a parent cycle are left out. Built from the queue and cohort
+    /// objects on each call (for scrapes; no workload is looked at).
+    pub fn cohort_subtrees(&self) -> BTreeMap<String, (FrAmounts, Vec<String>)> {
+        let queues: BTreeMap<String, turnstile_core::tree::QueueQuotas> = self
+            .cluster_queues
+            .iter()
+            .filter_map(|(n, cq)| {
+                convert::cluster_queue(cq, true)
+                    .ok()
+                    .map(|(_, q)| (n.clone(), q))
+            })
+            .collect();
+        let cohorts: BTreeMap<String, CohortQuotas> = self
+            .cohorts
+            .iter()
+            .filter_map(|(n, c)| convert::cohort(c).ok().map(|q| (n.clone(), q)))
+            .collect();
+        let tree = turnstile_core::tree::QuotaTree::build(&queues, &cohorts);
+        tree.cohort_subtree_quotas()
+            .map(|(c, quota)| (c.to_owned(), (quota.clone(), tree.queues_under(c))))
+            .collect()
     }
 
     /// Pending workloads of a ClusterQueue: `(active, inadmissible)`.

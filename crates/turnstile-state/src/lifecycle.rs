@@ -102,7 +102,9 @@ pub fn merged_conditions(
 }
 
 /// A status with `set` applied to every condition the Workload has, and the fields of `extra`
-/// (an object: `admission`, `requeueState`, `admissionChecks`...; `null` clears one).
+/// (an object: `admission`, `requeueState`, `admissionChecks`...; `null` clears one). A new
+/// eviction in `set` (`Evicted=True` with a reason the Workload does not show yet) is counted in
+/// `status.schedulingStats.evictions`, as Kueue counts every eviction it makes.
 pub fn status_with(
     wl: &api::Workload,
     set: &[ConditionSet<'_>],
@@ -110,10 +112,73 @@ pub fn status_with(
     extra: Value,
 ) -> Value {
     let mut status = json!({"conditions": merged_conditions(wl, set, &rfc3339(now_ms), |_| true)});
+    let new_eviction = set.iter().find(|(t, s, reason, _)| {
+        *t == conditions::EVICTED
+            && *s == "True"
+            && !condition_of(wl, t).is_some_and(|c| c.status == "True" && c.reason == *reason)
+    });
+    if let Some((.., reason, _)) = new_eviction {
+        let (reason, cause) = eviction_cause(wl, reason);
+        status["schedulingStats"] = json!({"evictions": evictions_counted(wl, reason, cause)});
+    }
     if let (Value::Object(m), Value::Object(e)) = (&mut status, extra) {
         m.extend(e);
     }
     status
+}
+
+/// Kueue's `(reason, underlyingCause)` of an eviction whose `Evicted` condition has `reason`:
+/// `DeactivatedDueTo<Cause>` is `Deactivated` with that cause, a PodsReady timeout's cause is the
+/// `PodsReady` condition's reason (`WaitForStart`, `WaitForRecovery`), any other has none. The
+/// eviction metrics and `status.schedulingStats` use these.
+pub fn eviction_cause<'a>(wl: &'a api::Workload, reason: &'a str) -> (&'a str, &'a str) {
+    if let Some(cause) = reason.strip_prefix(reasons::DEACTIVATED_DUE_TO_PREFIX) {
+        return (reasons::DEACTIVATED, cause);
+    }
+    if reason == reasons::PODS_READY_TIMEOUT {
+        let cause = condition_of(wl, conditions::PODS_READY).map_or("", |c| c.reason.as_str());
+        return (reason, cause);
+    }
+    (reason, "")
+}
+
+/// How many evictions with `(reason, cause)` the Workload's `status.schedulingStats` counts.
+pub fn eviction_count(wl: &api::Workload, reason: &str, cause: &str) -> i32 {
+    wl.status
+        .as_ref()
+        .and_then(|s| s.scheduling_stats.as_ref())
+        .and_then(|s| {
+            s.evictions
+                .iter()
+                .find(|e| e.reason == reason && e.underlying_cause == cause)
+        })
+        .map_or(0, |e| e.count)
+}
+
+/// The Workload's `schedulingStats.evictions` with one more `(reason, cause)` eviction (a new entry
+/// after the existing ones when it is the first).
+fn evictions_counted(wl: &api::Workload, reason: &str, cause: &str) -> Vec<Value> {
+    let existing = wl
+        .status
+        .as_ref()
+        .and_then(|s| s.scheduling_stats.as_ref())
+        .map_or(&[][..], |s| s.evictions.as_slice());
+    let mut found = false;
+    let mut out: Vec<Value> = existing
+        .iter()
+        .map(|e| {
+            let mut count = e.count;
+            if e.reason == reason && e.underlying_cause == cause {
+                found = true;
+                count = count.saturating_add(1);
+            }
+            json!({"reason": e.reason, "underlyingCause": e.underlying_cause, "count": count})
+        })
+        .collect();
+    if !found {
+        out.push(json!({"reason": reason, "underlyingCause": cause, "count": 1}));
+    }
+    out
 }
 
 /// Whether the Workload already shows every condition of `set` (type, status, reason, message).
@@ -285,8 +350,13 @@ pub fn evict_and_release(
     preempted: Option<&str>,
     now_ms: i64,
 ) -> Value {
-    let evicted = with_status(wl, evict(wl, reason, message, preempted, now_ms));
-    release(&evicted, now_ms)
+    let eviction = evict(wl, reason, message, preempted, now_ms);
+    let counted = eviction.get("schedulingStats").cloned();
+    let mut released = release(&with_status(wl, eviction), now_ms);
+    if let Some(counted) = counted {
+        released["schedulingStats"] = counted;
+    }
+    released
 }
 
 /// Lets a parked Workload back into its queue (`Requeued=True`).
@@ -372,6 +442,65 @@ mod tests {
         assert_eq!(
             cond(&s, "QuotaReserved")["lastTransitionTime"],
             "2025-12-06T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn every_new_eviction_is_counted_in_scheduling_stats() {
+        let first = evict(
+            &admitted(),
+            "Preempted",
+            "by y",
+            Some("InClusterQueue"),
+            NOW,
+        );
+        assert_eq!(
+            first["schedulingStats"],
+            json!({"evictions": [{"reason": "Preempted", "underlyingCause": "", "count": 1}]})
+        );
+        let evicted = with_status(&admitted(), first);
+        assert_eq!(eviction_count(&evicted, "Preempted", ""), 1);
+        // The same eviction written again (a retried write) is not a new one.
+        let again = evict(&evicted, "Preempted", "by y", Some("InClusterQueue"), NOW);
+        assert!(again.get("schedulingStats").is_none());
+        // Readmitted, then evicted again for the same reason; then deactivated.
+        let readmitted = with_status(&evicted, reserve(&evicted, "cq", json!({}), false, NOW));
+        let second = with_status(
+            &readmitted,
+            evict(&readmitted, "Preempted", "by z", None, NOW),
+        );
+        assert_eq!(eviction_count(&second, "Preempted", ""), 2);
+        let readmitted = with_status(&second, reserve(&second, "cq", json!({}), false, NOW));
+        let s = evict_and_release(
+            &readmitted,
+            "DeactivatedDueToRequeuingLimitExceeded",
+            "m",
+            None,
+            NOW,
+        );
+        assert_eq!(
+            s["schedulingStats"]["evictions"],
+            json!([{"reason": "Preempted", "underlyingCause": "", "count": 2},
+                {"reason": "Deactivated", "underlyingCause": "RequeuingLimitExceeded", "count": 1}]),
+            "kept through the release written with it"
+        );
+        // A PodsReady timeout's cause is why the pods are not ready.
+        let mut w = admitted();
+        w.status.as_mut().unwrap().conditions.push(serde_json::from_value(json!(
+            {"type": "PodsReady", "status": "False", "reason": "WaitForRecovery", "message": "", "lastTransitionTime": "2026-12-01T00:00:00Z"})).unwrap());
+        assert_eq!(
+            eviction_cause(&w, "PodsReadyTimeout"),
+            ("PodsReadyTimeout", "WaitForRecovery")
+        );
+        let s = status_with(
+            &w,
+            &[("Evicted", "True", "PodsReadyTimeout", "late")],
+            NOW,
+            json!({}),
+        );
+        assert_eq!(
+            s["schedulingStats"]["evictions"][0]["underlyingCause"],
+            "WaitForRecovery"
         );
     }
 
