@@ -221,13 +221,20 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         queue_statuses(client.clone(), shared.clone(), config.fair_sharing),
     );
     let mut reasons_pacer = Pacer::new(PENDING_MESSAGE_PERIOD);
+    let mut notes = PendingNotes::default();
     let mut idle = Duration::ZERO;
     loop {
-        let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
+        let wait = notes.next_due().map_or(Duration::from_secs(1), |due| {
+            Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0))
+                .min(Duration::from_secs(1))
+        });
+        let _ = tokio::time::timeout(wait, shared.wake.notified()).await;
         shared.heartbeats.beat("scheduler");
         if !shared.leader.holds() {
+            notes = PendingNotes::default();
             continue;
         }
+        tell_pending(&client, &shared, &mut notes, now_ms()).await;
         // A cycle that admitted nothing is followed by a growing pause (as Kueue's loop backs
         // off), so that a stream of unrelated watch events does not re-evaluate the same
         // workloads over and over; an admission resets it.
@@ -236,7 +243,8 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
         }
         upkeep(&client, &shared, now_ms()).await;
         release_finalizers(&client, &shared).await;
-        let admitted = match cycle(&client, &shared, &config, &mut reasons_pacer).await {
+        let admitted = match cycle(&client, &shared, &config, &mut reasons_pacer, &mut notes).await
+        {
             Ok(admitted) => admitted,
             Err(e) => {
                 tracing::warn!(error = %e, "scheduling cycle failed");
@@ -514,6 +522,7 @@ async fn cycle(
     shared: &Shared,
     config: &CycleConfig,
     reasons_pacer: &mut Pacer,
+    notes: &mut PendingNotes,
 ) -> Result<bool, Error> {
     let now_ms = now_ms();
     report_blocked(client, shared, now_ms).await;
@@ -558,23 +567,8 @@ async fn cycle(
         );
         let mut wls = BTreeMap::new();
         let mut paths = BTreeMap::new();
-        let told = pending_heads(&heads, &out.decisions);
         let mut out = out;
-        out.decisions.retain(|d| match d {
-            Decision::Pending {
-                key,
-                reason,
-                message,
-                ..
-            } => {
-                told.contains(key.as_str())
-                    && ix.workload(key).is_some_and(|w| {
-                        lifecycle::pending(w, reason, message, now_ms).is_some()
-                            && tell_now(w, reason, reasons_pacer)
-                    })
-            }
-            _ => true,
-        });
+        defer_pending_reasons(&mut out, &heads, &ix, (now_ms, reasons_pacer), notes);
         // A victim whose eviction is on its way (or already evicted, its Job still stopping) is
         // not evicted again: the preemptor waits for the quota.
         out.evictions.retain(|e| {
@@ -591,9 +585,8 @@ async fn cycle(
                 .and_then(|w| w.metadata.resource_version.clone());
             ix.hold_eviction(&e.target.key, rv.as_deref());
         }
-        // A head being told why stays a head (held, the next workload would become the head and
-        // be told in turn): its message is not rewritten within the period (`tell_now`), and an
-        // admission decided before its write comes back is refused as stale and held then.
+        // (An admission decided on a version older than a pending reason written meanwhile is
+        // refused as stale, and the workload is held until the newer version is seen.)
         for d in &out.decisions {
             if let Some(w) = ix.workload(d.key()) {
                 wls.insert(d.key().to_owned(), w.clone());
@@ -654,6 +647,80 @@ async fn hand_over(
         .await;
 }
 
+/// How long a head's pending reason waits before it is written: a workload admitted within it
+/// (most heads in a busy queue are, as quota frees) costs no write for a status it would show for
+/// a moment. Written then only if it still applies to the Workload as the cache has it.
+const PENDING_GRACE_MS: i64 = 1_000;
+
+/// Pending reasons decided by cycles and not written yet, each due at the end of its grace.
+#[derive(Debug, Default)]
+struct PendingNotes {
+    notes: BTreeMap<String, (&'static str, String, i64)>,
+}
+
+impl PendingNotes {
+    /// Records the latest reason and message for `key`; the first one decided sets when it is due.
+    fn defer(&mut self, key: &str, reason: &'static str, message: &str, due_ms: i64) {
+        match self.notes.get_mut(key) {
+            Some(n) => {
+                n.0 = reason;
+                message.clone_into(&mut n.1);
+            }
+            None => {
+                self.notes
+                    .insert(key.to_owned(), (reason, message.to_owned(), due_ms));
+            }
+        }
+    }
+
+    /// The earliest time a note is due.
+    fn next_due(&self) -> Option<i64> {
+        self.notes.values().map(|n| n.2).min()
+    }
+
+    /// Takes the notes due at `now_ms`: `(key, reason, message)`.
+    fn take_due(&mut self, now_ms: i64) -> Vec<(String, &'static str, String)> {
+        let due: Vec<String> = self
+            .notes
+            .iter()
+            .filter(|(_, n)| n.2 <= now_ms)
+            .map(|(k, _)| k.clone())
+            .collect();
+        due.into_iter()
+            .filter_map(|k| self.notes.remove(&k).map(|(r, m, _)| (k, r, m)))
+            .collect()
+    }
+}
+
+/// Writes the pending reasons whose grace is over, for the workloads still pending (not admitted,
+/// deleted or being written meanwhile) and not showing them yet.
+async fn tell_pending(client: &Client, shared: &Shared, notes: &mut PendingNotes, now_ms: i64) {
+    let due = notes.take_due(now_ms);
+    if due.is_empty() {
+        return;
+    }
+    let todo: Vec<(Workload, &'static str, String)> = {
+        let Ok(ix) = shared.index.lock() else {
+            return;
+        };
+        due.into_iter()
+            .filter(|(key, ..)| ix.is_pending(key) && !ix.is_held(key))
+            .filter_map(|(key, r, m)| ix.workload(&key).map(|w| (w.clone(), r, m)))
+            .collect()
+    };
+    futures::stream::iter(&todo)
+        .for_each_concurrent(WRITE_CONCURRENCY, |(wl, reason, message)| async move {
+            let d = Decision::Pending {
+                key: turnstile_state::index::key_of(&wl.metadata),
+                reason,
+                message: message.clone(),
+                requeue: turnstile_core::Requeue::Inadmissible,
+            };
+            write_decision(client, shared, wl, &d, now_ms).await;
+        })
+        .await;
+}
+
 /// How often at most a pending workload's message is rewritten while its reason stays the same
 /// (its "N more needed" moves with every admission in its cohort); a new reason is written at once.
 const PENDING_MESSAGE_PERIOD: Duration = Duration::from_secs(5);
@@ -669,6 +736,44 @@ fn tell_now(wl: &Workload, reason: &str, pacer: &mut Pacer) -> bool {
         pacer.forget("pending", &key);
     }
     pacer.ready("pending", &key)
+}
+
+/// Takes the cycle's pending decisions out of `out`; the heads' reasons that the Workloads do not
+/// show yet (their message at most once per [`PENDING_MESSAGE_PERIOD`]) go to `notes`, to be
+/// written after their grace.
+fn defer_pending_reasons(
+    out: &mut turnstile_core::CycleOutcome,
+    heads: &BTreeMap<String, Vec<turnstile_core::model::Workload>>,
+    ix: &turnstile_state::index::Index,
+    (now_ms, pacer): (i64, &mut Pacer),
+    notes: &mut PendingNotes,
+) {
+    let told = pending_heads(heads, &out.decisions);
+    out.decisions.retain(|d| {
+        let Decision::Pending {
+            key,
+            reason,
+            message,
+            ..
+        } = d
+        else {
+            return true;
+        };
+        let tell = told.contains(key.as_str())
+            && ix.workload(key).is_some_and(|w| {
+                lifecycle::pending(w, reason, message, now_ms).is_some()
+                    && tell_now(w, reason, pacer)
+            });
+        if tell {
+            notes.defer(
+                key,
+                reason,
+                message,
+                now_ms.saturating_add(PENDING_GRACE_MS),
+            );
+        }
+        false
+    });
 }
 
 /// The workloads whose pending reason a cycle writes: per ClusterQueue, the first in queue order
@@ -1161,6 +1266,28 @@ async fn evict(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pending_notes_wait_their_grace_and_keep_the_latest_reason() {
+        let mut n = PendingNotes::default();
+        assert_eq!(n.next_due(), None);
+        n.defer("ns/a", "Pending", "first", 1_000);
+        n.defer("ns/b", "Pending", "b", 1_500);
+        n.defer("ns/a", "Pending", "second", 1_900);
+        assert_eq!(
+            n.next_due(),
+            Some(1_000),
+            "the first decision sets the time"
+        );
+        assert!(n.take_due(999).is_empty());
+        assert_eq!(
+            n.take_due(1_000),
+            vec![("ns/a".to_owned(), "Pending", "second".to_owned())]
+        );
+        assert_eq!(n.next_due(), Some(1_500));
+        assert_eq!(n.take_due(5_000).len(), 1);
+        assert!(n.take_due(5_000).is_empty());
+    }
     use turnstile_core::Requeue;
     use turnstile_core::model::Workload as Model;
 

@@ -1135,6 +1135,11 @@ impl Index {
             .collect()
     }
 
+    /// Whether a workload is in a pending queue (active or set aside).
+    pub fn is_pending(&self, key: &str) -> bool {
+        self.pending.state(key).is_some()
+    }
+
     /// Pending workloads of a ClusterQueue: `(active, inadmissible)`.
     pub fn pending_split(&self, cq: &str) -> (usize, usize) {
         let all = self.pending.pending_count(cq);
