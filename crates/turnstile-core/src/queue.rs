@@ -38,6 +38,9 @@ struct Item {
 struct Queue {
     active: BTreeSet<OrderKey>,
     items: BTreeMap<String, Item>,
+    /// The keys of the items set aside (so that requeueing and counting them does not walk the
+    /// whole queue).
+    aside: BTreeSet<String>,
     /// What the pending workloads request in all, per resource (kept as they come and go).
     requests: BTreeMap<String, Amount>,
 }
@@ -87,7 +90,9 @@ impl PendingQueues {
             .queues
             .entry(workload.cluster_queue.clone())
             .or_default();
-        if !inadmissible {
+        if inadmissible {
+            q.aside.insert(key.clone());
+        } else {
             q.active.insert(order_key(&workload));
         }
         self.location
@@ -109,6 +114,7 @@ impl PendingQueues {
         let q = self.queues.get_mut(&cq)?;
         let item = q.items.remove(key)?;
         q.active.remove(&order_key(&item.workload));
+        q.aside.remove(key);
         q.count_requests(&item.workload, -1);
         Some(item.workload)
     }
@@ -200,6 +206,7 @@ impl PendingQueues {
         if let Some(item) = q.items.get_mut(key) {
             item.inadmissible = true;
             q.active.remove(&order_key(&item.workload));
+            q.aside.insert(key.to_owned());
         }
     }
 
@@ -208,9 +215,11 @@ impl PendingQueues {
     pub fn requeue_inadmissible<'a>(&mut self, queues: impl IntoIterator<Item = &'a str>) {
         for name in queues {
             if let Some(q) = self.queues.get_mut(name) {
-                for item in q.items.values_mut().filter(|i| i.inadmissible) {
-                    item.inadmissible = false;
-                    q.active.insert(order_key(&item.workload));
+                for key in std::mem::take(&mut q.aside) {
+                    if let Some(item) = q.items.get_mut(&key) {
+                        item.inadmissible = false;
+                        q.active.insert(order_key(&item.workload));
+                    }
                 }
             }
         }
@@ -224,9 +233,7 @@ impl PendingQueues {
     /// Pending workloads of a ClusterQueue that are set aside (inadmissible until something
     /// changes).
     pub fn inadmissible_count(&self, queue: &str) -> usize {
-        self.queues
-            .get(queue)
-            .map_or(0, |q| q.items.values().filter(|i| i.inadmissible).count())
+        self.queues.get(queue).map_or(0, |q| q.aside.len())
     }
 
     /// Every pending workload key with whether it is set aside, queue by queue.
