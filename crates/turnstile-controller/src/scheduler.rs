@@ -224,20 +224,10 @@ pub async fn run(client: Client, shared: Shared, config: CycleConfig) {
     let mut notes = PendingNotes::default();
     let mut idle = Duration::ZERO;
     loop {
-        // Until the next event, the next pending reason or batched requeue due, or a second.
-        let requeue_due = shared
-            .index
-            .lock()
-            .ok()
-            .and_then(|ix| ix.next_requeue_due());
-        let wait = [notes.next_due(), requeue_due]
-            .into_iter()
-            .flatten()
-            .min()
-            .map_or(Duration::from_secs(1), |due| {
-                Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0))
-                    .min(Duration::from_secs(1))
-            });
+        let wait = notes.next_due().map_or(Duration::from_secs(1), |due| {
+            Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0))
+                .min(Duration::from_secs(1))
+        });
         let _ = tokio::time::timeout(wait, shared.wake.notified()).await;
         shared.heartbeats.beat("scheduler");
         if !shared.leader.holds() {

@@ -181,10 +181,6 @@ pub struct Index {
     /// ClusterQueues whose cohort tree's set-aside workloads go back to the active queues at the
     /// next cycle (many quota releases between two cycles cost one requeue), or all of them.
     requeue_trees: BTreeSet<String>,
-    /// ClusterQueues whose tree is requeued at the next cycle, unbatched (a quota edit).
-    requeue_trees_now: BTreeSet<String>,
-    /// Trees whose batched requeue is due, with when (unix ms).
-    requeue_due: BTreeMap<RequeueTree, i64>,
     requeue_every_queue: bool,
     /// Workloads whose admission was refused as stale, with the resourceVersion it was decided on:
     /// kept out of the active queues until a newer version is seen.
@@ -207,19 +203,6 @@ pub struct Index {
     /// Held workloads whose hold is an eviction being written: preemption candidates already
     /// on their way out.
     evicting: BTreeSet<String>,
-}
-
-/// How long after quota is given back in a cohort tree its set-aside workloads are tried again
-/// (Kueue's `requeueBatchPeriod`): the releases in between cost one requeue, and a workload that
-/// could not fit is not retried at every release (which let it preempt what was admitted behind
-/// it meanwhile).
-pub const REQUEUE_BATCH_MS: i64 = 1_000;
-
-/// A scope of requeues: a root cohort's tree, or a ClusterQueue without a cohort.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum RequeueTree {
-    Cohort(String),
-    Queue(String),
 }
 
 /// The Job reconciler's key for a Workload: the `namespace/name` of the batch/v1 Job controlling
@@ -407,7 +390,7 @@ impl Index {
         }
         self.replace_cluster_queue_members(&name);
         // Quota may have grown here or, moved to another cohort, in the tree it left.
-        self.requeue_tree_now(&name);
+        self.requeue_tree_of(&name);
         if old_tree.flatten() != self.cohort_chain(&name).last().cloned() {
             self.requeue_every_queue = true;
         }
@@ -927,13 +910,13 @@ impl Index {
     /// The pending workloads the next cycle may consider (set-aside workloads whose tree gave
     /// quota back since the last cycle are active again first).
     pub fn heads(&mut self, now_ms: i64) -> BTreeMap<String, Vec<Workload>> {
-        self.flush_requeues(now_ms);
+        self.flush_requeues();
         self.pending.heads(now_ms, usize::MAX)
     }
 
     /// The pending workloads a cycle with evaluation budget `budget` will consider (round-robin).
     pub fn heads_limited(&mut self, now_ms: i64, budget: usize) -> BTreeMap<String, Vec<Workload>> {
-        self.flush_requeues(now_ms);
+        self.flush_requeues();
         self.pending.heads_budget(now_ms, budget)
     }
 

@@ -97,28 +97,72 @@ pub fn handle(path: &str, body: &[u8], ctx: &dyn ReviewContext) -> Reply {
             ),
         );
     }
+    // Workload reviews (every Workload create and status write: the hot path) are decoded
+    // straight into the typed Workload, in one pass; a body that does not decode that way takes
+    // the general path below, which says why.
+    workload_review(path, body).unwrap_or_else(|| general_review(path, body, ctx))
+}
+
+/// Any review, decoded as a review of dynamic objects and typed per path.
+fn general_review(path: &str, body: &[u8], ctx: &dyn ReviewContext) -> Reply {
     let review: AdmissionReview<DynamicObject> = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return Reply::text(400, format!("body is not an AdmissionReview: {e}")),
     };
+    let request = match request_of(review) {
+        Ok(r) => r,
+        Err(reply) => return reply,
+    };
+    encode(respond(path, &request, ctx))
+}
+
+/// The request of a review, or the HTTP 400 for an envelope that is not `admission.k8s.io/v1`.
+fn request_of<T: kube::Resource>(review: AdmissionReview<T>) -> Result<AdmissionRequest<T>, Reply> {
     if review.types.api_version != "admission.k8s.io/v1" || review.types.kind != "AdmissionReview" {
-        return Reply::text(
+        return Err(Reply::text(
             400,
             format!(
                 "expected admission.k8s.io/v1 AdmissionReview, got {}/{}",
                 review.types.api_version, review.types.kind
             ),
-        );
+        ));
     }
-    let request: AdmissionRequest<DynamicObject> = match review.try_into() {
-        Ok(r) => r,
-        Err(e) => return Reply::text(400, format!("AdmissionReview without a request: {e}")),
-    };
-    let response = respond(path, &request, ctx);
+    review
+        .try_into()
+        .map_err(|e| Reply::text(400, format!("AdmissionReview without a request: {e}")))
+}
+
+fn encode(response: AdmissionResponse) -> Reply {
     match serde_json::to_vec(&response.into_review()) {
         Ok(body) => Reply { status: 200, body },
         Err(e) => Reply::text(500, format!("encoding the response: {e}")),
     }
+}
+
+/// The Workload webhooks' reply from a review decoded straight into typed Workloads; `None` when
+/// the path is another one or the body does not decode so (the general path answers then).
+fn workload_review(path: &str, body: &[u8]) -> Option<Reply> {
+    if path != paths::VALIDATE_WORKLOAD && path != paths::MUTATE_WORKLOAD {
+        return None;
+    }
+    let review: AdmissionReview<turnstile_api::Workload> = serde_json::from_slice(body).ok()?;
+    let req = request_of(review).ok()?;
+    let base = AdmissionResponse::from(&req);
+    let result = expect_kind(&req, "kueue.x-k8s.io", "v1beta2", "Workload").and_then(|()| {
+        if path == paths::MUTATE_WORKLOAD {
+            return Ok(base.clone());
+        }
+        let new = req
+            .object
+            .as_ref()
+            .ok_or_else(|| "the review carries no Workload".to_owned())?;
+        let old = match req.operation {
+            Operation::Update => req.old_object.as_ref(),
+            _ => None,
+        };
+        Ok(deny(base.clone(), &objects::validate_workload(new, old)))
+    });
+    Some(encode(result.unwrap_or_else(|msg| denied(base, msg))))
 }
 
 fn decode<T: DeserializeOwned>(obj: Option<&DynamicObject>) -> Result<Option<T>, String> {
@@ -127,8 +171,8 @@ fn decode<T: DeserializeOwned>(obj: Option<&DynamicObject>) -> Result<Option<T>,
         .map_err(|e| e.to_string())
 }
 
-fn expect_kind(
-    req: &AdmissionRequest<DynamicObject>,
+fn expect_kind<T: kube::Resource>(
+    req: &AdmissionRequest<T>,
     group: &str,
     version: &str,
     kind: &str,

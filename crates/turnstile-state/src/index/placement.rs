@@ -4,9 +4,8 @@
 //! batched requeues of cohort trees.
 
 use super::{
-    Arc, BTreeSet, Charge, Inactive, Index, REQUEUE_BATCH_MS, RequeueTree, Standing, api,
-    condition, condition_true, conditions, convert, holds_quota, local_queue_key_of, millis,
-    reasons,
+    Arc, BTreeSet, Charge, Inactive, Index, Standing, api, condition, condition_true, conditions,
+    convert, holds_quota, local_queue_key_of, millis, reasons,
 };
 
 impl Index {
@@ -80,67 +79,37 @@ impl Index {
         }
     }
 
-    /// Moves set-aside workloads back to the active queues: every ClusterQueue's after a change
-    /// that may concern any, the trees of `requeue_trees_now` (a quota edit) at once, and the trees
-    /// that gave quota back (`requeue_trees`) [`REQUEUE_BATCH_MS`] after the first release, however
-    /// many follow meanwhile (Kueue's one-second requeue batch per cohort tree).
-    pub(super) fn flush_requeues(&mut self, now_ms: i64) {
+    /// Moves the set-aside workloads of the cohort trees that gave quota back (or of every
+    /// ClusterQueue, after a change that may concern any) back to the active queues: once per
+    /// cycle however many releases came in between.
+    pub(super) fn flush_requeues(&mut self) {
         if self.requeue_every_queue {
             self.requeue_every_queue = false;
             self.requeue_trees.clear();
-            self.requeue_trees_now.clear();
-            self.requeue_due.clear();
             let names: Vec<String> = self.cluster_queues.keys().cloned().collect();
             self.pending
                 .requeue_inadmissible(names.iter().map(String::as_str));
             return;
         }
-        for cq in std::mem::take(&mut self.requeue_trees) {
-            let tree = self.tree_of(cq);
-            self.requeue_due
-                .entry(tree)
-                .or_insert(now_ms.saturating_add(REQUEUE_BATCH_MS));
-        }
-        let mut trees: BTreeSet<RequeueTree> = std::mem::take(&mut self.requeue_trees_now)
-            .into_iter()
-            .map(|cq| self.tree_of(cq))
-            .collect();
-        trees.extend(
-            self.requeue_due
-                .iter()
-                .filter(|(_, due)| **due <= now_ms)
-                .map(|(t, _)| t.clone()),
-        );
-        if trees.is_empty() {
+        if self.requeue_trees.is_empty() {
             return;
         }
-        for t in &trees {
-            self.requeue_due.remove(t);
-        }
+        let asked = std::mem::take(&mut self.requeue_trees);
+        let roots: BTreeSet<Option<String>> = asked
+            .iter()
+            .map(|q| self.cohort_chain(q).last().cloned())
+            .collect();
         let names: Vec<String> = self
             .cluster_queues
             .keys()
             .filter(|q| match self.cohort_chain(q).last() {
-                Some(root) => trees.contains(&RequeueTree::Cohort(root.clone())),
-                None => trees.contains(&RequeueTree::Queue((*q).clone())),
+                Some(root) => roots.contains(&Some(root.clone())),
+                None => asked.contains(*q),
             })
             .cloned()
             .collect();
         self.pending
             .requeue_inadmissible(names.iter().map(String::as_str));
-    }
-
-    /// When the next batched requeue is due (unix ms).
-    pub fn next_requeue_due(&self) -> Option<i64> {
-        self.requeue_due.values().min().copied()
-    }
-
-    /// The cohort tree a ClusterQueue is in (its root cohort), or the queue alone.
-    fn tree_of(&self, cq: String) -> RequeueTree {
-        match self.cohort_chain(&cq).last() {
-            Some(root) => RequeueTree::Cohort(root.clone()),
-            None => RequeueTree::Queue(cq),
-        }
     }
 
     /// Cohorts from a ClusterQueue up to its root (stops at a cycle).
@@ -159,15 +128,9 @@ impl Index {
         chain
     }
 
-    /// Asks for the set-aside workloads of `cq`'s cohort tree to be tried again: quota was given
-    /// back there (batched, see [`Index::flush_requeues`]).
+    /// Asks for the set-aside workloads of `cq`'s cohort tree to be tried again at the next cycle.
     pub(super) fn requeue_tree_of(&mut self, cq: &str) {
         self.requeue_trees.insert(cq.to_owned());
-    }
-
-    /// The same at the next cycle: `cq`'s quota or place in the tree changed.
-    pub(super) fn requeue_tree_now(&mut self, cq: &str) {
-        self.requeue_trees_now.insert(cq.to_owned());
     }
 
     /// Puts a workload where it belongs (the pending queues, or nowhere) and keeps what follows

@@ -207,3 +207,114 @@ fn bad_input_gets_clear_errors_not_panics() {
             .contains("cannot decode the Job")
     );
 }
+
+#[test]
+fn workload_reviews_decoded_in_one_pass_answer_as_the_general_path() {
+    let kind = ("kueue.x-k8s.io", "v1beta2", "Workload");
+    let wl = |count: i64, cpu: &str, reserved: bool| {
+        let mut v = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload",
+            "metadata": {"name": "x", "namespace": "ns"},
+            "spec": {"queueName": "lq", "podSets": [{"name": "main", "count": count, "template": {"spec": {
+                "containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": cpu}}}]}}}]}});
+        if reserved {
+            v["status"] = json!({"conditions": [{"type": "QuotaReserved", "status": "True",
+                "reason": "QuotaReserved", "message": "", "lastTransitionTime": "2026-12-01T00:00:00Z"}],
+                "admission": {"clusterQueue": "cq", "podSetAssignments": [{"name": "main",
+                    "flavors": {"cpu": "f"}, "resourceUsage": {"cpu": "1"}, "count": 1}]}});
+        }
+        v
+    };
+    let ctx = Fixed(JobContext::default());
+    let cases = [
+        (
+            paths::VALIDATE_WORKLOAD,
+            review(kind, "workloads", "CREATE", wl(1, "1", false), None),
+            true,
+        ),
+        (
+            paths::MUTATE_WORKLOAD,
+            review(kind, "workloads", "CREATE", wl(1, "1", false), None),
+            true,
+        ),
+        (
+            paths::VALIDATE_WORKLOAD,
+            review(kind, "workloads", "CREATE", wl(1, "-1", false), None),
+            false,
+        ),
+        (
+            paths::VALIDATE_WORKLOAD,
+            review(
+                kind,
+                "workloads",
+                "UPDATE",
+                wl(2, "1", true),
+                Some(wl(1, "1", true)),
+            ),
+            false,
+        ),
+        (
+            paths::VALIDATE_WORKLOAD,
+            review(
+                kind,
+                "workloads",
+                "UPDATE",
+                wl(1, "1", true),
+                Some(wl(1, "1", false)),
+            ),
+            true,
+        ),
+        (
+            paths::VALIDATE_WORKLOAD,
+            review(
+                ("kueue.x-k8s.io", "v1beta2", "Cohort"),
+                "cohorts",
+                "CREATE",
+                wl(1, "1", false),
+                None,
+            ),
+            false,
+        ),
+    ];
+    for (path, body, allowed) in cases {
+        let fast = workload_review(path, &body).expect("decodes as a Workload review");
+        assert_eq!(fast, general_review(path, &body, &ctx), "{path}");
+        assert_eq!(
+            response(&fast)["allowed"],
+            allowed,
+            "{path}: {}",
+            String::from_utf8_lossy(&fast.body)
+        );
+    }
+    // Not a Workload as the schema has it: the general path answers, with the reason.
+    let bad = review(
+        kind,
+        "workloads",
+        "CREATE",
+        json!({"metadata": {"name": "x"}, "spec": {"podSets": "x"}}),
+        None,
+    );
+    assert!(workload_review(paths::VALIDATE_WORKLOAD, &bad).is_none());
+    let r = response(&handle(paths::VALIDATE_WORKLOAD, &bad, &ctx));
+    assert_eq!(r["allowed"], false);
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot decode the Workload"),
+        "{r}"
+    );
+    assert!(
+        workload_review(paths::VALIDATE_COHORT, &body_of_cohort()).is_none(),
+        "other paths"
+    );
+}
+
+fn body_of_cohort() -> Vec<u8> {
+    review(
+        ("kueue.x-k8s.io", "v1beta2", "Cohort"),
+        "cohorts",
+        "CREATE",
+        json!({"metadata": {"name": "c"}, "spec": {}}),
+        None,
+    )
+}
