@@ -14,6 +14,20 @@ use crate::TestNs;
 /// tests.
 pub const OPT_IN: (&str, &str) = ("e2e.turnstile.dev/webhook", "jobs");
 
+/// A Workload's `status.schedulingStats.evictions` as `(reason, underlyingCause, count)`.
+pub fn eviction_stats(w: &Workload) -> Vec<(String, String, i32)> {
+    w.status
+        .as_ref()
+        .and_then(|s| s.scheduling_stats.as_ref())
+        .map(|s| {
+            s.evictions
+                .iter()
+                .map(|e| (e.reason.clone(), e.underlying_cause.clone(), e.count))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A Workload condition.
 pub fn cond<'a>(
     w: &'a Workload,

@@ -454,17 +454,12 @@ async fn preemption(
         "{evicted:?}"
     );
     // Counted in the Workload's scheduling stats, as Kueue counts evictions.
-    let stats = w
-        .status
-        .as_ref()
-        .and_then(|s| s.scheduling_stats.as_ref())
-        .map(|s| {
-            s.evictions
-                .iter()
-                .map(|e| (e.reason.as_str(), e.underlying_cause.as_str(), e.count))
-                .collect::<Vec<_>>()
-        });
-    assert_eq!(stats, Some(vec![("Preempted", "", 1)]), "{:?}", w.status);
+    assert_eq!(
+        turnstile_e2e::jobs::eviction_stats(w),
+        vec![("Preempted".to_owned(), String::new(), 1)],
+        "{:?}",
+        w.status
+    );
     turnstile_e2e::until_event(&ns, "low", "Stopped").await;
     // High runs and completes; low is admitted again and completes too.
     let all = turnstile_e2e::until_workloads(&ns, "both finished", |all| {

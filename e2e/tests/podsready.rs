@@ -88,19 +88,8 @@ async fn pods_ready_timeout(
         "target removed once deactivated"
     );
     // Both evictions counted as Kueue counts them (reason, underlying cause).
-    let stats: Vec<(String, String, i32)> = w
-        .status
-        .as_ref()
-        .and_then(|s| s.scheduling_stats.as_ref())
-        .map(|s| {
-            s.evictions
-                .iter()
-                .map(|e| (e.reason.clone(), e.underlying_cause.clone(), e.count))
-                .collect()
-        })
-        .unwrap_or_default();
     assert_eq!(
-        stats,
+        turnstile_e2e::jobs::eviction_stats(w),
         vec![
             ("PodsReadyTimeout".to_owned(), "WaitForStart".to_owned(), 1),
             (
