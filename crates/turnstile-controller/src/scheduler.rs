@@ -743,7 +743,7 @@ fn tell_now(wl: &Workload, reason: &str, pacer: &mut Pacer) -> bool {
 /// written after their grace.
 fn defer_pending_reasons(
     out: &mut turnstile_core::CycleOutcome,
-    heads: &BTreeMap<String, Vec<Arc<turnstile_core::model::Workload>>>,
+    heads: &BTreeMap<String, Vec<turnstile_core::model::Workload>>,
     ix: &turnstile_state::index::Index,
     (now_ms, pacer): (i64, &mut Pacer),
     notes: &mut PendingNotes,
@@ -780,8 +780,8 @@ fn defer_pending_reasons(
 /// that was not admitted (its head, the one Kueue's cycle evaluates). The workloads behind it keep
 /// the status they show until they are the head: rewriting every evaluated workload's message
 /// (its "N more needed" changes with every admission) would cost a write per workload per cycle.
-fn pending_heads<'a, W: AsRef<turnstile_core::model::Workload>>(
-    heads: &'a BTreeMap<String, Vec<W>>,
+fn pending_heads<'a>(
+    heads: &'a BTreeMap<String, Vec<turnstile_core::model::Workload>>,
     decisions: &[Decision],
 ) -> std::collections::BTreeSet<&'a str> {
     let pending: std::collections::BTreeSet<&str> = decisions
@@ -793,7 +793,7 @@ fn pending_heads<'a, W: AsRef<turnstile_core::model::Workload>>(
         .values()
         .filter_map(|list| {
             list.iter()
-                .map(|w| w.as_ref().key.as_str())
+                .map(|w| w.key.as_str())
                 .find(|k| pending.contains(k))
         })
         .collect()

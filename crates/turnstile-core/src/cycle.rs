@@ -168,15 +168,15 @@ fn shape<'a>(snap: &Snapshot, w: &'a Workload) -> Shape<'a> {
 }
 
 /// Runs one cycle. `pending` holds each ClusterQueue's admissible pending workloads in queue order.
-pub fn schedule_cycle<W: AsRef<Workload>>(
+pub fn schedule_cycle(
     snapshot: &Snapshot,
-    pending: &BTreeMap<String, Vec<W>>,
+    pending: &BTreeMap<String, Vec<Workload>>,
     now: i64,
     config: &CycleConfig,
 ) -> CycleOutcome {
     let mut snap = snapshot.clone();
     snap.fair_sharing = config.fair_sharing.then_some(config.fair_strategies);
-    let queues: Vec<(&String, &Vec<W>)> =
+    let queues: Vec<(&String, &Vec<Workload>)> =
         pending.iter().filter(|(q, _)| snap.is_active(q)).collect();
     let chosen = select(&queues, config.max_evaluations);
     let entries = nominate(&mut snap, chosen, config);
@@ -187,7 +187,7 @@ pub fn schedule_cycle<W: AsRef<Workload>>(
             q.as_str(),
             list.iter()
                 .enumerate()
-                .map(|(i, w)| (w.as_ref().key.as_str(), i))
+                .map(|(i, w)| (w.key.as_str(), i))
                 .collect(),
         );
     }
@@ -337,17 +337,14 @@ fn nominate<'a>(
 }
 
 /// Up to `budget` workloads, round-robin over the queues, each queue in its own order.
-fn select<'a, W: AsRef<Workload>>(
-    queues: &[(&String, &'a Vec<W>)],
-    budget: usize,
-) -> Vec<&'a Workload> {
+fn select<'a>(queues: &[(&String, &'a Vec<Workload>)], budget: usize) -> Vec<&'a Workload> {
     let mut chosen: Vec<&Workload> = Vec::new();
     let mut round = 0;
     while chosen.len() < budget {
         let mut any = false;
         for (_, list) in queues {
             if let Some(w) = list.get(round) {
-                chosen.push(w.as_ref());
+                chosen.push(w);
                 any = true;
                 if chosen.len() == budget {
                     break;

@@ -210,12 +210,6 @@ pub struct Workload {
     pub pod_sets: Vec<PodSet>,
 }
 
-impl AsRef<Workload> for Workload {
-    fn as_ref(&self) -> &Workload {
-        self
-    }
-}
-
 /// Flavors and count admitted for one pod set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PodSetAssignment {

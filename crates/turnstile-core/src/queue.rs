@@ -120,17 +120,17 @@ impl PendingQueues {
     }
 
     /// The first `limit` active workloads of each ClusterQueue whose backoff has ended at `now`,
-    /// in order (shared with the queues, not copied).
-    pub fn heads(&self, now: i64, limit: usize) -> BTreeMap<String, Vec<Arc<Workload>>> {
+    /// in order.
+    pub fn heads(&self, now: i64, limit: usize) -> BTreeMap<String, Vec<Workload>> {
         let mut out = BTreeMap::new();
         for (name, q) in &self.queues {
-            let list: Vec<Arc<Workload>> = q
+            let list: Vec<Workload> = q
                 .active
                 .iter()
                 .filter_map(|k| q.items.get(&k.3))
                 .filter(|i| i.not_before <= now)
                 .take(limit)
-                .map(|i| Arc::clone(&i.workload))
+                .map(|i| (*i.workload).clone())
                 .collect();
             if !list.is_empty() {
                 out.insert(name.clone(), list);
@@ -142,7 +142,7 @@ impl PendingQueues {
     /// The workloads a cycle with an evaluation `budget` will consider: round-robin over the
     /// ClusterQueues (each in its own order, backoff ended at `now`), `budget` in all. Cheaper than
     /// [`PendingQueues::heads`] with a large backlog; a cycle given these picks the same workloads.
-    pub fn heads_budget(&self, now: i64, budget: usize) -> BTreeMap<String, Vec<Arc<Workload>>> {
+    pub fn heads_budget(&self, now: i64, budget: usize) -> BTreeMap<String, Vec<Workload>> {
         let mut iters: Vec<(&String, Box<dyn Iterator<Item = &Item> + '_>)> = self
             .queues
             .iter()
@@ -156,7 +156,7 @@ impl PendingQueues {
                 (name, it)
             })
             .collect();
-        let mut out: BTreeMap<String, Vec<Arc<Workload>>> = BTreeMap::new();
+        let mut out: BTreeMap<String, Vec<Workload>> = BTreeMap::new();
         let mut taken = 0;
         while taken < budget {
             let mut any = false;
@@ -167,7 +167,7 @@ impl PendingQueues {
                 if let Some(item) = it.next() {
                     out.entry((*name).clone())
                         .or_default()
-                        .push(Arc::clone(&item.workload));
+                        .push((*item.workload).clone());
                     taken += 1;
                     any = true;
                 }
@@ -286,7 +286,7 @@ mod tests {
         }
     }
 
-    fn keys(h: &BTreeMap<String, Vec<Arc<Workload>>>, q: &str) -> Vec<String> {
+    fn keys(h: &BTreeMap<String, Vec<Workload>>, q: &str) -> Vec<String> {
         h.get(q)
             .map(|l| l.iter().map(|w| w.key.clone()).collect())
             .unwrap_or_default()

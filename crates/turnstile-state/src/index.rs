@@ -909,17 +909,13 @@ impl Index {
 
     /// The pending workloads the next cycle may consider (set-aside workloads whose tree gave
     /// quota back since the last cycle are active again first).
-    pub fn heads(&mut self, now_ms: i64) -> BTreeMap<String, Vec<Arc<Workload>>> {
+    pub fn heads(&mut self, now_ms: i64) -> BTreeMap<String, Vec<Workload>> {
         self.flush_requeues();
         self.pending.heads(now_ms, usize::MAX)
     }
 
     /// The pending workloads a cycle with evaluation budget `budget` will consider (round-robin).
-    pub fn heads_limited(
-        &mut self,
-        now_ms: i64,
-        budget: usize,
-    ) -> BTreeMap<String, Vec<Arc<Workload>>> {
+    pub fn heads_limited(&mut self, now_ms: i64, budget: usize) -> BTreeMap<String, Vec<Workload>> {
         self.flush_requeues();
         self.pending.heads_budget(now_ms, budget)
     }
