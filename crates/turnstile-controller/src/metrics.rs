@@ -786,14 +786,12 @@ fn qty(q: Option<&turnstile_api::Quantity>) -> f64 {
         })
 }
 
-/// An amount in scheduling units as Kueue reports it (cpu from milli-units to cores).
-#[allow(clippy::cast_precision_loss)]
+/// An amount in scheduling units as Kueue reports it: the quantity the statuses write for it
+/// (`convert::quantity_string`, cpu from milli-units), as a float.
 fn amount(resource: &str, v: i64) -> f64 {
-    if resource == "cpu" {
-        v as f64 / 1000.0
-    } else {
-        v as f64
-    }
+    qty(Some(&turnstile_api::Quantity(
+        turnstile_state::convert::quantity_string(resource, v),
+    )))
 }
 
 /// Kueue's cohort subtree gauges: the subtree's nominal quota and the quota reserved by every

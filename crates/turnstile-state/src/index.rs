@@ -1066,10 +1066,10 @@ impl Index {
     }
 
     /// The pending workloads of ClusterQueue `cq` (what Kueue's visibility API lists), unsorted,
-    /// for a caller that must not hold the cache long: each pending workload's scheduling model (its priority and queue order; sort with
-    /// `turnstile_core::queue::sort_in_queue_order`) and the Workload's identity (name,
-    /// namespace, creation time, owners, queue name: a small copy), or `None` when there is no
-    /// such ClusterQueue.
+    /// for a caller that must not hold the cache long: each pending workload's scheduling model
+    /// (its priority and queue order; sort with `turnstile_core::queue::sort_in_queue_order`) and
+    /// the Workload's identity (name, namespace, creation time, owners, queue name: a small
+    /// copy), or `None` when there is no such ClusterQueue.
     pub fn pending_members(&self, cq: &str) -> Option<Vec<(Arc<Workload>, api::Workload)>> {
         if !self.cluster_queues.contains_key(cq) {
             return None;

@@ -152,17 +152,20 @@ fn workload_review(path: &str, body: &[u8]) -> Option<Reply> {
         if path == paths::MUTATE_WORKLOAD {
             return Ok(base.clone());
         }
-        let new = req
-            .object
-            .as_ref()
-            .ok_or_else(|| "the review carries no Workload".to_owned())?;
-        let old = match req.operation {
-            Operation::Update => req.old_object.as_ref(),
-            _ => None,
-        };
+        let (new, old) = new_and_old(&req);
+        let new = new.ok_or_else(|| "the review carries no Workload".to_owned())?;
         Ok(deny(base.clone(), &objects::validate_workload(new, old)))
     });
     Some(encode(result.unwrap_or_else(|msg| denied(base, msg))))
+}
+
+/// A review's object and, on UPDATE only, its old object.
+fn new_and_old<T: kube::Resource>(req: &AdmissionRequest<T>) -> (Option<&T>, Option<&T>) {
+    let old = match req.operation {
+        Operation::Update => req.old_object.as_ref(),
+        _ => None,
+    };
+    (req.object.as_ref(), old)
 }
 
 fn decode<T: DeserializeOwned>(obj: Option<&DynamicObject>) -> Result<Option<T>, String> {
@@ -293,13 +296,9 @@ fn typed_pair<T: DeserializeOwned>(
     kind: &str,
 ) -> Result<(T, Option<T>), String> {
     expect_kind(req, group, version, kind)?;
-    let new =
-        decode::<T>(req.object.as_ref()).map_err(|e| format!("cannot decode the {kind}: {e}"))?;
-    let old = match req.operation {
-        Operation::Update => decode::<T>(req.old_object.as_ref())
-            .map_err(|e| format!("cannot decode the old {kind}: {e}"))?,
-        _ => None,
-    };
+    let (new, old) = new_and_old(req);
+    let new = decode::<T>(new).map_err(|e| format!("cannot decode the {kind}: {e}"))?;
+    let old = decode::<T>(old).map_err(|e| format!("cannot decode the old {kind}: {e}"))?;
     new.map(|n| (n, old))
         .ok_or_else(|| format!("the review carries no {kind}"))
 }
