@@ -85,8 +85,13 @@ async fn manager_memory_with_many_pending_workloads() {
                             "containers": [{"name": "c", "image": "registry.example/batch/worker:1.0", "args": ["--task", format!("{i}")],
                                 "resources": {"requests": {"cpu": "2", "memory": "256Mi"}}}]}}}]}}))
                     .unwrap();
-                    while api.create(&PostParams::default(), &w).await.is_err() {
-                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    loop {
+                        match api.create(&PostParams::default(), &w).await {
+                            // A create whose reply was lost may have been stored: done then.
+                            Ok(_) => break,
+                            Err(kube::Error::Api(e)) if e.code == 409 => break,
+                            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        }
                     }
                 }
             });

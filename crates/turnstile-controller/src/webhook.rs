@@ -479,7 +479,7 @@ pub struct AdmittedJobs {
 impl AdmittedJobs {
     /// Records a Workload as it is now.
     pub fn apply(&mut self, w: &Workload) {
-        let key = workload_key(w);
+        let key = turnstile_state::index::key_of(&w.metadata);
         self.delete(&key);
         if !turnstile_state::lifecycle::is_admitted(w) {
             return;
@@ -509,18 +509,54 @@ impl AdmittedJobs {
     }
 }
 
-fn workload_key(w: &Workload) -> String {
-    format!(
-        "{}/{}",
-        w.metadata.namespace.as_deref().unwrap_or_default(),
-        w.metadata.name.as_deref().unwrap_or_default()
-    )
-}
-
 type SharedAdmittedJobs = Arc<std::sync::RwLock<AdmittedJobs>>;
 
+/// A Workload as the webhook's watch decodes it: metadata and status. The spec (pod templates: the
+/// bulk of every Workload event, and the same events the scheduler's watch decodes in full) is
+/// skipped while decoding; [`AdmittedJobs`] reads only the owner and the admission state.
+#[derive(Clone, Debug, serde::Deserialize)]
+struct WorkloadHead {
+    metadata: kube::core::ObjectMeta,
+    #[serde(default)]
+    status: Option<turnstile_api::v1beta2::WorkloadStatus>,
+}
+
+impl Resource for WorkloadHead {
+    type DynamicType = ();
+    type Scope = kube::core::NamespaceResourceScope;
+
+    fn kind((): &()) -> std::borrow::Cow<'_, str> {
+        Workload::kind(&())
+    }
+    fn group((): &()) -> std::borrow::Cow<'_, str> {
+        Workload::group(&())
+    }
+    fn version((): &()) -> std::borrow::Cow<'_, str> {
+        Workload::version(&())
+    }
+    fn plural((): &()) -> std::borrow::Cow<'_, str> {
+        Workload::plural(&())
+    }
+    fn meta(&self) -> &kube::core::ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut kube::core::ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl From<WorkloadHead> for Workload {
+    fn from(h: WorkloadHead) -> Self {
+        Workload {
+            metadata: h.metadata,
+            spec: turnstile_api::v1beta2::WorkloadSpec::default(),
+            status: h.status,
+        }
+    }
+}
+
 fn spawn_admitted_jobs(
-    api: Api<Workload>,
+    api: Api<WorkloadHead>,
 ) -> (SharedAdmittedJobs, tokio::sync::watch::Receiver<bool>) {
     let view = Arc::new(std::sync::RwLock::new(AdmittedJobs::default()));
     let (r, ready) = tokio::sync::watch::channel(false);
@@ -543,7 +579,7 @@ fn spawn_admitted_jobs(
                 watcher::Event::Init => relist = Some(AdmittedJobs::default()),
                 watcher::Event::InitApply(w) => {
                     if let Some(b) = relist.as_mut() {
-                        b.apply(&w);
+                        b.apply(&w.into());
                     }
                 }
                 watcher::Event::InitDone => {
@@ -554,12 +590,12 @@ fn spawn_admitted_jobs(
                 }
                 watcher::Event::Apply(w) => {
                     if let Ok(mut g) = v.write() {
-                        g.apply(&w);
+                        g.apply(&w.into());
                     }
                 }
                 watcher::Event::Delete(w) => {
                     if let Ok(mut g) = v.write() {
-                        g.delete(&workload_key(&w));
+                        g.delete(&turnstile_state::index::key_of(&w.metadata));
                     }
                 }
             }
@@ -611,7 +647,7 @@ impl ClusterView {
     /// Starts the watches the view reads from.
     pub fn start(client: &Client, config: JobsConfig, manager_username: String) -> Self {
         let (admitted_jobs, admitted_jobs_ready) =
-            spawn_admitted_jobs(Api::<Workload>::all(client.clone()));
+            spawn_admitted_jobs(Api::<WorkloadHead>::all(client.clone()));
         Self {
             local_queues: spawn_reflector(Api::<LocalQueue>::all(client.clone())),
             priority_classes: spawn_reflector(Api::<WorkloadPriorityClass>::all(client.clone())),
@@ -681,7 +717,7 @@ impl ReviewContext for ClusterView {
 
 #[cfg(test)]
 mod tests {
-    use super::{AdmittedJobs, JobsConfig, conversion_url};
+    use super::{AdmittedJobs, JobsConfig, WorkloadHead, conversion_url};
 
     #[test]
     fn conversion_is_served_where_the_admission_webhooks_are() {
@@ -772,5 +808,27 @@ mod tests {
         no_quota.status.as_mut().unwrap().admission = None;
         a.apply(&no_quota);
         assert!(!a.contains("job-3") && !a.contains("job-4"));
+    }
+
+    #[test]
+    fn the_watch_decodes_what_the_view_reads_and_skips_the_spec() {
+        let full = serde_json::to_value(wl("w", "job-1", None, true)).unwrap();
+        let mut event = full.clone();
+        event["spec"] = serde_json::json!({"queueName": "lq", "podSets": [{"name": "main", "count": 3,
+            "template": {"spec": {"containers": [{"name": "c", "image": "i",
+                "resources": {"requests": {"cpu": "2"}}}]}}}]});
+        let head: WorkloadHead = serde_json::from_value(event).unwrap();
+        let seen: Workload = head.into();
+        assert_eq!(seen.spec, turnstile_api::v1beta2::WorkloadSpec::default());
+        assert_eq!(seen.metadata, wl("w", "job-1", None, true).metadata);
+        assert_eq!(seen.status, wl("w", "job-1", None, true).status);
+        let mut a = AdmittedJobs::default();
+        a.apply(&seen);
+        assert!(a.contains("job-1"));
+        // A Workload without a status (just created) decodes too.
+        let mut created = full;
+        created.as_object_mut().unwrap().remove("status");
+        let head: WorkloadHead = serde_json::from_value(created).unwrap();
+        assert!(head.status.is_none());
     }
 }

@@ -13,6 +13,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// The process allocator. The manager allocates and frees many short-lived buffers per watch event
+/// and admission review (JSON decoding, TLS records); with glibc's allocator that bookkeeping was
+/// about a sixth of the manager's CPU in Kueue's scheduler benchmark (`docs/performance.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod chart;
 mod manager;
 mod rbac;
