@@ -8,6 +8,16 @@ pub const VERSION: &str = "v1beta2";
 /// `apiVersion` of every kind.
 pub const API_VERSION: &str = "kueue.x-k8s.io/v1beta2";
 
+/// The key Turnstile knows a namespaced object by, `namespace/name`: the one format of every
+/// cache, index, queue and reconciler key (Workloads, LocalQueues, Jobs).
+pub fn object_key(namespace: &str, name: &str) -> String {
+    let mut k = String::with_capacity(namespace.len() + 1 + name.len());
+    k.push_str(namespace);
+    k.push('/');
+    k.push_str(name);
+    k
+}
+
 /// Finalizer on ClusterQueues, ResourceFlavors and Workloads while they are in use.
 pub const RESOURCE_IN_USE_FINALIZER: &str = "kueue.x-k8s.io/resource-in-use";
 /// Name of the pod set of a single-pod-set workload.
@@ -249,5 +259,24 @@ pub mod managed_by {
             .as_ref()
             .and_then(|s| s.managed_by.as_deref())
             .is_none_or(|m| m == JOB_CONTROLLER)
+    }
+
+    /// The LocalQueue a Job names ([`super::labels::QUEUE_NAME`]). An empty value names none, as
+    /// in Kueue: such a Job is queued only with `manageJobsWithoutQueueName`.
+    pub fn job_queue_name(job: &Job) -> Option<&str> {
+        job.metadata
+            .labels
+            .as_ref()?
+            .get(super::labels::QUEUE_NAME)
+            .map(String::as_str)
+            .filter(|q| !q.is_empty())
+    }
+
+    /// Whether a Job in a managed namespace is queued: it names a queue, or
+    /// `manageJobsWithoutQueueName` takes Jobs that do not. The webhook (which suspends it) and
+    /// the Job reconciler (which makes its Workload) both ask this, so that no Job is suspended
+    /// and then left alone.
+    pub fn job_is_queued(job: &Job, manage_jobs_without_queue_name: bool) -> bool {
+        manage_jobs_without_queue_name || job_queue_name(job).is_some()
     }
 }

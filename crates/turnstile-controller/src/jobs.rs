@@ -71,11 +71,7 @@ fn now_ms() -> i64 {
 }
 
 fn job_key(job: &Job) -> String {
-    format!(
-        "{}/{}",
-        job.metadata.namespace.as_deref().unwrap_or_default(),
-        job.metadata.name.as_deref().unwrap_or_default()
-    )
+    turnstile_state::index::key_of(&job.metadata)
 }
 
 /// A Workload with what the cache converted from its pod set.
@@ -292,9 +288,9 @@ fn owned_workloads(ix: &Index, key: &str) -> Vec<Owned> {
 fn prebuilt_workload(ix: &mut Index, job: &Job) -> Option<Owned> {
     let name = turnstile_jobs::workload::prebuilt_name(job)?;
     let ns = job.metadata.namespace.as_deref().unwrap_or_default();
-    let key = format!("{ns}/{name}");
+    let key = turnstile_api::keys::object_key(ns, name);
     let Some((wl, model)) = ix.workload_with_model(&key) else {
-        ix.await_workload(&key, &format!("{ns}/{}", job.name_any()));
+        ix.await_workload(&key, &job_key(job));
         return None;
     };
     let owned = Owned::new(ix, wl, model);

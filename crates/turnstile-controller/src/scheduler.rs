@@ -71,7 +71,9 @@ type Delete = fn(&mut Index, &str);
 
 fn key<K: Resource>(o: &K) -> String {
     match o.meta().namespace.as_deref() {
-        Some(ns) => format!("{ns}/{}", o.meta().name.as_deref().unwrap_or_default()),
+        Some(ns) => {
+            turnstile_api::keys::object_key(ns, o.meta().name.as_deref().unwrap_or_default())
+        }
         None => o.meta().name.clone().unwrap_or_default(),
     }
 }
@@ -292,7 +294,6 @@ fn admission_json(cq: &str, assignment: &[PodSetAssignment]) -> Value {
     })
 }
 
-/// When the workload last entered its queue: the `Requeued` transition, else its creation.
 /// Writes a Workload status built by [`lifecycle`] with the one write protocol
 /// ([`crate::workload_status`]), as the scheduler.
 async fn write_status(client: &Client, wl: &Workload, status: Value) -> Result<(), kube::Error> {
@@ -806,12 +807,10 @@ fn has_checks(
     cluster_queue: &str,
     assignment: &[turnstile_core::model::PodSetAssignment],
 ) -> bool {
-    shared.index.lock().is_ok_and(|ix| {
-        let flavors = assignment
-            .iter()
-            .flat_map(|ps| ps.flavors.values().map(String::as_str));
-        !ix.checks_for(cluster_queue, flavors).is_empty()
-    })
+    shared
+        .index
+        .lock()
+        .is_ok_and(|ix| ix.admission_has_checks(cluster_queue, assignment))
 }
 
 /// Writes what a decision changed on the Workload (nothing for an unchanged pending status).
@@ -952,15 +951,6 @@ fn count_preemption(victim: &Workload, preempting_cluster_queue: &str, reason: &
     );
 }
 
-/// Whether a Workload has a Job (or any owner) to stop before its quota can be released;
-/// one without is evicted and released in one write.
-fn has_owner(wl: &Workload) -> bool {
-    wl.metadata
-        .owner_references
-        .as_ref()
-        .is_some_and(|o| !o.is_empty())
-}
-
 /// Deletes a finished Workload whose retention elapsed (Kueue's
 /// `objectRetentionPolicies.workloads.afterFinished`): Kueue's in-use finalizer first (guarded by
 /// the version seen), then the object (guarded by its UID), with Kueue's event.
@@ -1074,11 +1064,7 @@ async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
                     &format!("EvictedDueTo{reason}"),
                     message.to_owned(),
                 );
-                let status = if has_owner(&wl) {
-                    lifecycle::evict(&wl, reason, message, None, now_ms)
-                } else {
-                    lifecycle::evict_and_release(&wl, reason, message, None, now_ms)
-                };
+                let status = lifecycle::eviction(&wl, reason, message, None, now_ms);
                 write_status(client, &wl, status).await
             }
             Upkeep::SetPriority { key, priority } => {
@@ -1206,23 +1192,13 @@ async fn evict(
     );
     // A Workload without a Job to stop gives its quota back in the same write; it may come back
     // at once.
-    let status = if has_owner(victim) {
-        lifecycle::evict(
-            victim,
-            reasons::PREEMPTED,
-            &message,
-            Some(e.target.reason.as_str()),
-            now_ms,
-        )
-    } else {
-        lifecycle::evict_and_release(
-            victim,
-            reasons::PREEMPTED,
-            &message,
-            Some(e.target.reason.as_str()),
-            now_ms,
-        )
-    };
+    let status = lifecycle::eviction(
+        victim,
+        reasons::PREEMPTED,
+        &message,
+        Some(e.target.reason.as_str()),
+        now_ms,
+    );
     write_status(client, victim, status).await?;
     tracing::info!(workload = %e.target.key, preemptor = %e.preemptor, reason = e.target.reason.as_str(), "preempted");
     count_preemption(victim, &preemptor_cq, e.target.reason.as_str());

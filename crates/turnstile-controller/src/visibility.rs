@@ -558,7 +558,7 @@ pub fn gather(route: &Route, index: &Index) -> Gathered {
             namespace, name, ..
         } => Gathered::LocalQueue(
             index
-                .cluster_queue_of(&format!("{namespace}/{name}"))
+                .cluster_queue_of(&turnstile_api::keys::object_key(namespace, name))
                 .map(|cq| members(&cq).unwrap_or_default()),
         ),
         _ => Gathered::Nothing,

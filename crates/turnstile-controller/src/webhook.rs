@@ -458,8 +458,10 @@ impl JobsConfig {
     pub fn manages_job(&self, job: &Job, namespace_labels: &BTreeMap<String, String>) -> bool {
         let ns = job.metadata.namespace.as_deref().unwrap_or_default();
         self.manages_namespace(ns, namespace_labels)
-            && (self.manage_jobs_without_queue_name
-                || turnstile_jobs::workload::queue_name(job).is_some_and(|q| !q.is_empty()))
+            && turnstile_api::keys::managed_by::job_is_queued(
+                job,
+                self.manage_jobs_without_queue_name,
+            )
     }
 }
 

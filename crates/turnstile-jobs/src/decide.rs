@@ -142,11 +142,7 @@ fn wl_name(wl: &api::Workload) -> String {
 }
 
 fn wl_key(wl: &api::Workload) -> String {
-    format!(
-        "{}/{}",
-        wl.metadata.namespace.as_deref().unwrap_or_default(),
-        wl.metadata.name.as_deref().unwrap_or_default()
-    )
+    turnstile_state::index::key_of(&wl.metadata)
 }
 
 fn has_finalizer(wl: &api::Workload) -> bool {
@@ -628,7 +624,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
         return out;
     }
 
-    let admitted = holds_quota(wl) && is_true(wl, conditions::ADMITTED);
+    let admitted = lifecycle::is_admitted(wl);
     let evicted = is_true(wl, conditions::EVICTED);
     if !suspended && !stopping {
         if admitted && !evicted {

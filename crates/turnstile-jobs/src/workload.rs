@@ -49,13 +49,9 @@ pub fn min_count(job: &Job) -> Option<i32> {
         .ok()
 }
 
-/// The LocalQueue the Job names (`kueue.x-k8s.io/queue-name`).
+/// The LocalQueue the Job names (`kueue.x-k8s.io/queue-name`; empty names none).
 pub fn queue_name(job: &Job) -> Option<&str> {
-    job.metadata
-        .labels
-        .as_ref()?
-        .get(labels::QUEUE_NAME)
-        .map(String::as_str)
+    turnstile_api::keys::managed_by::job_queue_name(job)
 }
 
 /// The pod template as the Workload keeps it: without the labels the Job controller adds per

@@ -429,8 +429,6 @@ pub fn workload(
     timestamp_ms: i64,
     rules: &ResourceRules,
 ) -> Result<model::Workload, ConvertError> {
-    let ns = wl.metadata.namespace.clone().unwrap_or_default();
-    let name = wl.metadata.name.clone().unwrap_or_default();
     let pod_sets = wl
         .spec
         .pod_sets
@@ -439,7 +437,7 @@ pub fn workload(
         .map(|(i, ps)| pod_set(ps, &format!("spec.podSets[{i}]"), rules))
         .collect::<Result<_, _>>()?;
     Ok(model::Workload {
-        key: format!("{ns}/{name}"),
+        key: crate::index::key_of(&wl.metadata),
         uid: wl.metadata.uid.clone().unwrap_or_default(),
         cluster_queue: cluster_queue.to_owned(),
         priority: wl.spec.effective_priority(),

@@ -217,9 +217,9 @@ pub fn job_key_of(wl: &api::Workload) -> Option<String> {
             .labels
             .as_ref()?
             .get(api::keys::labels::JOB_UID)?;
-        Some(format!(
-            "{}/job-uid:{uid}",
-            wl.metadata.namespace.as_deref().unwrap_or_default()
+        Some(api::keys::object_key(
+            wl.metadata.namespace.as_deref().unwrap_or_default(),
+            &format!("job-uid:{uid}"),
         ))
     })
 }
@@ -239,32 +239,29 @@ pub fn job_owner(
 /// The `namespace/name` of the batch/v1 Job controlling a Workload, if any.
 pub fn controlling_job(wl: &api::Workload) -> Option<String> {
     let r = job_owner(wl)?;
-    Some(format!(
-        "{}/{}",
+    Some(api::keys::object_key(
         wl.metadata.namespace.as_deref().unwrap_or_default(),
-        r.name
+        &r.name,
     ))
 }
 
 /// The LocalQueue key (`namespace/queueName`) a Workload names.
 fn local_queue_key_of(wl: &api::Workload) -> String {
-    format!(
-        "{}/{}",
+    api::keys::object_key(
         wl.metadata.namespace.as_deref().unwrap_or_default(),
         wl.spec
             .queue_name
             .as_ref()
             .map(api::LocalQueueName::as_str)
-            .unwrap_or_default()
+            .unwrap_or_default(),
     )
 }
 
 /// The cache's key of a namespaced object: `namespace/name`.
 pub fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    format!(
-        "{}/{}",
+    api::keys::object_key(
         meta.namespace.as_deref().unwrap_or_default(),
-        meta.name.as_deref().unwrap_or_default()
+        meta.name.as_deref().unwrap_or_default(),
     )
 }
 
@@ -548,6 +545,19 @@ impl Index {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Whether AdmissionChecks apply to an admission to `cq` with `assignment`: the reservation is
+    /// then the first step only (the checks decide when it is admitted).
+    pub fn admission_has_checks(
+        &self,
+        cq: &str,
+        assignment: &[turnstile_core::model::PodSetAssignment],
+    ) -> bool {
+        let flavors = assignment
+            .iter()
+            .flat_map(|ps| ps.flavors.values().map(String::as_str));
+        !self.checks_for(cq, flavors).is_empty()
     }
 
     /// The AdmissionChecks that apply to a Workload under its current reservation (none without

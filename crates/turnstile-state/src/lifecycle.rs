@@ -359,6 +359,24 @@ pub fn evict_and_release(
     released
 }
 
+/// The eviction write for a Workload: [`evict`] when the Job reconciler stops it first (it has a
+/// Job, or was made for one: [`crate::index::job_key_of`]) and releases its quota once the Job has
+/// stopped; [`evict_and_release`] for any other (no owner, or an owner no reconciler here acts on),
+/// whose quota would otherwise never be given back.
+pub fn eviction(
+    wl: &api::Workload,
+    reason: &str,
+    message: &str,
+    preempted: Option<&str>,
+    now_ms: i64,
+) -> Value {
+    if crate::index::job_key_of(wl).is_some() {
+        evict(wl, reason, message, preempted, now_ms)
+    } else {
+        evict_and_release(wl, reason, message, preempted, now_ms)
+    }
+}
+
 /// Lets a parked Workload back into its queue (`Requeued=True`).
 pub fn requeue(wl: &api::Workload, reason: &str, message: &str, now_ms: i64) -> Value {
     status_with(
@@ -443,6 +461,33 @@ mod tests {
             cond(&s, "QuotaReserved")["lastTransitionTime"],
             "2025-12-06T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn only_a_workload_the_job_reconciler_stops_keeps_its_quota_when_evicted() {
+        let owned = |kind: &str, api_version: &str| {
+            let mut w = admitted();
+            w.metadata.owner_references = Some(vec![serde_json::from_value(json!({
+                "apiVersion": api_version, "kind": kind, "name": "o", "uid": "u", "controller": true}))
+            .unwrap()]);
+            w
+        };
+        let kept = |w: &api::Workload| {
+            let s = eviction(w, "Preempted", "m", Some("InClusterQueue"), NOW);
+            assert_eq!(cond(&s, "Evicted")["status"], "True");
+            cond(&s, "QuotaReserved")["status"] == "True"
+        };
+        assert!(kept(&owned("Job", "batch/v1")), "its Job is stopped first");
+        let mut orphan = admitted();
+        orphan.metadata.labels =
+            Some([("kueue.x-k8s.io/job-uid".to_owned(), "u".to_owned())].into());
+        assert!(kept(&orphan), "the Job reconciler finishes it as an orphan");
+        assert!(!kept(&admitted()), "no owner: released in the same write");
+        assert!(
+            !kept(&owned("Deployment", "apps/v1")),
+            "no reconciler here stops a Deployment: released, never stranded"
+        );
+        assert!(!kept(&owned("Job", "example.com/v1")));
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub fn managed_elsewhere(job: &Job) -> bool {
 pub fn is_queued(job: &Job, ctx: &JobContext) -> bool {
     !ctx.namespace_excluded
         && !managed_elsewhere(job)
-        && (label(job, labels::QUEUE_NAME).is_some() || ctx.manage_jobs_without_queue_name)
+        && managed_by::job_is_queued(job, ctx.manage_jobs_without_queue_name)
 }
 
 fn escape(key: &str) -> String {
@@ -81,7 +81,7 @@ pub fn default_job(job: &Job, ctx: &JobContext) -> Vec<PatchOperation> {
         return ops;
     }
     let mut new_labels: BTreeMap<&str, &str> = BTreeMap::new();
-    if label(job, labels::QUEUE_NAME).is_none() && ctx.default_local_queue_exists {
+    if managed_by::job_queue_name(job).is_none() && ctx.default_local_queue_exists {
         new_labels.insert(labels::QUEUE_NAME, DEFAULT_NAME);
     }
     if label(job, labels::PRIORITY_CLASS).is_none() && ctx.default_priority_class_exists {
@@ -98,9 +98,8 @@ pub fn default_job(job: &Job, ctx: &JobContext) -> Vec<PatchOperation> {
             ));
         }
     }
-    let queued = label(job, labels::QUEUE_NAME).is_some()
-        || new_labels.contains_key(labels::QUEUE_NAME)
-        || ctx.manage_jobs_without_queue_name;
+    let queued = new_labels.contains_key(labels::QUEUE_NAME)
+        || managed_by::job_is_queued(job, ctx.manage_jobs_without_queue_name);
     if queued && !suspended(job) {
         if job.spec.is_none() {
             ops.push(op_add("/spec", serde_json::json!({"suspend": true})));
@@ -130,7 +129,7 @@ pub fn validate_job(job: &Job, old: Option<&Job>, ctx: &JobContext) -> ErrorList
     if ctx.namespace_excluded || managed_elsewhere(job) {
         return errs;
     }
-    if let Some(q) = label(job, labels::QUEUE_NAME)
+    if let Some(q) = managed_by::job_queue_name(job)
         && !is_dns1123_subdomain(q)
     {
         errs.push(FieldError::invalid(

@@ -271,7 +271,12 @@ impl Index {
         Some(Charge {
             cluster_queue,
             local_queue: local_queue_key_of(wl),
-            admitted: self.assumed.contains_key(key) || condition_true(wl, conditions::ADMITTED),
+            // An assumed admission counts as admitted only when no AdmissionCheck applies (its
+            // write then sets Admitted=True); else, as the stored Workload shows.
+            admitted: match self.assumed.get(key) {
+                Some((cq, a)) => !self.admission_has_checks(cq, a),
+                None => condition_true(wl, conditions::ADMITTED),
+            },
             usage,
         })
     }

@@ -1478,3 +1478,30 @@ fn finished_workloads_are_counted_per_queue_as_they_come_and_go() {
     ix.delete_workload("ns/c");
     assert_eq!(counts(&ix), (None, None));
 }
+
+#[test]
+fn an_assumed_admission_under_admission_checks_reserves_without_admitting() {
+    let mut ix = setup("2");
+    ix.apply_admission_check(obj(json!({"metadata": {"name": "ac"}, "spec": {"controllerName": "c"},
+        "status": {"conditions": [{"type": "Active", "status": "True", "reason": "R", "message": "", "lastTransitionTime": "2026-11-25T00:00:00Z"}]}})));
+    ix.apply_cluster_queue(cq(
+        "2",
+        json!({"admissionChecksStrategy": {"admissionChecks": [{"name": "ac"}]}}),
+    ));
+    ix.apply_workload(wl("a", "1", "2026-11-25T00:00:01Z"));
+    assert_eq!(admitted(&cycle(&mut ix)), ["ns/a"]);
+    let st = ix.cluster_queue_status("cq").unwrap();
+    assert_eq!(
+        (st.reserving_workloads, st.admitted_workloads),
+        (1, 0),
+        "the checks decide the admission: the reservation written does not say Admitted"
+    );
+    let lq = ix.local_queue_status("ns/lq").unwrap();
+    assert_eq!((lq.reserving_workloads, lq.admitted_workloads), (1, 0));
+    // Without checks, the assumed admission is counted admitted at once.
+    ix.apply_cluster_queue(cq("2", json!({})));
+    ix.apply_workload(wl("b", "1", "2026-11-25T00:00:02Z"));
+    assert_eq!(admitted(&cycle(&mut ix)), ["ns/b"]);
+    let st = ix.cluster_queue_status("cq").unwrap();
+    assert_eq!((st.reserving_workloads, st.admitted_workloads), (2, 1));
+}

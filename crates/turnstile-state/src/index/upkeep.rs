@@ -49,11 +49,10 @@ impl Index {
                 });
             }
             let ns = wl.metadata.namespace.as_deref().unwrap_or_default();
-            let lq = wl
-                .spec
-                .queue_name
-                .as_ref()
-                .and_then(|q| self.local_queues.get(&format!("{ns}/{q}")));
+            let lq = wl.spec.queue_name.as_ref().and_then(|q| {
+                self.local_queues
+                    .get(&api::keys::object_key(ns, q.as_str()))
+            });
             let lq_policy = lq.and_then(|l| l.spec.stop_policy).unwrap_or_default();
             let cq_name = wl
                 .status

@@ -231,12 +231,9 @@ impl Index {
                 }
             }
         }
-        out.extend(
-            targets
-                .local_queues
-                .iter()
-                .map(|l| WindowTarget::LocalQueue(format!("{}/{}", l.namespace, l.name))),
-        );
+        out.extend(targets.local_queues.iter().map(|l| {
+            WindowTarget::LocalQueue(turnstile_api::keys::object_key(&l.namespace, &l.name))
+        }));
         out.sort();
         out.dedup();
         out

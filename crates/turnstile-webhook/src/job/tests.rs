@@ -67,6 +67,25 @@ fn defaulting_table() {
             want_priority_class: None,
         },
         Case {
+            name: "an empty queue name names no queue (as Kueue): not suspended",
+            input: queued("", None),
+            ctx: JobContext::default(),
+            want_suspend: None,
+            want_queue: Some(""),
+            want_priority_class: None,
+        },
+        Case {
+            name: "an empty queue name is defaulted when a default LocalQueue exists",
+            input: queued("", None),
+            ctx: JobContext {
+                default_local_queue_exists: true,
+                ..JobContext::default()
+            },
+            want_suspend: Some(true),
+            want_queue: Some("default"),
+            want_priority_class: None,
+        },
+        Case {
             name: "unqueued job untouched",
             input: plain.clone(),
             ctx: JobContext::default(),
@@ -204,6 +223,13 @@ fn validation_table() {
         (
             "valid queued job",
             queued("lq", Some(true)),
+            None,
+            ctx.clone(),
+            None,
+        ),
+        (
+            "an empty queue name is no queue, not an invalid one",
+            queued("", None),
             None,
             ctx.clone(),
             None,
