@@ -112,7 +112,16 @@ async fn scheduler_admits_by_priority_within_quota() {
         let api: Api<Workload> = Api::namespaced(ns.client(), &ns.name);
         let finished = json!({"status": {"conditions": [{"type": "Finished", "status": "True", "reason": "Succeeded", "message": "done", "lastTransitionTime": "2026-11-25T00:00:00Z"}]}});
         api.patch_status("high", &PatchParams::apply("e2e-job-controller"), &Patch::Merge(&finished)).await.unwrap();
-        ns.apply_doc(&workload("next", 0, "1")).await.unwrap();
+        // `next` is owned by an object no reconciler here stops (a ConfigMap): evicted, it must
+        // give its quota back in the same write, or it would hold it forever.
+        let owner: k8s_openapi::api::core::v1::ConfigMap = Api::namespaced(ns.client(), &ns.name)
+            .create(&kube::api::PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "next-owner"}})).unwrap())
+            .await
+            .unwrap();
+        let mut next = workload("next", 0, "1");
+        next["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "next-owner",
+            "uid": owner.metadata.uid.clone().unwrap(), "controller": true}]);
+        ns.apply_doc(&next).await.unwrap();
         let all = turnstile_e2e::until_workloads(&ns, "next admitted after high finished", |all| all.get("next").is_some_and(reserved)).await;
         assert!(held(&all) <= 3000);
 
@@ -122,6 +131,7 @@ async fn scheduler_admits_by_priority_within_quota() {
         assert!(held(&all) <= 3000, "never over quota: {}", held(&all));
         let victims: Vec<String> = all.iter().filter(|(_, w)| turnstile_e2e::workload_condition(w, "Preempted").is_some_and(|c| c.status == "True")).map(|(n, _)| n.clone()).collect();
         assert_eq!(victims.len(), 2, "{victims:?}");
+        assert!(victims.contains(&"next".to_owned()), "{victims:?}");
         for v in &victims {
             let w = &all[v];
             assert_eq!(turnstile_e2e::workload_condition(w, "Preempted").unwrap().reason, "InClusterQueue");

@@ -105,6 +105,12 @@ async fn jobs_are_suspended_and_validated(ns: TestNs, user: Client) {
         .await
         .unwrap();
     assert_ne!(plain.spec.as_ref().and_then(|s| s.suspend), Some(true));
+    // An empty queue name names no queue (as in Kueue): accepted, and left to run.
+    let empty = jobs
+        .create(&pp, &queued_job("empty-queue", Some(""), None))
+        .await
+        .unwrap();
+    assert_ne!(empty.spec.as_ref().and_then(|s| s.suspend), Some(true));
     // Unsuspending a queued, unadmitted Job is refused.
     let err = jobs
         .patch(
