@@ -573,11 +573,19 @@ async fn apply(
             tracing::info!(job = %job_name, "deleted: deactivation retention period expired");
         }
         Action::DeleteWorkload { name } => {
-            let r = workloads.delete(&name, &DeleteParams::background()).await;
+            // Only the Workload decided about: not one created since under the same name.
+            let params = DeleteParams {
+                preconditions: Some(kube::api::Preconditions {
+                    uid: find(&name).and_then(|o| o.wl.metadata.uid.clone()),
+                    resource_version: None,
+                }),
+                ..DeleteParams::background()
+            };
+            let r = workloads.delete(&name, &params).await;
             conflict_ok(
                 metrics::write("delete", "workloads", r.map(|_| ())),
                 "deleting a Workload",
-                &[404],
+                &[404, 409],
             )?;
         }
         Action::StartJob { workload: name } => {

@@ -15,9 +15,7 @@ use serde_json::{Value, json};
 use turnstile_api as api;
 use turnstile_api::keys::{annotations, conditions, managed_by, reasons};
 use turnstile_core::model::Toleration;
-use turnstile_state::lifecycle::{
-    self, condition_of as cond, holds_quota, is_true, pending_check, rfc3339,
-};
+use turnstile_state::lifecycle::{self, condition_of as cond, holds_quota, is_true};
 
 use crate::workload::{self, Priority};
 
@@ -157,17 +155,13 @@ fn millis(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> i64 {
     t.0.as_millisecond()
 }
 
-fn status_action(
-    view: &WorkloadView<'_>,
-    set: &[(&str, &str, &str, &str)],
-    now_ms: i64,
-    extra: Value,
-) -> Action {
-    Action::WorkloadStatus {
-        name: wl_name(view.wl),
-        status: lifecycle::status_with(view.wl, set, now_ms, extra),
-    }
-}
+/// The `PodsReady` condition of an admitted Workload whose pods have not all started yet.
+const WAITING_FOR_START: lifecycle::ConditionSet<'static> = (
+    conditions::PODS_READY,
+    "False",
+    reasons::WAIT_FOR_START,
+    "Not all pods are ready or succeeded",
+);
 
 /// The Job's terminal condition: `(succeeded, message)`.
 pub fn finished(job: &Job) -> Option<(bool, String)> {
@@ -228,22 +222,10 @@ fn admission_checks(view: &WorkloadView<'_>, now: i64) -> Option<Vec<Action>> {
     let mut have: Vec<&str> = states.iter().map(|c| c.name.as_str()).collect();
     have.sort_unstable();
     if have != view.checks.iter().map(String::as_str).collect::<Vec<_>>() {
-        let list: Vec<Value> = view
-            .checks
-            .iter()
-            .map(
-                |name| match states.iter().find(|c| c.name.as_str() == name) {
-                    Some(c) => serde_json::to_value(c).unwrap_or_default(),
-                    None => pending_check(name, now),
-                },
-            )
-            .collect();
-        return Some(vec![status_action(
-            view,
-            &[],
-            now,
-            json!({ "admissionChecks": list }),
-        )]);
+        return Some(vec![Action::WorkloadStatus {
+            name: wl_name(wl),
+            status: lifecycle::list_checks(wl, &view.checks, now),
+        }]);
     }
     let in_state = |st: api::CheckState| -> Vec<&api::AdmissionCheckState> {
         states.iter().filter(|c| c.state == st).collect()
@@ -268,32 +250,18 @@ fn admission_checks(view: &WorkloadView<'_>, now: i64) -> Option<Vec<Action>> {
     let retry = in_state(api::CheckState::Retry);
     if !retry.is_empty() {
         let message = format!("Evicted due to {}", checks_message(&retry, "Retry"));
-        return Some(vec![status_action(
-            view,
-            &[(
-                conditions::EVICTED,
-                "True",
-                reasons::ADMISSION_CHECK,
-                &message,
-            )],
-            now,
-            json!({}),
-        )]);
+        return Some(vec![Action::WorkloadStatus {
+            name: wl_name(wl),
+            status: lifecycle::evict(wl, reasons::ADMISSION_CHECK, &message, None, now),
+        }]);
     }
     let ready = states.iter().all(|c| c.state == api::CheckState::Ready);
     if ready && !is_true(wl, conditions::ADMITTED) {
         return Some(vec![
-            status_action(
-                view,
-                &[(
-                    conditions::ADMITTED,
-                    "True",
-                    reasons::ADMITTED,
-                    "The workload is admitted",
-                )],
-                now,
-                json!({}),
-            ),
+            Action::WorkloadStatus {
+                name: wl_name(wl),
+                status: lifecycle::admit_checked(wl, now),
+            },
             Action::Event {
                 warning: false,
                 reason: "Admitted",
@@ -569,12 +537,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
             } else {
                 reasons::FAILED
             };
-            out.push(status_action(
-                view,
-                &[(conditions::FINISHED, "True", reason, &message)],
-                now,
-                json!({}),
-            ));
+            out.push(finish(view, reason, &message, now));
             out.push(Action::Event {
                 warning: false,
                 reason: "FinishedWorkload",
@@ -677,18 +640,14 @@ pub fn decide(inputs: &Inputs<'_>) -> Vec<Action> {
         out.push(Action::StartJob {
             workload: name.clone(),
         });
-        if inputs.pods_ready.is_some() && cond(wl, conditions::PODS_READY).is_none() {
-            out.push(status_action(
-                view,
-                &[(
-                    conditions::PODS_READY,
-                    "False",
-                    reasons::WAIT_FOR_START,
-                    "Not all pods are ready or succeeded",
-                )],
-                now,
-                json!({}),
-            ));
+        if inputs.pods_ready.is_some()
+            && cond(wl, conditions::PODS_READY).is_none()
+            && let Some(status) = lifecycle::running(wl, Some(WAITING_FOR_START), None, now)
+        {
+            out.push(Action::WorkloadStatus {
+                name: name.clone(),
+                status,
+            });
         }
         let cq = lifecycle::admitted_to(wl);
         out.push(Action::Event {
@@ -801,12 +760,10 @@ pub fn unmanaged(job: &Job, workloads: &[WorkloadView<'_>]) -> Vec<Action> {
 /// eviction `DeactivatedDueTo<cause>` follows from the scheduler's lifecycle rules).
 fn deactivate(view: &WorkloadView<'_>, cause: &str, message: &str, now: i64) -> [Action; 2] {
     [
-        status_action(
-            view,
-            &[(conditions::DEACTIVATION_TARGET, "True", cause, message)],
-            now,
-            json!({}),
-        ),
+        Action::WorkloadStatus {
+            name: wl_name(view.wl),
+            status: lifecycle::deactivation_target(view.wl, cause, message, now),
+        },
         Action::PatchWorkload {
             name: wl_name(view.wl),
             patch: json!({"spec": {"active": false}}),
@@ -867,8 +824,8 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
         .map_or(0, Vec::len);
     let all_ready = i64::from(succeeded) + i64::from(ready) + i64::try_from(uncounted).unwrap_or(0)
         >= i64::from(workload::pod_count(job));
-    let mut set: Vec<(&str, &str, &str, &str)> = Vec::new();
-    let mut extra = serde_json::Map::new();
+    // The PodsReady change to write, if any.
+    let mut pods_ready: Option<lifecycle::ConditionSet<'_>> = None;
 
     if let Some(cfg) = inputs.pods_ready {
         let pr = cond(wl, conditions::PODS_READY);
@@ -879,7 +836,7 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
                 } else {
                     reasons::STARTED
                 };
-                set.push((
+                pods_ready = Some((
                     conditions::PODS_READY,
                     "True",
                     reason,
@@ -890,19 +847,14 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
             let recovering =
                 pr.is_some_and(|c| c.status == "True" || c.reason == reasons::WAIT_FOR_RECOVERY);
             if pr.is_some_and(|c| c.status == "True") {
-                set.push((
+                pods_ready = Some((
                     conditions::PODS_READY,
                     "False",
                     reasons::WAIT_FOR_RECOVERY,
                     "At least one pod has failed, waiting for recovery",
                 ));
             } else if pr.is_none() {
-                set.push((
-                    conditions::PODS_READY,
-                    "False",
-                    reasons::WAIT_FOR_START,
-                    "Not all pods are ready or succeeded",
-                ));
+                pods_ready = Some(WAITING_FOR_START);
             }
             let since = if recovering {
                 if pr.is_some_and(|c| c.status == "True") {
@@ -943,20 +895,16 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
                     let wait =
                         backoff_seconds(n, cfg.backoff_base_seconds, cfg.backoff_max_seconds);
                     let message = format!("Exceeded the PodsReady timeout {}", wl_key(wl));
-                    set.push((
-                        conditions::EVICTED,
-                        "True",
-                        reasons::PODS_READY_TIMEOUT,
-                        message.as_str(),
-                    ));
-                    let status = status_action(
-                        view,
-                        &set,
-                        now,
-                        json!({
-                        "requeueState": {"count": n, "requeueAt": rfc3339(now.saturating_add(wait.saturating_mul(1000)))}}),
-                    );
-                    out.push(status);
+                    out.push(Action::WorkloadStatus {
+                        name: wl_name(wl),
+                        status: lifecycle::evict_pods_ready_timeout(
+                            wl,
+                            pods_ready,
+                            &message,
+                            (n, now.saturating_add(wait.saturating_mul(1000))),
+                            now,
+                        ),
+                    });
                     out.push(Action::Event {
                         warning: false,
                         reason: "EvictedDueToPodsReadyTimeout",
@@ -992,11 +940,15 @@ fn running(inputs: &Inputs<'_>, view: &WorkloadView<'_>, mut out: Vec<Action>) -
                 .collect()
         })
         .unwrap_or_default();
-    if current != reclaimable {
-        extra.insert("reclaimablePods".into(), Value::Array(reclaimable));
-    }
-    if !set.is_empty() || !extra.is_empty() {
-        out.insert(0, status_action(view, &set, now, Value::Object(extra)));
+    let reclaimable = (current != reclaimable).then_some(Value::Array(reclaimable));
+    if let Some(status) = lifecycle::running(wl, pods_ready, reclaimable, now) {
+        out.insert(
+            0,
+            Action::WorkloadStatus {
+                name: wl_name(wl),
+                status,
+            },
+        );
     }
     out
 }

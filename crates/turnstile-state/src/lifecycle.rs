@@ -268,6 +268,95 @@ pub fn pending_check(name: &str, now_ms: i64) -> Value {
     json!({"name": name, "state": "Pending", "message": "", "lastTransitionTime": rfc3339(now_ms)})
 }
 
+/// The AdmissionChecks `checks` (sorted names) listed on a reserved Workload: a state it shows
+/// already is kept, a new one starts `Pending`.
+pub fn list_checks(wl: &api::Workload, checks: &[String], now_ms: i64) -> Value {
+    let states = wl
+        .status
+        .as_ref()
+        .map(|s| s.admission_checks.as_slice())
+        .unwrap_or_default();
+    let list: Vec<Value> = checks
+        .iter()
+        .map(
+            |name| match states.iter().find(|c| c.name.as_str() == name) {
+                Some(c) => serde_json::to_value(c).unwrap_or_else(|_| pending_check(name, now_ms)),
+                None => pending_check(name, now_ms),
+            },
+        )
+        .collect();
+    status_with(wl, &[], now_ms, json!({ "admissionChecks": list }))
+}
+
+/// The second step of a two-step admission: `Admitted=True` once every AdmissionCheck is Ready.
+pub fn admit_checked(wl: &api::Workload, now_ms: i64) -> Value {
+    status_with(
+        wl,
+        &[(
+            conditions::ADMITTED,
+            "True",
+            reasons::ADMITTED,
+            "The workload is admitted",
+        )],
+        now_ms,
+        json!({}),
+    )
+}
+
+/// `DeactivationTarget=True` with its cause (`reasons::*`, e.g. `RequeuingLimitExceeded`): the
+/// Workload is about to be deactivated (`spec.active=false`); [`release`] drops the condition once
+/// the deactivation has happened.
+pub fn deactivation_target(wl: &api::Workload, cause: &str, message: &str, now_ms: i64) -> Value {
+    status_with(
+        wl,
+        &[(conditions::DEACTIVATION_TARGET, "True", cause, message)],
+        now_ms,
+        json!({}),
+    )
+}
+
+/// What changes on a running Workload: its `PodsReady` condition (waitForPodsReady) and the pods
+/// that completed and give their quota back (`reclaimablePods`, when it changed). `None` when
+/// neither changes.
+pub fn running(
+    wl: &api::Workload,
+    pods_ready: Option<ConditionSet<'_>>,
+    reclaimable_pods: Option<Value>,
+    now_ms: i64,
+) -> Option<Value> {
+    if pods_ready.is_none() && reclaimable_pods.is_none() {
+        return None;
+    }
+    let set: Vec<ConditionSet<'_>> = pods_ready.into_iter().collect();
+    let extra = reclaimable_pods.map_or_else(|| json!({}), |r| json!({ "reclaimablePods": r }));
+    Some(status_with(wl, &set, now_ms, extra))
+}
+
+/// Evicted for not reaching PodsReady in time (`PodsReadyTimeout`), requeued with backoff: the
+/// `requeueState` counts the attempt (`count`) and holds it back until `requeue_at_ms`; the
+/// `PodsReady` change seen with it is written in the same status.
+pub fn evict_pods_ready_timeout(
+    wl: &api::Workload,
+    pods_ready: Option<ConditionSet<'_>>,
+    message: &str,
+    (count, requeue_at_ms): (i32, i64),
+    now_ms: i64,
+) -> Value {
+    let mut set: Vec<ConditionSet<'_>> = pods_ready.into_iter().collect();
+    set.push((
+        conditions::EVICTED,
+        "True",
+        reasons::PODS_READY_TIMEOUT,
+        message,
+    ));
+    status_with(
+        wl,
+        &set,
+        now_ms,
+        json!({"requeueState": {"count": count, "requeueAt": rfc3339(requeue_at_ms)}}),
+    )
+}
+
 /// The Workload's AdmissionCheck states set back to `Pending` (as Kueue does on eviction).
 pub fn reset_checks(wl: &api::Workload, now_ms: i64) -> Vec<Value> {
     wl.status
@@ -488,6 +577,70 @@ mod tests {
             "no reconciler here stops a Deployment: released, never stranded"
         );
         assert!(!kept(&owned("Job", "example.com/v1")));
+    }
+
+    #[test]
+    fn the_job_side_transitions_are_built_here() {
+        let w = admitted();
+        // Checks listed: a known state kept, a new one Pending.
+        let listed = list_checks(&w, &["ac".to_owned(), "new".to_owned()], NOW);
+        let checks = listed["admissionChecks"].as_array().unwrap();
+        assert_eq!(
+            (checks[0]["name"].as_str(), checks[0]["state"].as_str()),
+            (Some("ac"), Some("Ready"))
+        );
+        assert_eq!(
+            (checks[1]["name"].as_str(), checks[1]["state"].as_str()),
+            (Some("new"), Some("Pending"))
+        );
+        assert_eq!(
+            cond(&admit_checked(&wl(json!({})), NOW), "Admitted")["reason"],
+            "Admitted"
+        );
+        let target = deactivation_target(&w, "RequeuingLimitExceeded", "m", NOW);
+        assert_eq!(
+            cond(&target, "DeactivationTarget")["reason"],
+            "RequeuingLimitExceeded"
+        );
+        assert_eq!(
+            cond(&target, "QuotaReserved")["status"],
+            "True",
+            "the quota stays held"
+        );
+        assert!(
+            running(&w, None, None, NOW).is_none(),
+            "nothing changed: no write"
+        );
+        let r = running(&w, None, Some(json!([{"name": "main", "count": 2}])), NOW).unwrap();
+        assert_eq!(r["reclaimablePods"], json!([{"name": "main", "count": 2}]));
+        let started = (
+            "PodsReady",
+            "True",
+            "Started",
+            "All pods reached readiness and the workload is running",
+        );
+        let r = running(&w, Some(started), None, NOW).unwrap();
+        assert_eq!(cond(&r, "PodsReady")["reason"], "Started");
+        assert!(r.get("reclaimablePods").is_none());
+        let waiting = (
+            "PodsReady",
+            "False",
+            "WaitForStart",
+            "Not all pods are ready or succeeded",
+        );
+        let timed_out = evict_pods_ready_timeout(
+            &w,
+            Some(waiting),
+            "Exceeded the PodsReady timeout ns/w",
+            (2, NOW + 20_000),
+            NOW,
+        );
+        assert_eq!(cond(&timed_out, "Evicted")["reason"], "PodsReadyTimeout");
+        assert_eq!(cond(&timed_out, "PodsReady")["reason"], "WaitForStart");
+        assert_eq!(
+            timed_out["requeueState"],
+            json!({"count": 2, "requeueAt": "2025-12-06T00:00:20Z"})
+        );
     }
 
     #[test]
