@@ -2,12 +2,12 @@
 //!
 //! Responsibility: convert ClusterQueues, Cohorts, ResourceFlavors and Workloads into the
 //! scheduling core's values (`convert`), and (with the queue-controller work) hold the index the
-//! controller feeds with `apply`/`delete`/`reset` and the scheduler snapshots.
+//! controller feeds with `apply`/`delete` and the scheduler snapshots.
 //!
 //! It must not talk to the API server or hold an async runtime: the controller feeds it.
 //!
 //! ```text
-//!   watch events ──> apply/delete/reset ──> index ──> snapshot ──> turnstile-core
+//!   watch events ──> apply/delete ──────> index ──> snapshot ──> turnstile-core
 //!                                              └──> desired statuses ──> controller writes
 //! ```
 
