@@ -147,6 +147,18 @@ pub struct Index {
     pending: PendingQueues,
     /// WorkloadPriorityClass values by name.
     priority_classes: BTreeMap<String, i32>,
+    /// The scheduling views of the ClusterQueues (converted when a spec changes; `active` is set
+    /// per snapshot; absent while the spec does not convert), Cohorts and ResourceFlavors: a
+    /// snapshot clones them instead of converting every object every cycle.
+    converted_cluster_queues: BTreeMap<
+        String,
+        (
+            turnstile_core::model::ClusterQueue,
+            turnstile_core::tree::QueueQuotas,
+        ),
+    >,
+    converted_cohorts: BTreeMap<String, CohortQuotas>,
+    converted_flavors: BTreeMap<String, turnstile_core::model::Flavor>,
     /// Admissions decided but not yet seen back from the API (assumed).
     assumed: BTreeMap<String, (String, Vec<turnstile_core::model::PodSetAssignment>)>,
     /// Workload keys by the Job reconciler's key ([`job_key_of`]).
@@ -378,9 +390,15 @@ impl Index {
             return;
         }
         match convert::cluster_queue(&cq, true) {
-            Ok(_) => self.cluster_queue_errors.remove(&name),
-            Err(e) => self.cluster_queue_errors.insert(name.clone(), e.path),
-        };
+            Ok(view) => {
+                self.cluster_queue_errors.remove(&name);
+                self.converted_cluster_queues.insert(name.clone(), view);
+            }
+            Err(e) => {
+                self.cluster_queue_errors.insert(name.clone(), e.path);
+                self.converted_cluster_queues.remove(&name);
+            }
+        }
         self.cluster_queues.insert(name.clone(), cq);
         if relabelled && self.windows_select_by_label() {
             self.reresolve_windows();
@@ -396,6 +414,7 @@ impl Index {
     /// Forgets a ClusterQueue.
     pub fn delete_cluster_queue(&mut self, name: &str) {
         self.cluster_queues.remove(name);
+        self.converted_cluster_queues.remove(name);
         self.cluster_queue_errors.remove(name);
         self.dirty_cluster_queues.remove(name);
         if self.windows_select_by_label() {
@@ -409,6 +428,10 @@ impl Index {
     pub fn apply_cohort(&mut self, c: api::Cohort) {
         let name = c.metadata.name.clone().unwrap_or_default();
         let changed = self.cohorts.get(&name).is_none_or(|o| o.spec != c.spec);
+        match convert::cohort(&c) {
+            Ok(q) => self.converted_cohorts.insert(name.clone(), q),
+            Err(_) => self.converted_cohorts.remove(&name),
+        };
         self.cohorts.insert(name, c);
         if changed {
             self.requeue_every_queue = true;
@@ -418,6 +441,7 @@ impl Index {
     /// Forgets a Cohort.
     pub fn delete_cohort(&mut self, name: &str) {
         self.cohorts.remove(name);
+        self.converted_cohorts.remove(name);
         self.requeue_every_queue = true;
     }
 
@@ -478,6 +502,8 @@ impl Index {
     /// change (labels, taints) may let set-aside workloads in.
     pub fn apply_flavor(&mut self, rf: api::ResourceFlavor) {
         let name = rf.metadata.name.clone().unwrap_or_default();
+        self.converted_flavors
+            .insert(name.clone(), convert::flavor(&rf));
         let old = self.flavors.insert(name.clone(), rf);
         let (new, changed) = match (&old, self.flavors.get(&name)) {
             (None, _) => (true, true),
@@ -494,6 +520,7 @@ impl Index {
 
     /// Forgets a ResourceFlavor (ClusterQueues naming it become inactive).
     pub fn delete_flavor(&mut self, name: &str) {
+        self.converted_flavors.remove(name);
         if self.flavors.remove(name).is_some() {
             self.replace_flavor_users(name);
         }
@@ -845,30 +872,22 @@ impl Index {
     /// The scheduling snapshot of the current state (assumed admissions included).
     pub fn snapshot(&self) -> Snapshot {
         let mut queues = Vec::new();
-        for (name, cq) in &self.cluster_queues {
-            let active = self.inactive(name).is_none();
-            if let Ok(pair) = convert::cluster_queue(cq, active) {
-                queues.push(pair);
-            }
+        for (name, (view, quotas)) in &self.converted_cluster_queues {
+            let mut view = view.clone();
+            view.active = self.inactive(name).is_none();
+            queues.push((view, quotas.clone()));
         }
-        let cohorts: BTreeMap<String, CohortQuotas> = self
-            .cohorts
-            .iter()
-            .filter_map(|(n, c)| convert::cohort(c).ok().map(|q| (n.clone(), q)))
-            .collect();
-        let flavors = self.flavors.values().map(convert::flavor).collect();
+        let cohorts = &self.converted_cohorts;
+        let flavors = self.converted_flavors.values().cloned().collect();
         let mut admitted = Vec::new();
         for (key, charge) in self.ledger.holders() {
             let Some(wl) = self.workloads.get(key) else {
                 continue;
             };
             let cluster_queue = charge.cluster_queue.clone();
-            let assignment = match self.assumed.get(key) {
-                Some((_, a)) => a.clone(),
-                None => match convert::admission(wl, |ps| self.spec_count(key, ps)) {
-                    Ok(Some((_, a))) => a,
-                    _ => continue,
-                },
+            // Converted when the holder last changed (the ledger keeps it), not per cycle.
+            let Some(assignment) = charge.assignment.clone() else {
+                continue;
             };
             let reserved_at = wl
                 .status
@@ -894,7 +913,7 @@ impl Index {
                 evicted: condition_true(wl, conditions::EVICTED) || self.evicting.contains(key),
             });
         }
-        let mut snap = Snapshot::new(queues, &cohorts, flavors, admitted);
+        let mut snap = Snapshot::new(queues, cohorts, flavors, admitted);
         let weight = |fs: Option<&api::FairSharing>| {
             fs.and_then(|f| f.weight.as_ref())
                 .and_then(|w| turnstile_core::Quantity::parse(w.as_str()).ok())

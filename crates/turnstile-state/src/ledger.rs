@@ -21,6 +21,10 @@ pub struct Charge {
     pub admitted: bool,
     /// Amount per flavor and resource (canonical units).
     pub usage: Vec<(FlavorResource, i64)>,
+    /// The assignment behind it (assumed, or the recorded admission converted once per change),
+    /// as the scheduling snapshot charges it; `None` when the recorded admission does not convert
+    /// (the snapshot leaves such a holder out).
+    pub assignment: Option<Vec<turnstile_core::model::PodSetAssignment>>,
 }
 
 /// Reserved and admitted usage and counts of a queue.
@@ -184,6 +188,7 @@ mod tests {
                 .iter()
                 .map(|(f, r, v)| (((*f).to_owned(), (*r).to_owned()), *v))
                 .collect(),
+            assignment: None,
         }
     }
 

@@ -253,15 +253,14 @@ impl Index {
         };
         let wl = self.workloads.get(key)?;
         let assignment = match self.assumed.get(key) {
-            Some((_, a)) => a.clone(),
+            Some((_, a)) => Some(a.clone()),
             None => convert::admission(wl, |ps| self.spec_count(key, ps))
                 .ok()
                 .flatten()
-                .map(|(_, a)| a)
-                .unwrap_or_default(),
+                .map(|(_, a)| a),
         };
         let mut usage = Vec::new();
-        for ps in &assignment {
+        for ps in assignment.iter().flatten() {
             for (r, amount) in &ps.usage {
                 if let Some(f) = ps.flavors.get(r) {
                     usage.push(((f.clone(), r.clone()), *amount));
@@ -278,6 +277,7 @@ impl Index {
                 None => condition_true(wl, conditions::ADMITTED),
             },
             usage,
+            assignment,
         })
     }
 

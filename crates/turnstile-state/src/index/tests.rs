@@ -994,6 +994,12 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
             "step {step}: blocked"
         );
         assert_eq!(ix.upkeep(0), fresh.upkeep(0), "step {step}: upkeep");
+        // The snapshot built from the views kept per change equals one built from scratch.
+        assert_eq!(
+            format!("{:?}", ix.snapshot()),
+            format!("{:?}", fresh.snapshot()),
+            "step {step}: snapshot"
+        );
         assert_eq!(
             ix.releasable(),
             fresh.releasable(),
