@@ -24,13 +24,15 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
-use serde_json::{Value, json};
-use turnstile_api::keys::{annotations, reasons};
+use serde_json::Value;
+use turnstile_api::keys::reasons;
 use turnstile_api::{ResourceFlavor, Workload};
 use turnstile_jobs::decide::{self, Action, Inputs, PodsReadyConfig, WorkloadView};
 use turnstile_jobs::directives::{self, Admitted};
 use turnstile_jobs::workload::{self, PodPriorityClass};
 use turnstile_state::index::Index;
+
+mod writes;
 
 use crate::Error;
 use crate::metrics;
@@ -475,13 +477,65 @@ fn params() -> PatchParams {
     }
 }
 
-/// `patch` with `metadata.resourceVersion` set: the write applies only to the object as seen.
-fn guarded(mut patch: Value, resource_version: Option<&String>) -> Value {
-    if let (Some(rv), Value::Object(m)) = (resource_version, &mut patch) {
-        let meta = m.entry("metadata").or_insert_with(|| json!({}));
-        meta["resourceVersion"] = json!(rv);
-    }
-    patch
+/// Sends a planned write ([`writes::plan`]).
+async fn send(ctx: &Ctx, ns: &str, job_name: &str, p: writes::Planned) -> Result<(), Error> {
+    use writes::{Target, Write};
+    let workloads: Api<Workload> = Api::namespaced(ctx.client.clone(), ns);
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), ns);
+    let (verb, resource) = p.counted_as;
+    let r = match p.write {
+        Write::Patch {
+            target: Target::Job,
+            body,
+        } => jobs
+            .patch(job_name, &params(), &Patch::Merge(&body))
+            .await
+            .map(|_| ()),
+        Write::Patch {
+            target: Target::JobStatus,
+            body,
+        } => jobs
+            .patch_status(job_name, &params(), &Patch::Merge(&body))
+            .await
+            .map(|_| ()),
+        Write::Patch {
+            target: Target::Workload(name),
+            body,
+        } => workloads
+            .patch(&name, &params(), &Patch::Merge(&body))
+            .await
+            .map(|_| ()),
+        Write::Delete { target, uid } => {
+            let dp = DeleteParams {
+                preconditions: uid.map(|u| kube::api::Preconditions {
+                    uid: Some(u),
+                    resource_version: None,
+                }),
+                ..DeleteParams::background()
+            };
+            match target {
+                Target::Workload(name) => workloads.delete(&name, &dp).await.map(|_| ()),
+                Target::Job | Target::JobStatus => jobs.delete(job_name, &dp).await.map(|_| ()),
+            }
+        }
+        Write::Status {
+            name,
+            resource_version,
+            status,
+        } => {
+            // Counted by the status protocol itself.
+            let r = crate::workload_status::write(
+                &ctx.client,
+                (ns, name.as_str()),
+                resource_version.as_deref(),
+                status,
+                FIELD_MANAGER,
+            )
+            .await;
+            return conflict_ok(r, p.what, p.fine);
+        }
+    };
+    conflict_ok(metrics::write(verb, resource, r), p.what, p.fine)
 }
 
 // One match over every action reads as the table of what each does.
@@ -505,6 +559,22 @@ async fn apply(
     };
     let job_name = job.map(ResourceExt::name_any).unwrap_or_default();
     let job_rv = job.and_then(|j| j.metadata.resource_version.as_ref());
+    if let Some(p) = writes::plan(&action, job, |n| find(n).map(|o| &o.wl)) {
+        send(ctx, &ns, &job_name, p).await?;
+        match &action {
+            Action::WorkloadStatus { name, status } => {
+                if let Some(o) = find(name) {
+                    count_transitions(ctx, &o.wl, status, now_ms());
+                }
+            }
+            Action::SuspendJob => tracing::info!(job = %job_name, "suspended"),
+            Action::DeleteJob => {
+                tracing::info!(job = %job_name, "deleted: deactivation retention period expired");
+            }
+            _ => {}
+        }
+        return Ok(None);
+    }
     match action {
         Action::CreateWorkload(wl) => {
             let pp = PostParams {
@@ -542,51 +612,6 @@ async fn apply(
             }
             r?;
             tracing::info!(job = %job_name, workload = ?wl.metadata.name, "created Workload");
-        }
-        Action::PatchWorkload { name, patch } => {
-            let r = workloads
-                .patch(&name, &params(), &Patch::Merge(&patch))
-                .await;
-            conflict_ok(
-                metrics::write("patch", "workloads", r.map(|_| ())),
-                "updating a Workload",
-                &[],
-            )?;
-        }
-        Action::DeleteJob => {
-            let Some(job) = job else {
-                return Ok(None);
-            };
-            let params = DeleteParams {
-                preconditions: Some(kube::api::Preconditions {
-                    uid: job.metadata.uid.clone(),
-                    resource_version: None,
-                }),
-                ..DeleteParams::background()
-            };
-            let r = jobs.delete(&job_name, &params).await;
-            conflict_ok(
-                metrics::write("delete", "jobs", r.map(|_| ())),
-                "deleting a Job after its deactivation retention",
-                &[404],
-            )?;
-            tracing::info!(job = %job_name, "deleted: deactivation retention period expired");
-        }
-        Action::DeleteWorkload { name } => {
-            // Only the Workload decided about: not one created since under the same name.
-            let params = DeleteParams {
-                preconditions: Some(kube::api::Preconditions {
-                    uid: find(&name).and_then(|o| o.wl.metadata.uid.clone()),
-                    resource_version: None,
-                }),
-                ..DeleteParams::background()
-            };
-            let r = workloads.delete(&name, &params).await;
-            conflict_ok(
-                metrics::write("delete", "workloads", r.map(|_| ())),
-                "deleting a Workload",
-                &[404, 409],
-            )?;
         }
         Action::StartJob { workload: name } => {
             let Some(o) = find(&name) else {
@@ -636,7 +661,11 @@ async fn apply(
             match directives::start_patch(job, &admitted, &flavors) {
                 Ok(patch) => {
                     let r = jobs
-                        .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
+                        .patch(
+                            &job_name,
+                            &params(),
+                            &Patch::Merge(writes::guarded(patch, job_rv)),
+                        )
                         .await;
                     conflict_ok(
                         metrics::write("patch", "jobs", r.map(|_| ())),
@@ -652,29 +681,6 @@ async fn apply(
                 }
             }
         }
-        Action::SuspendJob => {
-            let patch = json!({"metadata": {"annotations": {annotations::STOPPING: "true"}}, "spec": {"suspend": true}});
-            let r = jobs
-                .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
-                .await;
-            conflict_ok(
-                metrics::write("patch", "jobs", r.map(|_| ())),
-                "suspending a Job",
-                &[],
-            )?;
-            tracing::info!(job = %job_name, "suspended");
-        }
-        Action::ClearStartTime => {
-            let patch = guarded(json!({"status": {"startTime": null}}), job_rv);
-            let r = jobs
-                .patch_status(&job_name, &params(), &Patch::Merge(&patch))
-                .await;
-            conflict_ok(
-                metrics::write("patch", "jobs/status", r.map(|_| ())),
-                "clearing a Job's startTime",
-                &[],
-            )?;
-        }
         Action::RestoreJob { workload: name } => {
             let Some(job) = job else { return Ok(None) };
             // The cache drops pod sets: read the template the Workload recorded.
@@ -687,7 +693,11 @@ async fn apply(
             };
             let patch = directives::restore_patch(job, &ps.template, ps.count);
             let r = jobs
-                .patch(&job_name, &params(), &Patch::Merge(guarded(patch, job_rv)))
+                .patch(
+                    &job_name,
+                    &params(),
+                    &Patch::Merge(writes::guarded(patch, job_rv)),
+                )
                 .await;
             conflict_ok(
                 metrics::write("patch", "jobs", r.map(|_| ())),
@@ -695,45 +705,6 @@ async fn apply(
                 &[],
             )?;
             tracing::info!(job = %job_name, workload = %name, "template restored");
-        }
-        Action::WorkloadStatus { name, status } => {
-            let rv = find(&name).and_then(|o| o.wl.metadata.resource_version.as_deref());
-            let r = crate::workload_status::write(
-                &ctx.client,
-                (ns.as_str(), name.as_str()),
-                rv,
-                status.clone(),
-                FIELD_MANAGER,
-            )
-            .await;
-            conflict_ok(r, "writing a Workload status", &[])?;
-            if let Some(o) = find(&name) {
-                count_transitions(ctx, &o.wl, &status, now_ms());
-            }
-        }
-        Action::RemoveFinalizer { name } => {
-            let Some(o) = find(&name) else {
-                return Ok(None);
-            };
-            let rest: Vec<&String> =
-                o.wl.metadata
-                    .finalizers
-                    .iter()
-                    .flatten()
-                    .filter(|f| *f != turnstile_api::keys::RESOURCE_IN_USE_FINALIZER)
-                    .collect();
-            let patch = guarded(
-                json!({"metadata": {"finalizers": rest}}),
-                o.wl.metadata.resource_version.as_ref(),
-            );
-            let r = workloads
-                .patch(&name, &params(), &Patch::Merge(&patch))
-                .await;
-            conflict_ok(
-                metrics::write("patch", "workloads", r.map(|_| ())),
-                "removing a Workload finalizer",
-                &[404],
-            )?;
         }
         Action::Event {
             warning,
@@ -747,6 +718,14 @@ async fn apply(
         Action::RequeueAfterMs(ms) => {
             return Ok(Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))));
         }
+        // Planned above; not planned means nothing to write (no Job, a Workload not seen).
+        Action::PatchWorkload { .. }
+        | Action::DeleteJob
+        | Action::DeleteWorkload { .. }
+        | Action::SuspendJob
+        | Action::ClearStartTime
+        | Action::WorkloadStatus { .. }
+        | Action::RemoveFinalizer { .. } => {}
     }
     Ok(None)
 }
