@@ -8,16 +8,6 @@ pub const VERSION: &str = "v1beta2";
 /// `apiVersion` of every kind.
 pub const API_VERSION: &str = "kueue.x-k8s.io/v1beta2";
 
-/// The key Turnstile knows a namespaced object by, `namespace/name`: the one format of every
-/// cache, index, queue and reconciler key (Workloads, LocalQueues, Jobs).
-pub fn object_key(namespace: &str, name: &str) -> String {
-    let mut k = String::with_capacity(namespace.len() + 1 + name.len());
-    k.push_str(namespace);
-    k.push('/');
-    k.push_str(name);
-    k
-}
-
 /// Finalizer on ClusterQueues, ResourceFlavors and Workloads while they are in use.
 pub const RESOURCE_IN_USE_FINALIZER: &str = "kueue.x-k8s.io/resource-in-use";
 /// Name of the pod set of a single-pod-set workload.

@@ -27,6 +27,7 @@ use kube::{Client, ResourceExt};
 use serde_json::Value;
 use turnstile_api::keys::reasons;
 use turnstile_api::{ResourceFlavor, Workload};
+use turnstile_core::ObjectKey;
 use turnstile_jobs::decide::{self, Action, Inputs, PodsReadyConfig, WorkloadView};
 use turnstile_jobs::directives::{self, Admitted};
 use turnstile_jobs::workload::{self, PodPriorityClass};
@@ -72,7 +73,7 @@ fn now_ms() -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn job_key(job: &Job) -> String {
+fn job_key(job: &Job) -> ObjectKey {
     turnstile_state::index::key_of(&job.metadata)
 }
 
@@ -128,7 +129,7 @@ pub const REASON_RECONCILE_FAILED: &str = "ReconcileFailed";
 
 /// Runs the reconciler until the process ends.
 pub async fn run(client: Client, shared: Shared, settings: JobSettings) {
-    let dirty: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let dirty: Arc<Mutex<BTreeSet<ObjectKey>>> = Arc::default();
     let (jobs, writer) = reflector::store::<Job>();
     {
         let (dirty, wake) = (dirty.clone(), shared.jobs_wake.clone());
@@ -174,9 +175,9 @@ pub async fn run(client: Client, shared: Shared, settings: JobSettings) {
 
 /// The work loop: collects the Jobs to look at, reconciles them concurrently (each key once per
 /// round), schedules retries and deadlines.
-async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
-    let mut timers: BTreeMap<String, Instant> = BTreeMap::new();
-    let mut failures: BTreeMap<String, u32> = BTreeMap::new();
+async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<ObjectKey>>) {
+    let mut timers: BTreeMap<ObjectKey, Instant> = BTreeMap::new();
+    let mut failures: BTreeMap<ObjectKey, u32> = BTreeMap::new();
     let mut leading = false;
     let mut last_full = Instant::now();
     loop {
@@ -189,7 +190,7 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
             })
             .min(Duration::from_secs(1));
         let _ = tokio::time::timeout(wait, ctx.shared.jobs_wake.notified()).await;
-        let mut keys: BTreeSet<String> = dirty
+        let mut keys: BTreeSet<ObjectKey> = dirty
             .lock()
             .map(|mut d| std::mem::take(&mut *d))
             .unwrap_or_default();
@@ -211,7 +212,7 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
             }
         }
         let now = Instant::now();
-        let due: Vec<String> = timers
+        let due: Vec<ObjectKey> = timers
             .iter()
             .filter(|(_, t)| **t <= now)
             .map(|(k, _)| k.clone())
@@ -223,7 +224,7 @@ async fn drive(ctx: &Arc<Ctx>, dirty: &Mutex<BTreeSet<String>>) {
         if keys.is_empty() {
             continue;
         }
-        let results: Vec<(String, Result<Option<Duration>, Error>)> =
+        let results: Vec<(ObjectKey, Result<Option<Duration>, Error>)> =
             futures::stream::iter(keys.into_iter().map(|k| {
                 let ctx = ctx.clone();
                 async move {
@@ -290,7 +291,7 @@ fn owned_workloads(ix: &Index, key: &str) -> Vec<Owned> {
 fn prebuilt_workload(ix: &mut Index, job: &Job) -> Option<Owned> {
     let name = turnstile_jobs::workload::prebuilt_name(job)?;
     let ns = job.metadata.namespace.as_deref().unwrap_or_default();
-    let key = turnstile_api::keys::object_key(ns, name);
+    let key = ObjectKey::new(ns, name);
     let Some((wl, model)) = ix.workload_with_model(&key) else {
         ix.await_workload(&key, &job_key(job));
         return None;

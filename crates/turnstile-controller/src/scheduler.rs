@@ -22,7 +22,7 @@ use turnstile_api::{
     ClusterQueue, Cohort, LocalQueue, ResourceFlavor, Workload, WorkloadPriorityClass,
 };
 use turnstile_core::model::PodSetAssignment;
-use turnstile_core::{CycleConfig, Decision, Eviction, schedule_cycle};
+use turnstile_core::{CycleConfig, Decision, Eviction, ObjectKey, schedule_cycle};
 use turnstile_state::index::Index;
 use turnstile_state::lifecycle;
 
@@ -67,14 +67,13 @@ fn now_ms() -> i64 {
 }
 
 type Apply<K> = fn(&mut Index, K);
-type Delete = fn(&mut Index, &str);
+type Delete = fn(&mut Index, &ObjectKey);
 
-fn key<K: Resource>(o: &K) -> String {
+fn key<K: Resource>(o: &K) -> ObjectKey {
+    let name = o.meta().name.as_deref().unwrap_or_default();
     match o.meta().namespace.as_deref() {
-        Some(ns) => {
-            turnstile_api::keys::object_key(ns, o.meta().name.as_deref().unwrap_or_default())
-        }
-        None => o.meta().name.clone().unwrap_or_default(),
+        Some(ns) => ObjectKey::new(ns, name),
+        None => ObjectKey::from(name),
     }
 }
 
@@ -92,8 +91,8 @@ fn spawn_watch<K>(
         let stream = watcher::watcher(api, watcher::Config::default())
             .backoff(crate::watch_backoff::WatchBackoff::default());
         let mut stream = std::pin::pin!(stream);
-        let mut listing: Vec<String> = Vec::new();
-        let mut known: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut listing: Vec<ObjectKey> = Vec::new();
+        let mut known: std::collections::BTreeSet<ObjectKey> = std::collections::BTreeSet::new();
         while let Some(ev) = stream.next().await {
             let ev = match ev {
                 Ok(ev) => ev,
@@ -120,7 +119,7 @@ fn spawn_watch<K>(
                 Event::Init => listing.clear(),
                 Event::InitDone => {
                     // A re-list: forget what was not listed again.
-                    let listed: std::collections::BTreeSet<String> = listing.drain(..).collect();
+                    let listed: std::collections::BTreeSet<ObjectKey> = listing.drain(..).collect();
                     for gone in known.difference(&listed).cloned().collect::<Vec<_>>() {
                         delete(&mut ix, &gone);
                     }
@@ -152,35 +151,35 @@ pub async fn start_watches(
         Api::<turnstile_api::AdmissionCheck>::all(client.clone()),
         shared.clone(),
         Index::apply_admission_check,
-        Index::delete_admission_check,
+        |ix, k| ix.delete_admission_check(k),
         flags[7].clone(),
     );
     spawn_watch(
         Api::<WorkloadPriorityClass>::all(client.clone()),
         shared.clone(),
         Index::apply_priority_class,
-        Index::delete_priority_class,
+        |ix, k| ix.delete_priority_class(k),
         flags[6].clone(),
     );
     spawn_watch(
         Api::<ResourceFlavor>::all(client.clone()),
         shared.clone(),
         Index::apply_flavor,
-        Index::delete_flavor,
+        |ix, k| ix.delete_flavor(k),
         flags[0].clone(),
     );
     spawn_watch(
         Api::<Cohort>::all(client.clone()),
         shared.clone(),
         Index::apply_cohort,
-        Index::delete_cohort,
+        |ix, k| ix.delete_cohort(k),
         flags[1].clone(),
     );
     spawn_watch(
         Api::<ClusterQueue>::all(client.clone()),
         shared.clone(),
         Index::apply_cluster_queue,
-        Index::delete_cluster_queue,
+        |ix, k| ix.delete_cluster_queue(k),
         flags[2].clone(),
     );
     spawn_watch(
@@ -478,7 +477,7 @@ async fn write_queue_statuses(
 }
 
 /// Looks at a queue again in a later pass (its status write failed).
-fn retry_later(shared: &Shared, cluster_queue: Option<String>, local_queue: Option<String>) {
+fn retry_later(shared: &Shared, cluster_queue: Option<String>, local_queue: Option<ObjectKey>) {
     if let Ok(mut ix) = shared.index.lock() {
         ix.mark_dirty_queues(cluster_queue, local_queue);
     }
@@ -486,11 +485,11 @@ fn retry_later(shared: &Shared, cluster_queue: Option<String>, local_queue: Opti
 
 /// Tells workloads that cannot be queued why (missing or stopped LocalQueue or ClusterQueue...).
 async fn report_blocked(client: &Client, shared: &Shared, now_ms: i64) {
-    let todo: Vec<(String, Workload, Value)> = {
+    let todo: Vec<(ObjectKey, Workload, Value)> = {
         let Ok(mut ix) = shared.index.lock() else {
             return;
         };
-        let todo: Vec<(String, Workload, Value)> = ix
+        let todo: Vec<(ObjectKey, Workload, Value)> = ix
             .blocked_to_report()
             .into_iter()
             .filter(|(k, ..)| !ix.is_held(k))
@@ -590,7 +589,7 @@ async fn cycle(
         // refused as stale, and the workload is held until the newer version is seen.)
         for d in &out.decisions {
             if let Some(w) = ix.workload(d.key()) {
-                wls.insert(d.key().to_owned(), w.clone());
+                wls.insert(d.key().clone(), w.clone());
             }
         }
         for e in &out.evictions {
@@ -621,7 +620,7 @@ async fn hand_over(
     client: &Client,
     shared: &Shared,
     outcome: turnstile_core::CycleOutcome,
-    workloads: &BTreeMap<String, Workload>,
+    workloads: &BTreeMap<ObjectKey, Workload>,
     paths: &BTreeMap<String, String>,
     now_ms: i64,
 ) {
@@ -656,12 +655,12 @@ const PENDING_GRACE_MS: i64 = 1_000;
 /// Pending reasons decided by cycles and not written yet, each due at the end of its grace.
 #[derive(Debug, Default)]
 struct PendingNotes {
-    notes: BTreeMap<String, (&'static str, String, i64)>,
+    notes: BTreeMap<ObjectKey, (&'static str, String, i64)>,
 }
 
 impl PendingNotes {
     /// Records the latest reason and message for `key`; the first one decided sets when it is due.
-    fn defer(&mut self, key: &str, reason: &'static str, message: &str, due_ms: i64) {
+    fn defer(&mut self, key: &ObjectKey, reason: &'static str, message: &str, due_ms: i64) {
         match self.notes.get_mut(key) {
             Some(n) => {
                 n.0 = reason;
@@ -669,7 +668,7 @@ impl PendingNotes {
             }
             None => {
                 self.notes
-                    .insert(key.to_owned(), (reason, message.to_owned(), due_ms));
+                    .insert(key.clone(), (reason, message.to_owned(), due_ms));
             }
         }
     }
@@ -680,8 +679,8 @@ impl PendingNotes {
     }
 
     /// Takes the notes due at `now_ms`: `(key, reason, message)`.
-    fn take_due(&mut self, now_ms: i64) -> Vec<(String, &'static str, String)> {
-        let due: Vec<String> = self
+    fn take_due(&mut self, now_ms: i64) -> Vec<(ObjectKey, &'static str, String)> {
+        let due: Vec<ObjectKey> = self
             .notes
             .iter()
             .filter(|(_, n)| n.2 <= now_ms)
@@ -788,7 +787,7 @@ fn pending_heads<'a>(
     let pending: std::collections::BTreeSet<&str> = decisions
         .iter()
         .filter(|d| matches!(d, Decision::Pending { .. }))
-        .map(Decision::key)
+        .map(|d| d.key().as_str())
         .collect();
     heads
         .values()
@@ -1247,9 +1246,9 @@ mod tests {
     fn pending_notes_wait_their_grace_and_keep_the_latest_reason() {
         let mut n = PendingNotes::default();
         assert_eq!(n.next_due(), None);
-        n.defer("ns/a", "Pending", "first", 1_000);
-        n.defer("ns/b", "Pending", "b", 1_500);
-        n.defer("ns/a", "Pending", "second", 1_900);
+        n.defer(&"ns/a".into(), "Pending", "first", 1_000);
+        n.defer(&"ns/b".into(), "Pending", "b", 1_500);
+        n.defer(&"ns/a".into(), "Pending", "second", 1_900);
         assert_eq!(
             n.next_due(),
             Some(1_000),
@@ -1258,7 +1257,7 @@ mod tests {
         assert!(n.take_due(999).is_empty());
         assert_eq!(
             n.take_due(1_000),
-            vec![("ns/a".to_owned(), "Pending", "second".to_owned())]
+            vec![("ns/a".into(), "Pending", "second".to_owned())]
         );
         assert_eq!(n.next_due(), Some(1_500));
         assert_eq!(n.take_due(5_000).len(), 1);

@@ -558,7 +558,7 @@ pub fn gather(route: &Route, index: &Index) -> Gathered {
             namespace, name, ..
         } => Gathered::LocalQueue(
             index
-                .cluster_queue_of(&turnstile_api::keys::object_key(namespace, name))
+                .cluster_queue_of(&turnstile_core::ObjectKey::new(namespace, name))
                 .map(|cq| members(&cq).unwrap_or_default()),
         ),
         _ => Gathered::Nothing,

@@ -473,7 +473,7 @@ impl JobsConfig {
 #[derive(Clone, Debug, Default)]
 pub struct AdmittedJobs {
     /// Admitted workload key → the UID of the Job controlling it.
-    by_workload: BTreeMap<String, String>,
+    by_workload: BTreeMap<turnstile_core::ObjectKey, String>,
     /// Job UID → how many admitted workloads it controls.
     by_job: BTreeMap<String, usize>,
 }

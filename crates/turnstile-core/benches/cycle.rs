@@ -74,7 +74,7 @@ fn pending() -> BTreeMap<String, Vec<Workload>> {
         ] {
             for i in 0..n {
                 list.push(Workload {
-                    key: format!("ns-{q}/{class}-{i}"),
+                    key: format!("ns-{q}/{class}-{i}").into(),
                     uid: format!("{q:02}-{class}-{i:04}"),
                     cluster_queue: name.clone(),
                     priority: prio,
@@ -113,7 +113,7 @@ fn main() {
     let pending = pending();
     // A full cluster: admit what the first cycle admits.
     let first = schedule_cycle(&empty, &pending, 0, &CycleConfig::default());
-    let all: BTreeMap<String, Workload> = pending
+    let all: BTreeMap<turnstile_core::ObjectKey, Workload> = pending
         .values()
         .flatten()
         .map(|w| (w.key.clone(), w.clone()))
@@ -133,7 +133,7 @@ fn main() {
             _ => None,
         })
         .collect();
-    let admitted_keys: std::collections::BTreeSet<String> =
+    let admitted_keys: std::collections::BTreeSet<turnstile_core::ObjectKey> =
         admitted.iter().map(|a| a.workload.key.clone()).collect();
     let mut rest = pending.clone();
     for l in rest.values_mut() {

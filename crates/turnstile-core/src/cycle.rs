@@ -14,6 +14,7 @@
 //! are gone, with the earlier preemptors' usage reserved. A workload whose eviction is being
 //! written is an evicted candidate (taken first). See docs/scheduling.md.
 
+use crate::key::ObjectKey;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::assign::{self, Mode};
@@ -75,7 +76,7 @@ pub enum Decision {
     /// Quota reserved.
     Admit {
         /// Workload key.
-        key: String,
+        key: ObjectKey,
         /// ClusterQueue.
         cluster_queue: String,
         /// Flavors and counts per pod set.
@@ -84,7 +85,7 @@ pub enum Decision {
     /// Not admitted this cycle.
     Pending {
         /// Workload key.
-        key: String,
+        key: ObjectKey,
         /// QuotaReserved=False reason.
         reason: &'static str,
         /// Message for the condition.
@@ -95,13 +96,13 @@ pub enum Decision {
     /// Not evaluated: a StrictFIFO head before it did not fit.
     Blocked {
         /// Workload key.
-        key: String,
+        key: ObjectKey,
     },
 }
 
 impl Decision {
     /// The workload the decision is about.
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &ObjectKey {
         match self {
             Self::Admit { key, .. } | Self::Pending { key, .. } | Self::Blocked { key } => key,
         }
@@ -114,7 +115,7 @@ pub struct Eviction {
     /// The victim.
     pub target: Target,
     /// The workload it makes room for.
-    pub preemptor: String,
+    pub preemptor: ObjectKey,
     /// The preemptor's UID.
     pub preemptor_uid: String,
     /// The preemptor's ClusterQueue.
@@ -193,7 +194,7 @@ pub fn schedule_cycle(
     }
     let mut out = CycleOutcome::default();
     let mut blocked: BTreeMap<String, usize> = BTreeMap::new();
-    let mut victims: BTreeSet<String> = BTreeSet::new();
+    let mut victims: BTreeSet<ObjectKey> = BTreeSet::new();
     // Failures by shape, valid while nothing was admitted or preempted since (`generation`).
     let mut failed: HashMap<Shape, (u64, &'static str, String, Requeue)> = HashMap::new();
     let mut generation: u64 = 0;
@@ -500,7 +501,7 @@ fn best_assignment(
     snap: &mut Snapshot,
     wl: &Workload,
     config: &CycleConfig,
-    victims: &BTreeSet<String>,
+    victims: &BTreeSet<ObjectKey>,
 ) -> (assign::Assignment, Vec<Target>) {
     let probe = |snap: &mut Snapshot, counts: &[i32]| {
         let a = assign::assign(snap, wl, counts);
@@ -591,7 +592,7 @@ impl Preemption<'_> {
         snap: &mut Snapshot,
         (wl, a, is_head, strict): (&Workload, &assign::Assignment, bool, bool),
         config: &CycleConfig,
-        victims: &BTreeSet<String>,
+        victims: &BTreeSet<ObjectKey>,
         evictions: &[Eviction],
     ) -> Result<(assign::Assignment, Vec<Target>), Decision> {
         let pending = |reason: &'static str, message: String| Decision::Pending {
@@ -663,7 +664,7 @@ fn decide(
     (wl, start_mode, may_admit, is_head): (&Workload, Mode, bool, bool),
     (now, config): (i64, &CycleConfig),
     preemption: &mut Preemption<'_>,
-    victims: &mut BTreeSet<String>,
+    victims: &mut BTreeSet<ObjectKey>,
     evictions: &mut Vec<Eviction>,
 ) -> Decision {
     let strict = snap

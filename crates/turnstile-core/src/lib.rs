@@ -15,6 +15,7 @@
 pub mod assign;
 pub mod cycle;
 pub mod fair;
+pub mod key;
 pub mod model;
 pub mod preempt;
 pub mod quantity;
@@ -24,5 +25,6 @@ pub mod snapshot;
 pub mod tree;
 
 pub use cycle::{CycleConfig, CycleOutcome, Decision, Eviction, Requeue, schedule_cycle};
+pub use key::ObjectKey;
 pub use quantity::{Quantity, QuantityError};
 pub use snapshot::Snapshot;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::key::ObjectKey;
 use crate::resources::{Amount, FrAmounts, Requests};
 
 /// How a ClusterQueue orders and blocks its pending workloads.
@@ -197,7 +198,7 @@ pub struct PodSet {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Workload {
     /// `namespace/name`; unique.
-    pub key: String,
+    pub key: ObjectKey,
     /// UID, the final tie-break.
     pub uid: String,
     /// The ClusterQueue it is queued in or admitted to.

@@ -4,6 +4,7 @@
 //! removing candidates until the workload fits and then putting back every one not needed.
 //! With fair sharing on, [`fair`] chooses victims by dominant resource share instead.
 
+use crate::key::ObjectKey;
 use std::collections::BTreeSet;
 
 use crate::model::{Admitted, PreemptionPolicy, Workload};
@@ -54,7 +55,7 @@ impl Reason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     /// Workload key.
-    pub key: String,
+    pub key: ObjectKey,
     /// Its ClusterQueue.
     pub cluster_queue: String,
     /// Why.
@@ -77,7 +78,7 @@ pub fn allows(policy: PreemptionPolicy, preemptor: &Workload, candidate: &Worklo
 
 #[derive(Clone, Debug)]
 struct Candidate {
-    key: String,
+    key: ObjectKey,
     queue: String,
     priority: i32,
     reserved_at: i64,

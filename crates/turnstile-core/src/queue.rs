@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::cycle::{CycleOutcome, Decision, Requeue};
+use crate::key::ObjectKey;
 use crate::model::{Workload, total};
 use crate::resources::Amount;
 
-type OrderKey = (Reverse<i32>, i64, String, String);
+type OrderKey = (Reverse<i32>, i64, String, ObjectKey);
 
 fn order_key(w: &Workload) -> OrderKey {
     (
@@ -37,10 +38,10 @@ struct Item {
 #[derive(Clone, Debug, Default)]
 struct Queue {
     active: BTreeSet<OrderKey>,
-    items: BTreeMap<String, Item>,
+    items: BTreeMap<ObjectKey, Item>,
     /// The keys of the items set aside (so that requeueing and counting them does not walk the
     /// whole queue).
-    aside: BTreeSet<String>,
+    aside: BTreeSet<ObjectKey>,
     /// What the pending workloads request in all, per resource (kept as they come and go).
     requests: BTreeMap<String, Amount>,
 }
@@ -68,7 +69,7 @@ impl Queue {
 pub struct PendingQueues {
     queues: BTreeMap<String, Queue>,
     /// Workload key → ClusterQueue.
-    location: BTreeMap<String, String>,
+    location: BTreeMap<ObjectKey, String>,
 }
 
 impl PendingQueues {
@@ -206,7 +207,7 @@ impl PendingQueues {
         if let Some(item) = q.items.get_mut(key) {
             item.inadmissible = true;
             q.active.remove(&order_key(&item.workload));
-            q.aside.insert(key.to_owned());
+            q.aside.insert(item.workload.key.clone());
         }
     }
 
@@ -288,7 +289,7 @@ mod tests {
 
     fn keys(h: &BTreeMap<String, Vec<Workload>>, q: &str) -> Vec<String> {
         h.get(q)
-            .map(|l| l.iter().map(|w| w.key.clone()).collect())
+            .map(|l| l.iter().map(|w| w.key.to_string()).collect())
             .unwrap_or_default()
     }
 
@@ -401,7 +402,7 @@ mod tests {
             sort_in_queue_order(&mut all);
             all
         };
-        let order: Vec<String> = ordered("q").iter().map(|w| w.key.clone()).collect();
+        let order: Vec<String> = ordered("q").iter().map(|w| w.key.to_string()).collect();
         assert_eq!(
             order,
             vec!["high", "early", "late"],

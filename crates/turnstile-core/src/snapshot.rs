@@ -1,6 +1,7 @@
 //! A scheduling snapshot: the quota tree with the usage of every admitted workload, the
 //! ClusterQueues, the flavors. The cycle mutates its own copy as it admits and preempts.
 
+use crate::key::ObjectKey;
 use std::collections::BTreeMap;
 
 use crate::model::{Admitted, ClusterQueue, Flavor};
@@ -18,7 +19,7 @@ pub struct Snapshot {
     /// Flavors by name.
     pub flavors: BTreeMap<String, Flavor>,
     /// Workloads holding quota, per ClusterQueue, by key.
-    pub admitted: BTreeMap<String, BTreeMap<String, Admitted>>,
+    pub admitted: BTreeMap<String, BTreeMap<ObjectKey, Admitted>>,
     /// Fair-sharing weights of ClusterQueues (`q/<name>`) and Cohorts (`c/<name>`); 1 when absent.
     pub weights: BTreeMap<String, f64>,
     /// Fair sharing is on, with these preemption strategies (set by the cycle from its config).

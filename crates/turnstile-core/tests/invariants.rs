@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use turnstile_core::ObjectKey;
 use turnstile_core::model::{
     Admitted, ClusterQueue, Flavor, PodSet, Preemption, PreemptionPolicy, QueueingStrategy,
     ResourceGroup, Workload,
@@ -172,7 +173,7 @@ fn pending(w: &World) -> BTreeMap<String, Vec<Workload>> {
     for (i, (q, prio, cpu, count, min)) in w.pending.iter().enumerate() {
         let q = q % w.queues.len();
         out.entry(format!("q{q}")).or_default().push(Workload {
-            key: format!("ns/w{i}"),
+            key: format!("ns/w{i}").into(),
             uid: format!("{i:04}"),
             cluster_queue: format!("q{q}"),
             priority: *prio,
@@ -190,7 +191,7 @@ fn pending(w: &World) -> BTreeMap<String, Vec<Workload>> {
 }
 
 fn admissions(w: &World, outcome: &turnstile_core::CycleOutcome) -> Vec<Admitted> {
-    let all: BTreeMap<String, Workload> = pending(w)
+    let all: BTreeMap<ObjectKey, Workload> = pending(w)
         .into_values()
         .flatten()
         .map(|x| (x.key.clone(), x))
@@ -279,13 +280,13 @@ proptest! {
         let snap = snapshot(&w, vec![]);
         let first = schedule_cycle(&snap, &pending(&w), 0, &config(&w));
         let admitted = admissions(&w, &first);
-        let keys: std::collections::BTreeSet<String> = admitted.iter().map(|a| a.workload.key.clone()).collect();
+        let keys: std::collections::BTreeSet<ObjectKey> = admitted.iter().map(|a| a.workload.key.clone()).collect();
         let mut rest = pending(&w);
         for list in rest.values_mut() { list.retain(|x| !keys.contains(&x.key)); }
         let snap2 = snapshot(&w, admitted.clone());
         let second = schedule_cycle(&snap2, &rest, 1, &config(&w));
         let mut all = admitted;
-        let full: BTreeMap<String, Workload> = rest.into_values().flatten().map(|x| (x.key.clone(), x)).collect();
+        let full: BTreeMap<ObjectKey, Workload> = rest.into_values().flatten().map(|x| (x.key.clone(), x)).collect();
         for d in &second.decisions {
             if let Decision::Admit { key, assignment, .. } = d {
                 all.push(Admitted { workload: full[key].clone(), assignment: assignment.clone(), reserved_at: 1, evicted: false });

@@ -139,7 +139,7 @@ fn wl_name(wl: &api::Workload) -> String {
     wl.metadata.name.clone().unwrap_or_default()
 }
 
-fn wl_key(wl: &api::Workload) -> String {
+fn wl_key(wl: &api::Workload) -> turnstile_core::ObjectKey {
     turnstile_state::index::key_of(&wl.metadata)
 }
 

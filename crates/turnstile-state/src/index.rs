@@ -12,7 +12,7 @@ use turnstile_core::model::{Admitted, Workload};
 use turnstile_core::queue::PendingQueues;
 use turnstile_core::resources::FrAmounts;
 use turnstile_core::tree::CohortQuotas;
-use turnstile_core::{CycleOutcome, Decision, Snapshot};
+use turnstile_core::{CycleOutcome, Decision, ObjectKey, Snapshot};
 
 use crate::convert;
 use crate::ledger::{Charge, Ledger, Totals};
@@ -52,7 +52,7 @@ pub enum Upkeep {
     /// Evict an admitted workload (`Evicted=True` with this reason and message).
     Evict {
         /// Workload key.
-        key: String,
+        key: ObjectKey,
         /// Eviction reason.
         reason: String,
         /// Eviction message.
@@ -61,14 +61,14 @@ pub enum Upkeep {
     /// Set `spec.priority` to the current value of the WorkloadPriorityClass the workload names.
     SetPriority {
         /// Workload key.
-        key: String,
+        key: ObjectKey,
         /// The class's value.
         priority: i32,
     },
     /// Show (or withdraw) the `TimeWindowClosing` notice on an admitted workload.
     WindowNotice {
         /// Workload key.
-        key: String,
+        key: ObjectKey,
         /// When the queue closes (RFC 3339) while a drain is near; `None` withdraws the notice.
         closes_at: Option<String>,
         /// Condition reason.
@@ -80,12 +80,12 @@ pub enum Upkeep {
     /// has elapsed.
     DeleteFinished {
         /// Workload key.
-        key: String,
+        key: ObjectKey,
     },
     /// Let a parked workload back into its queue (`Requeued=True`).
     Requeue {
         /// Workload key.
-        key: String,
+        key: ObjectKey,
         /// Requeued reason.
         reason: &'static str,
         /// Requeued message.
@@ -136,14 +136,14 @@ pub struct Index {
     cluster_queue_errors: BTreeMap<String, String>,
     cohorts: BTreeMap<String, api::Cohort>,
     flavors: BTreeMap<String, api::ResourceFlavor>,
-    local_queues: BTreeMap<String, api::LocalQueue>,
+    local_queues: BTreeMap<ObjectKey, api::LocalQueue>,
     namespaces: BTreeMap<String, BTreeMap<String, String>>,
     /// Workloads as last seen, without their pod sets (they live on, converted, in `models`) and
     /// managed fields: the cache holds what it decides from, not every container field.
-    workloads: BTreeMap<String, api::Workload>,
+    workloads: BTreeMap<ObjectKey, api::Workload>,
     /// Each workload converted for the scheduler once, when it changes (its ClusterQueue is set
     /// when it is queued); an error when a quantity in it does not parse.
-    models: BTreeMap<String, Result<Arc<Workload>, convert::ConvertError>>,
+    models: BTreeMap<ObjectKey, Result<Arc<Workload>, convert::ConvertError>>,
     pending: PendingQueues,
     /// WorkloadPriorityClass values by name.
     priority_classes: BTreeMap<String, i32>,
@@ -160,15 +160,15 @@ pub struct Index {
     converted_cohorts: BTreeMap<String, CohortQuotas>,
     converted_flavors: BTreeMap<String, turnstile_core::model::Flavor>,
     /// Admissions decided but not yet seen back from the API (assumed).
-    assumed: BTreeMap<String, (String, Vec<turnstile_core::model::PodSetAssignment>)>,
+    assumed: BTreeMap<ObjectKey, (String, Vec<turnstile_core::model::PodSetAssignment>)>,
     /// Workload keys by the Job reconciler's key ([`job_key_of`]).
-    by_job: BTreeMap<String, BTreeSet<String>>,
+    by_job: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
     /// Jobs whose Workloads changed since the Job controller last looked.
-    dirty_jobs: BTreeSet<String>,
+    dirty_jobs: BTreeSet<ObjectKey>,
     /// AdmissionChecks by name: whether each is active.
     admission_checks: BTreeMap<String, bool>,
     /// Jobs waiting for a prebuilt Workload to appear, by the Workload's key.
-    awaited: BTreeMap<String, BTreeSet<String>>,
+    awaited: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
     /// Kueue's `resources` configuration (excluded prefixes, transformations).
     resource_rules: convert::ResourceRules,
     /// `waitForPodsReady.requeuingStrategy.timestamp: Creation`: a workload requeued after a
@@ -178,29 +178,29 @@ pub struct Index {
     ledger: Ledger,
     /// Workload keys by their LocalQueue key (`namespace/queueName`, whether it exists or not):
     /// the workloads a queue, namespace or flavor change may move.
-    members: BTreeMap<String, BTreeSet<String>>,
+    members: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
     /// The LocalQueue key of each workload standing `Pending`, and the count per LocalQueue.
-    pending_in: BTreeMap<String, String>,
-    pending_per_local_queue: BTreeMap<String, usize>,
+    pending_in: BTreeMap<ObjectKey, ObjectKey>,
+    pending_per_local_queue: BTreeMap<ObjectKey, usize>,
     /// Blocked workloads whose QuotaReserved condition does not show why yet.
-    unreported: BTreeMap<String, (&'static str, String)>,
+    unreported: BTreeMap<ObjectKey, (&'static str, String)>,
     /// Workloads with `Requeued=False` (the lifecycle may let them back).
-    requeued_false: BTreeSet<String>,
+    requeued_false: BTreeSet<ObjectKey>,
     /// Workload keys by the WorkloadPriorityClass they name, and those whose priority differs
     /// from their class's value.
-    by_priority_class: BTreeMap<String, BTreeSet<String>>,
-    priority_stale: BTreeSet<String>,
+    by_priority_class: BTreeMap<String, BTreeSet<ObjectKey>>,
+    priority_stale: BTreeSet<ObjectKey>,
     /// ClusterQueues whose cohort tree's set-aside workloads go back to the active queues at the
     /// next cycle (many quota releases between two cycles cost one requeue), or all of them.
     requeue_trees: BTreeSet<String>,
     requeue_every_queue: bool,
     /// Workloads whose admission was refused as stale, with the resourceVersion it was decided on:
     /// kept out of the active queues until a newer version is seen.
-    stale: BTreeMap<String, String>,
+    stale: BTreeMap<ObjectKey, String>,
     /// ClusterQueues and LocalQueues whose desired status may have changed since the writer last
     /// looked.
     dirty_cluster_queues: BTreeSet<String>,
-    dirty_local_queues: BTreeSet<String>,
+    dirty_local_queues: BTreeSet<ObjectKey>,
     /// TimeWindowPolicies' states by name, and their combined effect on each queue they target.
     window_policies: BTreeMap<String, WindowPolicy>,
     window_effects: BTreeMap<WindowTarget, WindowEffect>,
@@ -208,13 +208,13 @@ pub struct Index {
     retain_finished_ms: Option<i64>,
     /// Finished workloads by when they finished (the `Finished` condition's time): the retention
     /// looks only at those whose time has come.
-    finished_by_time: BTreeSet<(i64, String)>,
-    finished_at: BTreeMap<String, (i64, String)>,
+    finished_by_time: BTreeSet<(i64, ObjectKey)>,
+    finished_at: BTreeMap<ObjectKey, (i64, ObjectKey)>,
     /// Finished workloads per LocalQueue key (Kueue's finished-workload gauges).
-    finished_per_local_queue: BTreeMap<String, usize>,
+    finished_per_local_queue: BTreeMap<ObjectKey, usize>,
     /// Held workloads whose hold is an eviction being written: preemption candidates already
     /// on their way out.
-    evicting: BTreeSet<String>,
+    evicting: BTreeSet<ObjectKey>,
 }
 
 /// The Job reconciler's key for a Workload: the `namespace/name` of the batch/v1 Job controlling
@@ -222,14 +222,14 @@ pub struct Index {
 /// controller (the Job was deleted with `propagationPolicy: Orphan`, or the reference was edited
 /// away), `namespace/job-uid:<uid>`. No Job can have that name (`:` is not allowed in names), so
 /// the reconciler finds no Job under it and finishes the Workload as an orphan.
-pub fn job_key_of(wl: &api::Workload) -> Option<String> {
+pub fn job_key_of(wl: &api::Workload) -> Option<ObjectKey> {
     controlling_job(wl).or_else(|| {
         let uid = wl
             .metadata
             .labels
             .as_ref()?
             .get(api::keys::labels::JOB_UID)?;
-        Some(api::keys::object_key(
+        Some(ObjectKey::new(
             wl.metadata.namespace.as_deref().unwrap_or_default(),
             &format!("job-uid:{uid}"),
         ))
@@ -249,17 +249,17 @@ pub fn job_owner(
 }
 
 /// The `namespace/name` of the batch/v1 Job controlling a Workload, if any.
-pub fn controlling_job(wl: &api::Workload) -> Option<String> {
+pub fn controlling_job(wl: &api::Workload) -> Option<ObjectKey> {
     let r = job_owner(wl)?;
-    Some(api::keys::object_key(
+    Some(ObjectKey::new(
         wl.metadata.namespace.as_deref().unwrap_or_default(),
         &r.name,
     ))
 }
 
 /// The LocalQueue key (`namespace/queueName`) a Workload names.
-fn local_queue_key_of(wl: &api::Workload) -> String {
-    api::keys::object_key(
+fn local_queue_key_of(wl: &api::Workload) -> ObjectKey {
+    ObjectKey::new(
         wl.metadata.namespace.as_deref().unwrap_or_default(),
         wl.spec
             .queue_name
@@ -270,8 +270,8 @@ fn local_queue_key_of(wl: &api::Workload) -> String {
 }
 
 /// The cache's key of a namespaced object: `namespace/name`.
-pub fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    api::keys::object_key(
+pub fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> ObjectKey {
+    ObjectKey::new(
         meta.namespace.as_deref().unwrap_or_default(),
         meta.name.as_deref().unwrap_or_default(),
     )
@@ -308,7 +308,7 @@ impl Index {
     }
 
     /// Files (or unfiles) workload `key` among the finished ones, by the time it finished.
-    fn track_finished(&mut self, key: &str) {
+    fn track_finished(&mut self, key: &ObjectKey) {
         let now = self.workloads.get(key).and_then(|w| {
             let c = condition(w, conditions::FINISHED).filter(|c| c.status == "True")?;
             Some((
@@ -320,7 +320,7 @@ impl Index {
             return;
         }
         if let Some((t, lq)) = self.finished_at.remove(key) {
-            self.finished_by_time.remove(&(t, key.to_owned()));
+            self.finished_by_time.remove(&(t, key.clone()));
             if let Some(n) = self.finished_per_local_queue.get_mut(&lq) {
                 *n -= 1;
                 if *n == 0 {
@@ -329,16 +329,16 @@ impl Index {
             }
         }
         if let Some((t, lq)) = now {
-            self.finished_by_time.insert((t, key.to_owned()));
+            self.finished_by_time.insert((t, key.clone()));
             *self.finished_per_local_queue.entry(lq.clone()).or_default() += 1;
-            self.finished_at.insert(key.to_owned(), (t, lq));
+            self.finished_at.insert(key.clone(), (t, lq));
         }
     }
 
     /// Finished workloads (still present) per ClusterQueue and per LocalQueue key, as Kueue's
     /// `kueue_finished_workloads` and `kueue_local_queue_finished_workloads` count them: by the
     /// LocalQueue a workload names, and for a ClusterQueue through its LocalQueues.
-    pub fn finished_counts(&self) -> (BTreeMap<String, usize>, &BTreeMap<String, usize>) {
+    pub fn finished_counts(&self) -> (BTreeMap<String, usize>, &BTreeMap<ObjectKey, usize>) {
         let mut per_cq: BTreeMap<String, usize> = BTreeMap::new();
         for (lq, n) in &self.finished_per_local_queue {
             if let Some(cq) = self.cluster_queue_of(lq) {
@@ -352,7 +352,7 @@ impl Index {
     /// deleted yet, oldest first, at most [`RETENTION_BATCH`] (a large backlog, e.g. when the
     /// retention is first turned on, is worked off a batch per pass, never holding up scheduling
     /// for long).
-    pub(super) fn retention_expired(&self, now_ms: i64) -> Vec<String> {
+    pub(super) fn retention_expired(&self, now_ms: i64) -> Vec<ObjectKey> {
         let Some(keep) = self.retain_finished_ms else {
             return Vec::new();
         };
@@ -463,7 +463,7 @@ impl Index {
 
     /// Re-judges whether the workloads naming WorkloadPriorityClass `name` carry its value.
     fn restale_priority_class(&mut self, name: &str) {
-        let keys: Vec<String> = self
+        let keys: Vec<ObjectKey> = self
             .by_priority_class
             .get(name)
             .into_iter()
@@ -484,7 +484,7 @@ impl Index {
             .map(|r| r.name.as_str())
     }
 
-    fn restale_priority(&mut self, key: &str) {
+    fn restale_priority(&mut self, key: &ObjectKey) {
         let stale = self.workloads.get(key).is_some_and(|wl| {
             !condition_true(wl, conditions::FINISHED)
                 && Self::priority_class_of(wl)
@@ -492,7 +492,7 @@ impl Index {
                     .is_some_and(|v| wl.spec.priority != Some(*v))
         });
         if stale {
-            self.priority_stale.insert(key.to_owned());
+            self.priority_stale.insert(key.clone());
         } else {
             self.priority_stale.remove(key);
         }
@@ -615,7 +615,7 @@ impl Index {
     }
 
     /// Forgets a LocalQueue.
-    pub fn delete_local_queue(&mut self, key: &str) {
+    pub fn delete_local_queue(&mut self, key: &ObjectKey) {
         self.local_queues.remove(key);
         self.dirty_local_queues.remove(key);
         self.replace_local_queue_members(key);
@@ -627,9 +627,12 @@ impl Index {
         self.namespaces.insert(name.to_owned(), labels);
         if changed {
             let prefix = format!("{name}/");
-            let queues: Vec<String> = self
+            let queues: Vec<ObjectKey> = self
                 .members
-                .range(prefix.clone()..)
+                .range::<str, _>((
+                    std::ops::Bound::Included(prefix.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))
                 .take_while(|(k, _)| k.starts_with(&prefix))
                 .map(|(k, _)| k.clone())
                 .collect();
@@ -642,7 +645,13 @@ impl Index {
     /// Records a Workload (as the API has it now). A workload that stops holding quota frees room
     /// in its cohort tree, so the tree's set-aside workloads are tried again.
     pub fn apply_workload(&mut self, wl: api::Workload) {
+        // One key per workload for its whole life: every map, queue and model shares the one
+        // filed when it was first seen.
         let key = key_of(&wl.metadata);
+        let key = self
+            .workloads
+            .get_key_value(key.as_str())
+            .map_or(key, |(k, _)| k.clone());
         let was = self.standing(&key);
         if wl.status.as_ref().is_some_and(|s| s.admission.is_some())
             || condition_true(&wl, conditions::FINISHED)
@@ -656,7 +665,10 @@ impl Index {
             millis(wl.metadata.creation_timestamp.as_ref()),
             &self.resource_rules,
         )
-        .map(Arc::new);
+        .map(|mut m| {
+            m.key = key.clone();
+            Arc::new(m)
+        });
         // Pod sets (large even when empty), managed fields, annotations and labels (but the
         // Job UID) are not needed once converted; a map with even one entry costs a whole node.
         wl.spec.pod_sets = Vec::new();
@@ -726,7 +738,7 @@ impl Index {
     }
 
     /// Forgets a Workload.
-    pub fn delete_workload(&mut self, key: &str) {
+    pub fn delete_workload(&mut self, key: &ObjectKey) {
         let was = self.standing(key);
         self.link_members(key, None);
         if let Some(old) = self.workloads.remove(key) {
@@ -752,7 +764,7 @@ impl Index {
 
     /// Files workload `key` under the LocalQueue `wl` names (`None`: forgotten), out of the one
     /// it named before.
-    fn link_members(&mut self, key: &str, wl: Option<&api::Workload>) {
+    fn link_members(&mut self, key: &ObjectKey, wl: Option<&api::Workload>) {
         let old = self.workloads.get(key).map(local_queue_key_of);
         let new = wl.map(local_queue_key_of);
         if old == new {
@@ -767,11 +779,11 @@ impl Index {
             }
         }
         if let Some(new) = new {
-            self.members.entry(new).or_default().insert(key.to_owned());
+            self.members.entry(new).or_default().insert(key.clone());
         }
     }
 
-    fn unlink_priority_class(&mut self, class: &str, key: &str) {
+    fn unlink_priority_class(&mut self, class: &str, key: &ObjectKey) {
         if let Some(set) = self.by_priority_class.get_mut(class) {
             set.remove(key);
             if set.is_empty() {
@@ -796,7 +808,7 @@ impl Index {
     }
 
     /// Undoes an assumed admission whose write failed; the workload is pending again.
-    pub fn forget(&mut self, key: &str) {
+    pub fn forget(&mut self, key: &ObjectKey) {
         if self.assumed.remove(key).is_some() {
             self.place(key);
             self.recharge(key);
@@ -806,7 +818,7 @@ impl Index {
     /// Undoes an assumed admission refused because the Workload changed since it was seen at
     /// `resource_version` (409 Conflict): the workload stays out of the active queues until the
     /// cache sees its newer version, so that it is not decided again on the same stale view.
-    pub fn forget_stale(&mut self, key: &str, resource_version: Option<&str>) {
+    pub fn forget_stale(&mut self, key: &ObjectKey, resource_version: Option<&str>) {
         self.hold_until_newer(key, resource_version);
         self.forget(key);
     }
@@ -814,7 +826,7 @@ impl Index {
     /// Keeps workload `key` out of the active queues while the cache still has it at
     /// `resource_version`: a status write based on that version is on its way, and deciding again
     /// on it would only be refused. The next version seen lets it back.
-    pub fn hold_until_newer(&mut self, key: &str, resource_version: Option<&str>) {
+    pub fn hold_until_newer(&mut self, key: &ObjectKey, resource_version: Option<&str>) {
         if let Some(rv) = resource_version
             && self
                 .workloads
@@ -822,7 +834,7 @@ impl Index {
                 .and_then(|w| w.metadata.resource_version.as_deref())
                 == Some(rv)
         {
-            self.stale.insert(key.to_owned(), rv.to_owned());
+            self.stale.insert(key.clone(), rv.to_owned());
             self.place(key);
         }
     }
@@ -830,10 +842,10 @@ impl Index {
     /// [`Index::hold_until_newer`] for an eviction being written: until the newer version is
     /// seen, snapshots show the workload as evicted (preemptors take it first, as Kueue's
     /// candidate order takes evicted workloads first, instead of choosing new victims).
-    pub fn hold_eviction(&mut self, key: &str, resource_version: Option<&str>) {
+    pub fn hold_eviction(&mut self, key: &ObjectKey, resource_version: Option<&str>) {
         self.hold_until_newer(key, resource_version);
         if self.stale.contains_key(key) {
-            self.evicting.insert(key.to_owned());
+            self.evicting.insert(key.clone());
         }
     }
 
@@ -843,7 +855,7 @@ impl Index {
     }
 
     /// Lets a held workload back at once (the write it waited for failed).
-    pub fn release_hold(&mut self, key: &str) {
+    pub fn release_hold(&mut self, key: &ObjectKey) {
         self.evicting.remove(key);
         if self.stale.remove(key).is_some() {
             self.place(key);
@@ -951,7 +963,7 @@ impl Index {
 
     /// Workloads that cannot be queued, with the QuotaReserved=False reason and message they
     /// should show, when they do not show it yet (kept as workloads move, never found by a scan).
-    pub fn blocked_to_report(&self) -> Vec<(String, &'static str, String)> {
+    pub fn blocked_to_report(&self) -> Vec<(ObjectKey, &'static str, String)> {
         self.unreported
             .iter()
             .map(|(k, (r, m))| (k.clone(), *r, m.clone()))
@@ -960,7 +972,7 @@ impl Index {
 
     /// ClusterQueues and LocalQueues whose desired status may differ from the stored one since
     /// the last call: `(ClusterQueue names, LocalQueue keys)`.
-    pub fn take_dirty_queues(&mut self) -> (BTreeSet<String>, BTreeSet<String>) {
+    pub fn take_dirty_queues(&mut self) -> (BTreeSet<String>, BTreeSet<ObjectKey>) {
         (
             std::mem::take(&mut self.dirty_cluster_queues),
             std::mem::take(&mut self.dirty_local_queues),
@@ -971,7 +983,7 @@ impl Index {
     pub fn mark_dirty_queues(
         &mut self,
         cluster_queues: impl IntoIterator<Item = String>,
-        local_queues: impl IntoIterator<Item = String>,
+        local_queues: impl IntoIterator<Item = ObjectKey>,
     ) {
         self.dirty_cluster_queues.extend(cluster_queues);
         self.dirty_local_queues.extend(local_queues);
@@ -989,7 +1001,7 @@ impl Index {
     }
 
     /// Names of the ClusterQueues and keys of the LocalQueues known.
-    pub fn queue_names(&self) -> (Vec<String>, Vec<String>) {
+    pub fn queue_names(&self) -> (Vec<String>, Vec<ObjectKey>) {
         (
             self.cluster_queues.keys().cloned().collect(),
             self.local_queues.keys().cloned().collect(),
@@ -1073,8 +1085,8 @@ impl Index {
 
     /// Pending workloads per LocalQueue key (`namespace/name`): `(active, inadmissible)`. Walks
     /// the pending workloads once (a scrape's cost, as the ClusterQueue split's).
-    pub fn local_queue_pending_split(&self) -> BTreeMap<String, (usize, usize)> {
-        let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    pub fn local_queue_pending_split(&self) -> BTreeMap<ObjectKey, (usize, usize)> {
+        let mut out: BTreeMap<ObjectKey, (usize, usize)> = BTreeMap::new();
         for (key, inadmissible) in self.pending.all_items() {
             let Some(wl) = self.workloads.get(key) else {
                 continue;

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use turnstile_core::ObjectKey;
+
 /// A `(flavor, resource)` pair.
 pub type FlavorResource = (String, String);
 
@@ -16,7 +18,7 @@ pub struct Charge {
     /// The ClusterQueue it holds quota in.
     pub cluster_queue: String,
     /// Its LocalQueue (`namespace/name`).
-    pub local_queue: String,
+    pub local_queue: ObjectKey,
     /// Admitted (not only reserving: no AdmissionCheck pending).
     pub admitted: bool,
     /// Amount per flavor and resource (canonical units).
@@ -107,17 +109,21 @@ fn bump(m: &mut BTreeMap<FlavorResource, (i64, u32)>, fr: &FlavorResource, v: i6
 /// Charges by workload key and the totals they add up to.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    charges: BTreeMap<String, Charge>,
+    charges: BTreeMap<ObjectKey, Charge>,
     cluster_queues: BTreeMap<String, Totals>,
     /// By `(LocalQueue key, ClusterQueue)`: a LocalQueue shows what its workloads hold in the
     /// ClusterQueue it points at now.
-    local_queues: BTreeMap<(String, String), Totals>,
+    local_queues: BTreeMap<(ObjectKey, String), Totals>,
 }
 
 impl Ledger {
     /// Sets the charge of workload `key` (`None`: it holds nothing). Returns the queues whose
     /// totals changed: `(ClusterQueues, LocalQueue keys)`, empty when the charge is the same.
-    pub fn set(&mut self, key: &str, charge: Option<Charge>) -> (Vec<String>, Vec<String>) {
+    pub fn set(
+        &mut self,
+        key: &ObjectKey,
+        charge: Option<Charge>,
+    ) -> (Vec<String>, Vec<ObjectKey>) {
         if self.charges.get(key) == charge.as_ref() {
             return (Vec::new(), Vec::new());
         }
@@ -131,7 +137,7 @@ impl Ledger {
             self.apply(&new, 1);
             touched.0.push(new.cluster_queue.clone());
             touched.1.push(new.local_queue.clone());
-            self.charges.insert(key.to_owned(), new);
+            self.charges.insert(key.clone(), new);
         }
         touched
     }
@@ -159,7 +165,7 @@ impl Ledger {
     }
 
     /// Every workload holding quota, by key.
-    pub fn holders(&self) -> impl Iterator<Item = (&String, &Charge)> {
+    pub fn holders(&self) -> impl Iterator<Item = (&ObjectKey, &Charge)> {
         self.charges.iter()
     }
 
@@ -171,7 +177,7 @@ impl Ledger {
     /// Totals of LocalQueue `key` in ClusterQueue `cluster_queue`.
     pub fn local_queue(&self, key: &str, cluster_queue: &str) -> Option<&Totals> {
         self.local_queues
-            .get(&(key.to_owned(), cluster_queue.to_owned()))
+            .get(&(ObjectKey::from(key), cluster_queue.to_owned()))
     }
 }
 
@@ -193,7 +199,12 @@ mod tests {
     }
 
     /// The totals a fresh sum over the holders gives.
-    fn summed(l: &Ledger) -> (BTreeMap<String, Totals>, BTreeMap<(String, String), Totals>) {
+    fn summed(
+        l: &Ledger,
+    ) -> (
+        BTreeMap<String, Totals>,
+        BTreeMap<(ObjectKey, String), Totals>,
+    ) {
         let mut fresh = Ledger::default();
         for (k, c) in l.holders() {
             fresh.set(k, Some(c.clone()));
@@ -205,11 +216,11 @@ mod tests {
     fn totals_follow_set_and_clear() {
         let mut l = Ledger::default();
         l.set(
-            "ns/a",
+            &"ns/a".into(),
             Some(charge("cq", "ns/lq", true, &[("f", "cpu", 1000)])),
         );
         l.set(
-            "ns/b",
+            &"ns/b".into(),
             Some(charge("cq", "ns/lq", false, &[("f", "cpu", 3000)])),
         );
         let t = l.cluster_queue("cq").unwrap();
@@ -224,17 +235,17 @@ mod tests {
         );
         // b becomes admitted; a leaves.
         l.set(
-            "ns/b",
+            &"ns/b".into(),
             Some(charge("cq", "ns/lq", true, &[("f", "cpu", 3000)])),
         );
-        let touched = l.set("ns/a", None);
-        assert_eq!(touched, (vec!["cq".to_owned()], vec!["ns/lq".to_owned()]));
+        let touched = l.set(&"ns/a".into(), None);
+        assert_eq!(touched, (vec!["cq".to_owned()], vec!["ns/lq".into()]));
         let t = l.cluster_queue("cq").unwrap();
         assert_eq!(
             (t.reserving_of("f", "cpu"), t.admitted_of("f", "cpu")),
             (3000, 3000)
         );
-        l.set("ns/b", None);
+        l.set(&"ns/b".into(), None);
         assert!(l.cluster_queue("cq").is_none());
         assert!(l.local_queue("ns/lq", "cq").is_none());
     }
@@ -243,14 +254,17 @@ mod tests {
     fn an_unchanged_charge_touches_nothing() {
         let mut l = Ledger::default();
         let c = charge("cq", "ns/lq", true, &[("f", "cpu", 1)]);
-        l.set("k", Some(c.clone()));
-        assert_eq!(l.set("k", Some(c)), (Vec::new(), Vec::new()));
+        l.set(&"k".into(), Some(c.clone()));
+        assert_eq!(l.set(&"k".into(), Some(c)), (Vec::new(), Vec::new()));
     }
 
     #[test]
     fn a_zero_entry_stays_while_someone_charges_it() {
         let mut l = Ledger::default();
-        l.set("a", Some(charge("cq", "ns/lq", true, &[("f", "gpu", 0)])));
+        l.set(
+            &"a".into(),
+            Some(charge("cq", "ns/lq", true, &[("f", "gpu", 0)])),
+        );
         assert_eq!(
             l.cluster_queue("cq")
                 .unwrap()
@@ -258,7 +272,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![(&("f".to_owned(), "gpu".to_owned()), 0)]
         );
-        l.set("a", None);
+        l.set(&"a".into(), None);
         assert!(l.cluster_queue("cq").is_none());
     }
 
@@ -287,7 +301,7 @@ mod tests {
                     ][..usize::try_from(1 + (r >> 40) % 2).unwrap()],
                 )
             });
-            l.set(&k, c);
+            l.set(&k.as_str().into(), c);
             let (cqs, lqs) = summed(&l);
             assert_eq!(l.cluster_queues, cqs);
             assert_eq!(l.local_queues, lqs);

@@ -654,7 +654,7 @@ fn render_metrics(shared: Option<&turnstile_controller::scheduler::Shared>) -> S
         "follower"
     };
     let lq_labels = |ns: &str, name: &str| {
-        ix.local_queue(&turnstile_api::keys::object_key(ns, name))
+        ix.local_queue(&turnstile_core::ObjectKey::new(ns, name))
             .map(|lq| lq.metadata.labels.clone().unwrap_or_default())
     };
     metrics::global().render(&gauges, role, &lq_labels)

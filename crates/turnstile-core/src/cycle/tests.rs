@@ -162,7 +162,7 @@ fn admitted_keys(o: &CycleOutcome) -> Vec<&str> {
     o.decisions
         .iter()
         .filter(|d| matches!(d, Decision::Admit { .. }))
-        .map(Decision::key)
+        .map(|d| d.key().as_str())
         .collect()
 }
 

@@ -2,9 +2,10 @@
 //! Workload watch), the Jobs whose Workloads changed, and prebuilt Workloads Jobs wait for.
 
 use super::{BTreeSet, Index, Workload, api, convert, job_key_of};
+use turnstile_core::ObjectKey;
 
 impl Index {
-    pub(super) fn unlink_job(&mut self, key: &str, old: &api::Workload) {
+    pub(super) fn unlink_job(&mut self, key: &ObjectKey, old: &api::Workload) {
         let Some(job) = job_key_of(old) else {
             return;
         };
@@ -43,7 +44,7 @@ impl Index {
 
     /// Marks Job `job` (`namespace/name`) dirty when Workload `workload` (`namespace/name`) is
     /// next seen (a prebuilt Workload the Job waits for).
-    pub fn await_workload(&mut self, workload: &str, job: &str) {
+    pub fn await_workload(&mut self, workload: &ObjectKey, job: &ObjectKey) {
         self.awaited
             .entry(workload.to_owned())
             .or_default()
@@ -51,12 +52,12 @@ impl Index {
     }
 
     /// Jobs whose Workloads changed since the last call (`namespace/name`).
-    pub fn take_dirty_jobs(&mut self) -> BTreeSet<String> {
+    pub fn take_dirty_jobs(&mut self) -> BTreeSet<ObjectKey> {
         std::mem::take(&mut self.dirty_jobs)
     }
 
     /// Every Job that controls a Workload (`namespace/name`).
-    pub fn jobs_with_workloads(&self) -> Vec<String> {
+    pub fn jobs_with_workloads(&self) -> Vec<ObjectKey> {
         self.by_job.keys().cloned().collect()
     }
 }

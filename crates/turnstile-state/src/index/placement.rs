@@ -7,12 +7,13 @@ use super::{
     Arc, BTreeSet, Charge, Inactive, Index, Standing, api, condition, condition_true, conditions,
     convert, holds_quota, local_queue_key_of, millis, reasons,
 };
+use turnstile_core::ObjectKey;
 
 impl Index {
     /// Places again the workloads of LocalQueue `key` (`namespace/name`).
-    pub(super) fn replace_local_queue_members(&mut self, key: &str) {
-        self.dirty_local_queues.insert(key.to_owned());
-        let keys: Vec<String> = self
+    pub(super) fn replace_local_queue_members(&mut self, key: &ObjectKey) {
+        self.dirty_local_queues.insert(key.clone());
+        let keys: Vec<ObjectKey> = self
             .members
             .get(key)
             .into_iter()
@@ -27,7 +28,7 @@ impl Index {
     /// Places again the workloads of every LocalQueue pointing at ClusterQueue `name`.
     pub(super) fn replace_cluster_queue_members(&mut self, name: &str) {
         self.dirty_cluster_queues.insert(name.to_owned());
-        let queues: Vec<String> = self
+        let queues: Vec<ObjectKey> = self
             .local_queues
             .iter()
             .filter(|(_, lq)| {
@@ -135,7 +136,7 @@ impl Index {
 
     /// Puts a workload where it belongs (the pending queues, or nowhere) and keeps what follows
     /// from where it stands: the pending counts and the blocked reasons still to show.
-    pub(super) fn place(&mut self, key: &str) {
+    pub(super) fn place(&mut self, key: &ObjectKey) {
         let standing = self.standing(key);
         let mut queued = None;
         match &standing {
@@ -189,7 +190,7 @@ impl Index {
             if let Some(new) = queued {
                 *self.pending_per_local_queue.entry(new.clone()).or_insert(0) += 1;
                 self.dirty_local_queues.insert(new.clone());
-                self.pending_in.insert(key.to_owned(), new);
+                self.pending_in.insert(key.clone(), new);
             }
         }
         match standing {
@@ -201,7 +202,7 @@ impl Index {
                     )
                 }) =>
             {
-                self.unreported.insert(key.to_owned(), (reason, message));
+                self.unreported.insert(key.clone(), (reason, message));
             }
             _ => {
                 self.unreported.remove(key);
@@ -239,7 +240,7 @@ impl Index {
     }
 
     /// Brings the ledger up to date with what workload `key` holds now.
-    pub(super) fn recharge(&mut self, key: &str) {
+    pub(super) fn recharge(&mut self, key: &ObjectKey) {
         let charge = self.charge_of(key);
         let (cqs, lqs) = self.ledger.set(key, charge);
         self.dirty_cluster_queues.extend(cqs);

@@ -58,7 +58,7 @@ fn admitted(out: &CycleOutcome) -> Vec<&str> {
     out.decisions
         .iter()
         .filter(|d| matches!(d, Decision::Admit { .. }))
-        .map(Decision::key)
+        .map(|d| d.key().as_str())
         .collect()
 }
 
@@ -91,7 +91,7 @@ fn pending_admitted_assumed_and_forgotten() {
     // The next cycle already sees the assumed usage: nothing more fits.
     assert!(admitted(&cycle(&mut ix)).is_empty());
     // A failed write: forgetting b makes it pending again.
-    ix.forget("ns/b");
+    ix.forget(&"ns/b".into());
     assert_eq!(
         ix.standing("ns/b"),
         Some(Standing::Pending {
@@ -537,17 +537,17 @@ fn workloads_are_found_by_their_job_and_changes_are_reported() {
             .map(|m| m.pod_sets[0].count),
         Ok(1)
     );
-    assert_eq!(ix.take_dirty_jobs(), ["ns/j1".to_owned()].into());
+    assert_eq!(ix.take_dirty_jobs(), ["ns/j1".into()].into());
     assert!(ix.take_dirty_jobs().is_empty());
     // Moving a Workload to another owner reports both Jobs.
     ix.apply_workload(owned("b", "j2"));
     assert_eq!(
         ix.take_dirty_jobs(),
-        ["ns/j1".to_owned(), "ns/j2".to_owned()].into()
+        ["ns/j1".into(), "ns/j2".into()].into()
     );
     assert_eq!(ix.workloads_of_job("ns/j1").len(), 1);
-    ix.delete_workload("ns/a");
-    assert_eq!(ix.take_dirty_jobs(), ["ns/j1".to_owned()].into());
+    ix.delete_workload(&"ns/a".into());
+    assert_eq!(ix.take_dirty_jobs(), ["ns/j1".into()].into());
     assert!(ix.workloads_of_job("ns/j1").is_empty());
     assert_eq!(ix.jobs_with_workloads(), vec!["ns/j2".to_owned()]);
 }
@@ -574,7 +574,7 @@ fn terminating_queues_and_flavors_let_go_once_unused() {
         ix.releasable().is_empty(),
         "a workload holds quota; the queue names the flavor"
     );
-    ix.delete_workload("ns/a");
+    ix.delete_workload(&"ns/a".into());
     assert_eq!(
         ix.releasable(),
         vec![Releasable {
@@ -789,7 +789,7 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                     continue;
                 };
                 w.wls.remove(&k);
-                ix.delete_workload(&k);
+                ix.delete_workload(&ObjectKey::from(k.as_str()));
             }
             8 | 9 => {
                 let name = if rnd(2) == 0 { "cq1" } else { "cq2" };
@@ -824,7 +824,7 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                 let key = format!("{ns}/lq");
                 if rnd(6) == 0 {
                     w.lqs.remove(&key);
-                    ix.delete_local_queue(&key);
+                    ix.delete_local_queue(&ObjectKey::from(key.as_str()));
                 } else {
                     let l = lq_of(
                         ns,
@@ -929,7 +929,7 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
                         if rnd(2) == 0 {
                             ix.forget(key);
                         } else {
-                            let x = w.wls.get_mut(key).unwrap();
+                            let x = w.wls.get_mut(key.as_str()).unwrap();
                             let ps = &assignment[0];
                             x.status = Some(obj(json!({"conditions": [
                                 {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"},
@@ -1016,7 +1016,7 @@ fn an_admission_refused_as_stale_waits_for_the_newer_version() {
     ix.apply_workload(a.clone());
     assert_eq!(admitted(&cycle(&mut ix)), vec!["ns/a"]);
     // The write was refused: the Workload changed since version 10.
-    ix.forget_stale("ns/a", Some("10"));
+    ix.forget_stale(&"ns/a".into(), Some("10"));
     assert_eq!(
         ix.standing("ns/a"),
         Some(Standing::Pending {
@@ -1034,7 +1034,7 @@ fn an_admission_refused_as_stale_waits_for_the_newer_version() {
     ix.apply_workload(a);
     assert_eq!(admitted(&cycle(&mut ix)), vec!["ns/a"]);
     // A refusal on a version the cache has already moved past requeues at once.
-    ix.forget_stale("ns/a", Some("10"));
+    ix.forget_stale(&"ns/a".into(), Some("10"));
     assert_eq!(ix.heads(i64::MAX).len(), 1);
 }
 
@@ -1222,7 +1222,7 @@ fn drained_work_resumes_by_creation_or_by_eviction_time() {
     let mut policy = window("night", json!({"clusterQueues": ["cq"]}), true, false, None);
     ix.set_window_policies(vec![policy.clone()]);
     assert_eq!(admitted(&cycle(&mut ix)), ["ns/old"], "OriginalCreation");
-    ix.forget("ns/old");
+    ix.forget(&"ns/old".into());
     policy.resume_order = turnstile_api::v1alpha1::ResumeOrder::EvictionTime;
     ix.set_window_policies(vec![policy]);
     assert_eq!(admitted(&cycle(&mut ix)), ["ns/young"], "EvictionTime");
@@ -1390,10 +1390,10 @@ fn a_workload_whose_eviction_is_being_written_is_an_evicted_candidate_in_snapsho
     // The scheduler holds a victim while its eviction is written: preemptors take it first
     // instead of choosing another victim.
     // Held for another write (a priority value, a notice): not a candidate on its way out.
-    ix.hold_until_newer("ns/a", Some("7"));
+    ix.hold_until_newer(&"ns/a".into(), Some("7"));
     assert!(!evicted(&ix));
-    ix.release_hold("ns/a");
-    ix.hold_eviction("ns/a", Some("7"));
+    ix.release_hold(&"ns/a".into());
+    ix.hold_eviction(&"ns/a".into(), Some("7"));
     assert!(evicted(&ix));
     a.metadata.resource_version = Some("8".into());
     ix.apply_workload(a);
@@ -1420,7 +1420,7 @@ fn finished_workloads_are_deleted_after_their_retention_and_only_those() {
         ix.upkeep(now)
             .into_iter()
             .filter_map(|u| match u {
-                Upkeep::DeleteFinished { key } => Some(key),
+                Upkeep::DeleteFinished { key } => Some(key.to_string()),
                 _ => None,
             })
             .collect()
@@ -1435,8 +1435,8 @@ fn finished_workloads_are_deleted_after_their_retention_and_only_those() {
     ));
     ix.apply_workload(going);
     assert_eq!(due(&ix, t0 + 90_000), ["ns/late"]);
-    ix.delete_workload("ns/early");
-    ix.delete_workload("ns/late");
+    ix.delete_workload(&"ns/early".into());
+    ix.delete_workload(&"ns/late".into());
     assert!(due(&ix, i64::MAX).is_empty());
     // A backlog goes a batch per pass, oldest first.
     for i in 0..60 {
@@ -1448,7 +1448,7 @@ fn finished_workloads_are_deleted_after_their_retention_and_only_those() {
     let mut held = finished("old-00", "2026-11-25T00:00:00Z");
     held.metadata.resource_version = Some("3".into());
     ix.apply_workload(held);
-    ix.hold_until_newer("ns/old-00", Some("3"));
+    ix.hold_until_newer(&"ns/old-00".into(), Some("3"));
     assert!(!due(&ix, i64::MAX).contains(&"ns/old-00".to_owned()));
     // Without a retention nothing is ever deleted.
     let mut keep = setup("1");
@@ -1476,12 +1476,12 @@ fn finished_workloads_are_counted_per_queue_as_they_come_and_go() {
     // Applied again unchanged: counted once.
     ix.apply_workload(finished("a"));
     assert_eq!(counts(&ix), (Some(2), Some(2)));
-    ix.delete_workload("ns/a");
+    ix.delete_workload(&"ns/a".into());
     assert_eq!(counts(&ix), (Some(1), Some(1)));
     ix.apply_workload(finished("c"));
-    ix.delete_workload("ns/b");
+    ix.delete_workload(&"ns/b".into());
     assert_eq!(counts(&ix), (Some(1), Some(1)));
-    ix.delete_workload("ns/c");
+    ix.delete_workload(&"ns/c".into());
     assert_eq!(counts(&ix), (None, None));
 }
 

@@ -3,6 +3,7 @@
 //! queues and flavors may lose their in-use finalizer.
 
 use std::collections::BTreeMap;
+use turnstile_core::ObjectKey;
 
 use super::{
     BTreeSet, Index, Releasable, ReleasableKind, Upkeep, WindowTarget, api, condition,
@@ -20,7 +21,7 @@ impl Index {
         let mut out = Vec::new();
         // Only the workloads a rule can apply to: those holding quota (evictions), those
         // waiting to be let back (`Requeued=False`) and those whose priority is stale.
-        let candidates: BTreeSet<&String> = self
+        let candidates: BTreeSet<&ObjectKey> = self
             .ledger
             .holders()
             .map(|(k, _)| k)
@@ -51,7 +52,7 @@ impl Index {
             let ns = wl.metadata.namespace.as_deref().unwrap_or_default();
             let lq = wl.spec.queue_name.as_ref().and_then(|q| {
                 self.local_queues
-                    .get(&api::keys::object_key(ns, q.as_str()))
+                    .get(ObjectKey::new(ns, q.as_str()).as_str())
             });
             let lq_policy = lq.and_then(|l| l.spec.stop_policy).unwrap_or_default();
             let cq_name = wl
@@ -183,7 +184,12 @@ impl Index {
 
     /// The `TimeWindowClosing` condition an admitted workload should show and does not: True
     /// while a Drain policy on its queues is Closing, False once no close is near.
-    fn window_notice_upkeep(&self, key: &str, wl: &api::Workload, cq: &str) -> Option<Upkeep> {
+    fn window_notice_upkeep(
+        &self,
+        key: &ObjectKey,
+        wl: &api::Workload,
+        cq: &str,
+    ) -> Option<Upkeep> {
         let shown = condition(wl, conditions::TIME_WINDOW_CLOSING);
         let notice = self.window_notice(cq, &local_queue_key_of(wl));
         let closes_at = notice.as_ref().map(|(_, at)| at.clone());
@@ -204,7 +210,7 @@ impl Index {
         let current =
             shown.is_some_and(|c| c.status == status && c.reason == reason && c.message == message);
         (!current).then(|| Upkeep::WindowNotice {
-            key: key.to_owned(),
+            key: key.clone(),
             closes_at,
             reason,
             message,

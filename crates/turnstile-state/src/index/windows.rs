@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use turnstile_core::ObjectKey;
+
 use turnstile_api::v1alpha1::{CloseAction, ResumeOrder, WindowState, WindowTargets};
 
 use super::{Index, Standing, condition, conditions, reasons};
@@ -123,7 +125,7 @@ pub enum WindowTarget {
     /// A ClusterQueue by name.
     ClusterQueue(String),
     /// A LocalQueue by `namespace/name`.
-    LocalQueue(String),
+    LocalQueue(ObjectKey),
 }
 
 impl std::fmt::Display for WindowTarget {
@@ -158,14 +160,18 @@ impl Index {
     }
 
     /// The combined effect on LocalQueue `key`, if any policy targets it.
-    pub fn window_of_local_queue(&self, key: &str) -> Option<&WindowEffect> {
+    pub fn window_of_local_queue(&self, key: &ObjectKey) -> Option<&WindowEffect> {
         self.window_effects
-            .get(&WindowTarget::LocalQueue(key.to_owned()))
+            .get(&WindowTarget::LocalQueue(key.clone()))
     }
 
     /// The effect that closes a workload's queues to admission: its ClusterQueue's, else its
     /// LocalQueue's, with the queue it is told under.
-    pub(super) fn window_closing(&self, cq: &str, lq_key: &str) -> Option<(String, &WindowEffect)> {
+    pub(super) fn window_closing(
+        &self,
+        cq: &str,
+        lq_key: &ObjectKey,
+    ) -> Option<(String, &WindowEffect)> {
         if let Some(e) = self.window_of_cluster_queue(cq).filter(|e| !e.admits) {
             return Some((format!("ClusterQueue {cq}"), e));
         }
@@ -176,7 +182,7 @@ impl Index {
 
     /// The drain announced for an admitted workload's queues: the `TimeWindowClosing` message
     /// and the close.
-    pub(super) fn window_notice(&self, cq: &str, lq_key: &str) -> Option<(String, String)> {
+    pub(super) fn window_notice(&self, cq: &str, lq_key: &ObjectKey) -> Option<(String, String)> {
         let (queue, effect) = match self.window_of_cluster_queue(cq) {
             Some(e) if e.notice.is_some() => (format!("ClusterQueue {cq}"), e),
             _ => (
@@ -197,7 +203,7 @@ impl Index {
     pub(super) fn window_draining(
         &self,
         cq: &str,
-        lq_key: &str,
+        lq_key: &ObjectKey,
     ) -> Option<(WindowTarget, String, &WindowEffect)> {
         if let Some(e) = self.window_of_cluster_queue(cq).filter(|e| e.drains) {
             return Some((
@@ -210,7 +216,7 @@ impl Index {
             .filter(|e| e.drains)
             .map(|e| {
                 (
-                    WindowTarget::LocalQueue(lq_key.to_owned()),
+                    WindowTarget::LocalQueue(lq_key.clone()),
                     format!("LocalQueue {lq_key}"),
                     e,
                 )
@@ -231,9 +237,12 @@ impl Index {
                 }
             }
         }
-        out.extend(targets.local_queues.iter().map(|l| {
-            WindowTarget::LocalQueue(turnstile_api::keys::object_key(&l.namespace, &l.name))
-        }));
+        out.extend(
+            targets
+                .local_queues
+                .iter()
+                .map(|l| WindowTarget::LocalQueue(ObjectKey::new(&l.namespace, &l.name))),
+        );
         out.sort();
         out.dedup();
         out
@@ -283,7 +292,7 @@ impl Index {
     /// (pending with `TimeWindowClosed`, or drained and waiting for the reopen). Looks at the
     /// targets' own workloads only.
     pub fn window_affected(&self, name: &str) -> (i32, i32) {
-        let mut local_queues: Vec<String> = Vec::new();
+        let mut local_queues: Vec<ObjectKey> = Vec::new();
         let mut admitted = 0;
         for t in self.window_targets(name) {
             match t {

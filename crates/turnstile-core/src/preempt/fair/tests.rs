@@ -92,7 +92,7 @@ type W = (&'static str, &'static str, i32, i64);
 
 fn workload(name: &str, queue: &str, priority: i32, milli: i64) -> Workload {
     Workload {
-        key: format!("ns/{name}"),
+        key: format!("ns/{name}").into(),
         uid: format!("uid-{name}"),
         cluster_queue: queue.into(),
         priority,
