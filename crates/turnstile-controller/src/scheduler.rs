@@ -1014,7 +1014,7 @@ fn take_upkeep(shared: &Shared, now_ms: i64) -> Vec<(turnstile_state::index::Upk
         return Vec::new();
     };
     let todo: Vec<(Upkeep, Workload)> = ix
-        .upkeep(now_ms)
+        .take_upkeep(now_ms)
         .into_iter()
         .filter_map(|u| {
             let key = match &u {

@@ -186,6 +186,15 @@ pub struct Index {
     unreported: BTreeMap<ObjectKey, (&'static str, String)>,
     /// Workloads with `Requeued=False` (the lifecycle may let them back).
     requeued_false: BTreeSet<ObjectKey>,
+    /// Parked workloads waiting out a backoff (`PodsReadyTimeout`, `AdmissionCheck`), by when it
+    /// ends (`requeueState.requeueAt`; 0 for none): the lifecycle looks at each when its time comes.
+    backoff_ends: BTreeSet<(i64, ObjectKey)>,
+    backoff_end_of: BTreeMap<ObjectKey, i64>,
+    /// Workloads the lifecycle has to look at again since [`Index::take_upkeep`] last looked:
+    /// those that changed, those of a LocalQueue that changed, those whose write failed; and
+    /// whether a change (a ClusterQueue's) calls for a look at every one.
+    upkeep_due: BTreeSet<ObjectKey>,
+    upkeep_sweep: bool,
     /// Workload keys by the WorkloadPriorityClass they name, and those whose priority differs
     /// from their class's value.
     by_priority_class: BTreeMap<String, BTreeSet<ObjectKey>>,
@@ -305,6 +314,34 @@ impl Index {
     pub fn with_finished_retention(mut self, after: Option<std::time::Duration>) -> Self {
         self.retain_finished_ms = after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         self
+    }
+
+    /// Files (or unfiles) workload `key` among the parked ones waiting out a backoff, by when it
+    /// ends.
+    fn track_backoff(&mut self, key: &ObjectKey) {
+        let now = self.workloads.get(key).and_then(|w| {
+            let c = condition(w, conditions::REQUEUED).filter(|c| c.status == "False")?;
+            (c.reason == reasons::PODS_READY_TIMEOUT || c.reason == reasons::ADMISSION_CHECK).then(
+                || {
+                    millis(
+                        w.status
+                            .as_ref()
+                            .and_then(|s| s.requeue_state.as_ref())
+                            .and_then(|rs| rs.requeue_at.as_ref()),
+                    )
+                },
+            )
+        });
+        if self.backoff_end_of.get(key) == now.as_ref() {
+            return;
+        }
+        if let Some(t) = self.backoff_end_of.remove(key) {
+            self.backoff_ends.remove(&(t, key.clone()));
+        }
+        if let Some(t) = now {
+            self.backoff_ends.insert((t, key.clone()));
+            self.backoff_end_of.insert(key.clone(), t);
+        }
     }
 
     /// Files (or unfiles) workload `key` among the finished ones, by the time it finished.
@@ -711,6 +748,8 @@ impl Index {
         } else {
             self.requeued_false.remove(&key);
         }
+        self.track_backoff(&key);
+        self.upkeep_due.insert(key.clone());
         if let Some(job) = owner {
             self.by_job
                 .entry(job.clone())
@@ -751,6 +790,8 @@ impl Index {
         self.models.remove(key);
         self.assumed.remove(key);
         self.requeued_false.remove(key);
+        self.track_backoff(key);
+        self.upkeep_due.remove(key);
         self.priority_stale.remove(key);
         self.stale.remove(key);
         self.evicting.remove(key);
@@ -856,6 +897,7 @@ impl Index {
 
     /// Lets a held workload back at once (the write it waited for failed).
     pub fn release_hold(&mut self, key: &ObjectKey) {
+        self.upkeep_due.insert(key.clone());
         self.evicting.remove(key);
         if self.stale.remove(key).is_some() {
             self.place(key);

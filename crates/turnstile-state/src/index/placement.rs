@@ -13,6 +13,9 @@ impl Index {
     /// Places again the workloads of LocalQueue `key` (`namespace/name`).
     pub(super) fn replace_local_queue_members(&mut self, key: &ObjectKey) {
         self.dirty_local_queues.insert(key.clone());
+        if let Some(members) = self.members.get(key) {
+            self.upkeep_due.extend(members.iter().cloned());
+        }
         let keys: Vec<ObjectKey> = self
             .members
             .get(key)
@@ -28,6 +31,8 @@ impl Index {
     /// Places again the workloads of every LocalQueue pointing at ClusterQueue `name`.
     pub(super) fn replace_cluster_queue_members(&mut self, name: &str) {
         self.dirty_cluster_queues.insert(name.to_owned());
+        // Its admitted workloads may have come through LocalQueues pointing elsewhere now.
+        self.upkeep_sweep = true;
         let queues: Vec<ObjectKey> = self
             .local_queues
             .iter()

@@ -627,6 +627,71 @@ fn merged_conditions_keep_places_times_and_the_filter() {
 /// blocked reasons, upkeep, releasable finalizers), and every queue whose status changed must
 /// have been marked for the status writer.
 #[test]
+fn take_upkeep_looks_only_at_what_changed_and_at_backoffs_whose_time_came() {
+    let mut ix = setup("4");
+    ix.apply_workload(admitted_wl("a", json!([])));
+    ix.apply_workload(admitted_wl("b", json!([])));
+    assert!(ix.take_upkeep(0).is_empty());
+    // A ClusterQueue change: every holder is looked at, each called for once.
+    ix.apply_cluster_queue(cq("4", json!({"stopPolicy": "HoldAndDrain"})));
+    let first = ix.take_upkeep(0);
+    assert_eq!(first, ix.upkeep(0));
+    assert_eq!(first.len(), 2);
+    assert!(ix.take_upkeep(0).is_empty(), "nothing changed since");
+    // A failed write lets that workload be looked at again, only it.
+    ix.release_hold(&"ns/a".into());
+    assert_eq!(
+        ix.take_upkeep(0),
+        vec![Upkeep::Evict {
+            key: "ns/a".into(),
+            reason: "ClusterQueueStopped".into(),
+            message: "The ClusterQueue is stopped".into()
+        }]
+    );
+    // A LocalQueue change: its workloads are looked at.
+    ix.apply_cluster_queue(cq("4", json!({})));
+    assert!(ix.take_upkeep(0).is_empty());
+    ix.apply_local_queue(obj(
+        json!({"metadata": {"name": "lq", "namespace": "ns"}, "spec": {"clusterQueue": "cq", "stopPolicy": "HoldAndDrain"}}),
+    ));
+    assert_eq!(ix.take_upkeep(0).len(), 2);
+    assert!(ix.take_upkeep(0).is_empty());
+    // A workload that changes is looked at.
+    let mut off = admitted_wl("c", json!([]));
+    off.spec.active = Some(false);
+    ix.apply_workload(off);
+    assert_eq!(
+        ix.take_upkeep(0),
+        vec![Upkeep::Evict {
+            key: "ns/c".into(),
+            reason: "Deactivated".into(),
+            message: "The workload is deactivated".into()
+        }]
+    );
+    // A backoff ends with no event: it is taken when its time comes, and until it changes.
+    let mut t = wl("t", "1", "2026-11-25T00:00:01Z");
+    t.status = Some(obj(json!({"conditions": [
+        {"type": "Requeued", "status": "False", "reason": "PodsReadyTimeout", "message": "", "lastTransitionTime": "2026-11-25T00:01:00Z"}],
+        "requeueState": {"count": 1, "requeueAt": "2026-11-25T00:02:00Z"}})));
+    ix.apply_workload(t.clone());
+    let end = k8s_openapi::jiff::Timestamp::from_str("2026-11-25T00:02:00Z")
+        .unwrap()
+        .as_millisecond();
+    assert!(ix.take_upkeep(end - 1).is_empty(), "still backing off");
+    let back = vec![Upkeep::Requeue {
+        key: "ns/t".into(),
+        reason: "BackoffFinished",
+        message: "The workload backoff was finished",
+    }];
+    assert_eq!(ix.take_upkeep(end), back);
+    assert_eq!(ix.take_upkeep(end + 1), back, "still parked: taken again");
+    t.status = Some(obj(json!({"conditions": [
+        {"type": "Requeued", "status": "True", "reason": "BackoffFinished", "message": "", "lastTransitionTime": "2026-11-25T00:02:00Z"}]})));
+    ix.apply_workload(t);
+    assert!(ix.take_upkeep(end + 2).is_empty());
+}
+
+#[test]
 fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
     use std::collections::BTreeMap as Map;
     struct World {
@@ -709,6 +774,7 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
     };
     let mut ix = Index::default();
     let mut observed: Map<String, String> = Map::new();
+    let mut told: Vec<Upkeep> = Vec::new();
     let mut next = 0;
     for step in 0..1500 {
         match rnd(17) {
@@ -994,6 +1060,14 @@ fn incremental_state_equals_a_rebuild_after_any_event_sequence() {
             "step {step}: blocked"
         );
         assert_eq!(ix.upkeep(0), fresh.upkeep(0), "step {step}: upkeep");
+        // What looking only at what changed has called for covers everything called for.
+        told.extend(ix.take_upkeep(0));
+        for u in ix.upkeep(0) {
+            assert!(
+                told.contains(&u),
+                "step {step}: {u:?} called for, never taken"
+            );
+        }
         // The snapshot built from the views kept per change equals one built from scratch.
         assert_eq!(
             format!("{:?}", ix.snapshot()),

@@ -11,14 +11,13 @@ use super::{
 };
 
 impl Index {
-    /// Evictions and requeues the lifecycle calls for now: admitted workloads of a HoldAndDrain
-    /// ClusterQueue or LocalQueue, or deactivated (`spec.active=false`), are evicted; parked ones
-    /// are let back when their queue runs again or they are reactivated.
-    /// `now_ms` ends backoffs (`Requeued=False/PodsReadyTimeout` → `BackoffFinished`).
-    // The lifecycle rules in one place, in Kueue's order.
-    #[allow(clippy::too_many_lines)]
+    /// Evictions and requeues the lifecycle calls for now, looking at every workload a rule can
+    /// apply to: admitted workloads of a HoldAndDrain ClusterQueue or LocalQueue, or deactivated
+    /// (`spec.active=false`), are evicted; parked ones are let back when their queue runs again or
+    /// they are reactivated; `now_ms` ends backoffs (`Requeued=False/PodsReadyTimeout` →
+    /// `BackoffFinished`). The whole answer, for tests and for a sweep; the scheduler asks
+    /// [`Index::take_upkeep`], which looks only at what changed.
     pub fn upkeep(&self, now_ms: i64) -> Vec<Upkeep> {
-        let mut out = Vec::new();
         // Only the workloads a rule can apply to: those holding quota (evictions), those
         // waiting to be let back (`Requeued=False`) and those whose priority is stale.
         let candidates: BTreeSet<&ObjectKey> = self
@@ -28,150 +27,42 @@ impl Index {
             .chain(&self.requeued_false)
             .chain(&self.priority_stale)
             .collect();
+        self.upkeep_of(candidates, now_ms)
+    }
+
+    /// What the lifecycle calls for among the workloads that may need it since the last call: the
+    /// workloads that changed (or whose write failed), those of a LocalQueue that changed, those
+    /// whose backoff has ended by `now_ms`, those whose priority is stale. Every workload is looked
+    /// at after a ClusterQueue change, and on every call while a time window drains (its pace
+    /// depends on evictions of other workloads finishing). Its cost follows what changed.
+    pub fn take_upkeep(&mut self, now_ms: i64) -> Vec<Upkeep> {
+        let due = std::mem::take(&mut self.upkeep_due);
+        if std::mem::take(&mut self.upkeep_sweep) || self.window_effects.values().any(|e| e.drains)
+        {
+            return self.upkeep(now_ms);
+        }
+        let candidates: BTreeSet<&ObjectKey> = due
+            .iter()
+            .chain(
+                self.backoff_ends
+                    .iter()
+                    .take_while(|(t, _)| *t <= now_ms)
+                    .map(|(_, k)| k),
+            )
+            .chain(&self.priority_stale)
+            .collect();
+        self.upkeep_of(candidates, now_ms)
+    }
+
+    /// The lifecycle's rules in one place, in Kueue's order, applied to `candidates`; then the
+    /// finished workloads whose retention has elapsed.
+    fn upkeep_of(&self, candidates: BTreeSet<&ObjectKey>, now_ms: i64) -> Vec<Upkeep> {
+        let mut out = Vec::new();
         // Drains are paced per queue: evictions under way (evicted, quota still held) count
         // against each draining policy's maxConcurrentSuspensions.
         let mut in_flight = self.window_evictions_in_flight();
         for key in candidates {
-            let Some(wl) = self.workloads.get(key) else {
-                continue;
-            };
-            if condition_true(wl, conditions::FINISHED) {
-                continue;
-            }
-            // A WorkloadPriorityClass's value is pushed to the workloads that name it.
-            if let Some(r) = &wl.spec.priority_class_ref
-                && r.kind == api::PriorityClassKind::WorkloadPriorityClass
-                && let Some(v) = self.priority_classes.get(&r.name)
-                && wl.spec.priority != Some(*v)
-            {
-                out.push(Upkeep::SetPriority {
-                    key: key.clone(),
-                    priority: *v,
-                });
-            }
-            let ns = wl.metadata.namespace.as_deref().unwrap_or_default();
-            let lq = wl.spec.queue_name.as_ref().and_then(|q| {
-                self.local_queues
-                    .get(ObjectKey::new(ns, q.as_str()).as_str())
-            });
-            let lq_policy = lq.and_then(|l| l.spec.stop_policy).unwrap_or_default();
-            let cq_name = wl
-                .status
-                .as_ref()
-                .and_then(|s| s.admission.as_ref())
-                .map(|a| a.cluster_queue.to_string())
-                .or_else(|| {
-                    lq.and_then(|l| l.spec.cluster_queue.as_ref())
-                        .map(ToString::to_string)
-                })
-                .unwrap_or_default();
-            let cq_policy = self
-                .cluster_queues
-                .get(&cq_name)
-                .and_then(|c| c.spec.stop_policy)
-                .unwrap_or_default();
-            if holds_quota(wl) && !condition_true(wl, conditions::EVICTED) {
-                let evict = |reason: &str, message: &str| Upkeep::Evict {
-                    key: key.clone(),
-                    reason: reason.to_owned(),
-                    message: message.to_owned(),
-                };
-                if !wl.spec.is_active() {
-                    // Deactivated by Turnstile (backoff limit...): the cause goes into the reason.
-                    let (reason, message) = match condition(wl, conditions::DEACTIVATION_TARGET)
-                        .filter(|c| c.status == "True")
-                    {
-                        Some(t) => (
-                            format!("{}{}", reasons::DEACTIVATED_DUE_TO_PREFIX, t.reason),
-                            format!("The workload is deactivated due to {}", t.message),
-                        ),
-                        None => (
-                            reasons::DEACTIVATED.to_owned(),
-                            "The workload is deactivated".to_owned(),
-                        ),
-                    };
-                    out.push(evict(&reason, &message));
-                } else if cq_policy == api::StopPolicy::HoldAndDrain && is_admitted(wl) {
-                    out.push(evict(
-                        reasons::CLUSTER_QUEUE_STOPPED,
-                        "The ClusterQueue is stopped",
-                    ));
-                } else if lq_policy == api::StopPolicy::HoldAndDrain && is_admitted(wl) {
-                    out.push(evict(
-                        reasons::LOCAL_QUEUE_STOPPED,
-                        "The LocalQueue is stopped",
-                    ));
-                } else if is_admitted(wl)
-                    && let Some((target, queue, effect)) =
-                        self.window_draining(&cq_name, &local_queue_key_of(wl))
-                {
-                    let under_way = in_flight.entry(target).or_insert(0);
-                    if effect
-                        .max_concurrent_suspensions
-                        .is_none_or(|max| *under_way < max)
-                    {
-                        *under_way += 1;
-                        out.push(evict(reasons::TIME_WINDOW_CLOSED, &effect.message(&queue)));
-                    }
-                } else if is_admitted(wl)
-                    && let Some(u) = self.window_notice_upkeep(key, wl, &cq_name)
-                {
-                    out.push(u);
-                }
-                continue;
-            }
-            let Some(requeued) =
-                condition(wl, conditions::REQUEUED).filter(|c| c.status == "False")
-            else {
-                continue;
-            };
-            let back = |reason, message| Upkeep::Requeue {
-                key: key.clone(),
-                reason,
-                message,
-            };
-            match requeued.reason.as_str() {
-                r if r == reasons::CLUSTER_QUEUE_STOPPED && cq_policy == api::StopPolicy::None => {
-                    out.push(back(
-                        reasons::CLUSTER_QUEUE_RESTARTED,
-                        "The ClusterQueue was restarted after being stopped",
-                    ));
-                }
-                r if r == reasons::LOCAL_QUEUE_STOPPED && lq_policy == api::StopPolicy::None => {
-                    out.push(back(
-                        reasons::LOCAL_QUEUE_RESTARTED,
-                        "The LocalQueue was restarted after being stopped",
-                    ));
-                }
-                r if r == reasons::TIME_WINDOW_CLOSED
-                    && self
-                        .window_closing(&cq_name, &local_queue_key_of(wl))
-                        .is_none() =>
-                {
-                    out.push(back(
-                        reasons::TIME_WINDOW_OPENED,
-                        "The time window that closed the queue is open again",
-                    ));
-                }
-                // Kueue lets only the bare `Deactivated` back; a workload deactivated by the
-                // controller (`DeactivatedDueTo<cause>`) comes back too once reactivated.
-                r if r.starts_with(reasons::DEACTIVATED) && wl.spec.is_active() => {
-                    out.push(back(reasons::REACTIVATED, "The workload was reactivated"));
-                }
-                r if (r == reasons::PODS_READY_TIMEOUT || r == reasons::ADMISSION_CHECK)
-                    && wl
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.requeue_state.as_ref())
-                        .is_none_or(|rs| millis(rs.requeue_at.as_ref()) <= now_ms) =>
-                {
-                    out.push(back(
-                        reasons::BACKOFF_FINISHED,
-                        "The workload backoff was finished",
-                    ));
-                }
-                _ => {}
-            }
+            self.upkeep_for(key, now_ms, &mut in_flight, &mut out);
         }
         // objectRetentionPolicies.workloads.afterFinished.
         out.extend(
@@ -180,6 +71,156 @@ impl Index {
                 .map(|key| Upkeep::DeleteFinished { key }),
         );
         out
+    }
+
+    /// What the lifecycle calls for on workload `key`.
+    #[allow(clippy::too_many_lines)]
+    fn upkeep_for(
+        &self,
+        key: &ObjectKey,
+        now_ms: i64,
+        in_flight: &mut BTreeMap<WindowTarget, u32>,
+        out: &mut Vec<Upkeep>,
+    ) {
+        let Some(wl) = self.workloads.get(key) else {
+            return;
+        };
+        if condition_true(wl, conditions::FINISHED) {
+            return;
+        }
+        // A WorkloadPriorityClass's value is pushed to the workloads that name it.
+        if let Some(r) = &wl.spec.priority_class_ref
+            && r.kind == api::PriorityClassKind::WorkloadPriorityClass
+            && let Some(v) = self.priority_classes.get(&r.name)
+            && wl.spec.priority != Some(*v)
+        {
+            out.push(Upkeep::SetPriority {
+                key: key.clone(),
+                priority: *v,
+            });
+        }
+        let ns = wl.metadata.namespace.as_deref().unwrap_or_default();
+        let lq = wl.spec.queue_name.as_ref().and_then(|q| {
+            self.local_queues
+                .get(ObjectKey::new(ns, q.as_str()).as_str())
+        });
+        let lq_policy = lq.and_then(|l| l.spec.stop_policy).unwrap_or_default();
+        let cq_name = wl
+            .status
+            .as_ref()
+            .and_then(|s| s.admission.as_ref())
+            .map(|a| a.cluster_queue.to_string())
+            .or_else(|| {
+                lq.and_then(|l| l.spec.cluster_queue.as_ref())
+                    .map(ToString::to_string)
+            })
+            .unwrap_or_default();
+        let cq_policy = self
+            .cluster_queues
+            .get(&cq_name)
+            .and_then(|c| c.spec.stop_policy)
+            .unwrap_or_default();
+        if holds_quota(wl) && !condition_true(wl, conditions::EVICTED) {
+            let evict = |reason: &str, message: &str| Upkeep::Evict {
+                key: key.clone(),
+                reason: reason.to_owned(),
+                message: message.to_owned(),
+            };
+            if !wl.spec.is_active() {
+                // Deactivated by Turnstile (backoff limit...): the cause goes into the reason.
+                let (reason, message) = match condition(wl, conditions::DEACTIVATION_TARGET)
+                    .filter(|c| c.status == "True")
+                {
+                    Some(t) => (
+                        format!("{}{}", reasons::DEACTIVATED_DUE_TO_PREFIX, t.reason),
+                        format!("The workload is deactivated due to {}", t.message),
+                    ),
+                    None => (
+                        reasons::DEACTIVATED.to_owned(),
+                        "The workload is deactivated".to_owned(),
+                    ),
+                };
+                out.push(evict(&reason, &message));
+            } else if cq_policy == api::StopPolicy::HoldAndDrain && is_admitted(wl) {
+                out.push(evict(
+                    reasons::CLUSTER_QUEUE_STOPPED,
+                    "The ClusterQueue is stopped",
+                ));
+            } else if lq_policy == api::StopPolicy::HoldAndDrain && is_admitted(wl) {
+                out.push(evict(
+                    reasons::LOCAL_QUEUE_STOPPED,
+                    "The LocalQueue is stopped",
+                ));
+            } else if is_admitted(wl)
+                && let Some((target, queue, effect)) =
+                    self.window_draining(&cq_name, &local_queue_key_of(wl))
+            {
+                let under_way = in_flight.entry(target).or_insert(0);
+                if effect
+                    .max_concurrent_suspensions
+                    .is_none_or(|max| *under_way < max)
+                {
+                    *under_way += 1;
+                    out.push(evict(reasons::TIME_WINDOW_CLOSED, &effect.message(&queue)));
+                }
+            } else if is_admitted(wl)
+                && let Some(u) = self.window_notice_upkeep(key, wl, &cq_name)
+            {
+                out.push(u);
+            }
+            return;
+        }
+        let Some(requeued) = condition(wl, conditions::REQUEUED).filter(|c| c.status == "False")
+        else {
+            return;
+        };
+        let back = |reason, message| Upkeep::Requeue {
+            key: key.clone(),
+            reason,
+            message,
+        };
+        match requeued.reason.as_str() {
+            r if r == reasons::CLUSTER_QUEUE_STOPPED && cq_policy == api::StopPolicy::None => {
+                out.push(back(
+                    reasons::CLUSTER_QUEUE_RESTARTED,
+                    "The ClusterQueue was restarted after being stopped",
+                ));
+            }
+            r if r == reasons::LOCAL_QUEUE_STOPPED && lq_policy == api::StopPolicy::None => {
+                out.push(back(
+                    reasons::LOCAL_QUEUE_RESTARTED,
+                    "The LocalQueue was restarted after being stopped",
+                ));
+            }
+            r if r == reasons::TIME_WINDOW_CLOSED
+                && self
+                    .window_closing(&cq_name, &local_queue_key_of(wl))
+                    .is_none() =>
+            {
+                out.push(back(
+                    reasons::TIME_WINDOW_OPENED,
+                    "The time window that closed the queue is open again",
+                ));
+            }
+            // Kueue lets only the bare `Deactivated` back; a workload deactivated by the
+            // controller (`DeactivatedDueTo<cause>`) comes back too once reactivated.
+            r if r.starts_with(reasons::DEACTIVATED) && wl.spec.is_active() => {
+                out.push(back(reasons::REACTIVATED, "The workload was reactivated"));
+            }
+            r if (r == reasons::PODS_READY_TIMEOUT || r == reasons::ADMISSION_CHECK)
+                && wl
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.requeue_state.as_ref())
+                    .is_none_or(|rs| millis(rs.requeue_at.as_ref()) <= now_ms) =>
+            {
+                out.push(back(
+                    reasons::BACKOFF_FINISHED,
+                    "The workload backoff was finished",
+                ));
+            }
+            _ => {}
+        }
     }
 
     /// The `TimeWindowClosing` condition an admitted workload should show and does not: True
