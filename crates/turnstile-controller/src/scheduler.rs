@@ -23,7 +23,7 @@ use turnstile_api::{
 };
 use turnstile_core::model::PodSetAssignment;
 use turnstile_core::{CycleConfig, Decision, Eviction, ObjectKey, schedule_cycle};
-use turnstile_state::index::Index;
+use turnstile_state::index::{Index, SchedulerWrite};
 use turnstile_state::lifecycle;
 
 use crate::Error;
@@ -501,18 +501,21 @@ async fn report_blocked(client: &Client, shared: &Shared, now_ms: i64) {
             .collect();
         // Told once: not again until the write comes back.
         for (k, wl, _) in &todo {
-            ix.hold_until_newer(k, wl.metadata.resource_version.as_deref());
+            ix.writing(
+                k,
+                wl.metadata.resource_version.as_deref(),
+                SchedulerWrite::BlockedReason,
+            );
         }
         todo
     };
     futures::stream::iter(todo)
         .for_each_concurrent(WRITE_CONCURRENCY, |(key, wl, status)| async move {
-            if let Err(e) = write_status(client, &wl, status).await {
+            let r = write_status(client, &wl, status).await;
+            if let Err(e) = &r {
                 tracing::debug!(workload = %key, error = %e, "status write failed");
-                if let Ok(mut ix) = shared.index.lock() {
-                    ix.release_hold(&key);
-                }
             }
+            ended(shared, &wl, SchedulerWrite::BlockedReason, &r);
         })
         .await;
 }
@@ -583,7 +586,7 @@ async fn cycle(
             let rv = ix
                 .workload(&e.target.key)
                 .and_then(|w| w.metadata.resource_version.clone());
-            ix.hold_eviction(&e.target.key, rv.as_deref());
+            ix.writing(&e.target.key, rv.as_deref(), SchedulerWrite::Eviction);
         }
         // (An admission decided on a version older than a pending reason written meanwhile is
         // refused as stale, and the workload is held until the newer version is seen.)
@@ -637,12 +640,11 @@ async fn hand_over(
                 return;
             };
             let preemptor = workloads.get(&e.preemptor);
-            if let Err(err) = evict(client, shared, (victim, preemptor), e, paths, now_ms).await {
+            let r = evict(client, shared, (victim, preemptor), e, paths, now_ms).await;
+            if let Err(err) = &r {
                 tracing::warn!(workload = %e.target.key, error = %err, "eviction write failed");
-                if let Ok(mut ix) = shared.index.lock() {
-                    ix.release_hold(&e.target.key);
-                }
             }
+            ended(shared, victim, SchedulerWrite::Eviction, &r);
         })
         .await;
 }
@@ -812,6 +814,29 @@ fn has_checks(
         .is_ok_and(|ix| ix.admission_has_checks(cluster_queue, assignment))
 }
 
+/// The cache's side of a write that has ended ([`turnstile_state::index::Index::write_ended`]);
+/// wakes the loop when the workload is back in its queue.
+fn ended<T>(shared: &Shared, wl: &Workload, write: SchedulerWrite, r: &Result<T, kube::Error>) {
+    let key = turnstile_state::index::key_of(&wl.metadata);
+    let seen = wl.metadata.resource_version.as_deref();
+    let again = shared
+        .index
+        .lock()
+        .is_ok_and(|mut ix| ix.write_ended(&key, seen, write, crate::workload_status::end_of(r)));
+    if again {
+        shared.wake.notify_one();
+    }
+}
+
+/// Which of the scheduler's writes an upkeep is.
+fn upkeep_write(u: &turnstile_state::index::Upkeep) -> SchedulerWrite {
+    if matches!(u, turnstile_state::index::Upkeep::Evict { .. }) {
+        SchedulerWrite::Eviction
+    } else {
+        SchedulerWrite::Upkeep
+    }
+}
+
 /// Writes what a decision changed on the Workload (nothing for an unchanged pending status).
 async fn write_decision(
     client: &Client,
@@ -835,16 +860,10 @@ async fn write_decision(
                 checked,
                 now_ms,
             );
-            if let Err(e) = write_status(client, wl, status).await {
+            let r = write_status(client, wl, status).await;
+            ended(shared, wl, SchedulerWrite::Admission, &r);
+            if let Err(e) = r {
                 tracing::info!(workload = %key, error = %e, "admission write failed; requeued");
-                if let Ok(mut ix) = shared.index.lock() {
-                    if matches!(&e, kube::Error::Api(a) if a.code == 409) {
-                        ix.forget_stale(key, wl.metadata.resource_version.as_deref());
-                    } else {
-                        ix.forget(key);
-                    }
-                }
-                shared.wake.notify_one();
             } else {
                 tracing::info!(workload = %key, cluster_queue = %cluster_queue, "admitted");
                 let waited = (now_ms - lifecycle::queued_at_ms(wl)).max(0) / 1000;
@@ -884,7 +903,9 @@ async fn write_decision(
             let Some(status) = lifecycle::pending(wl, reason, message, now_ms) else {
                 return;
             };
-            if let Err(e) = write_status(client, wl, status).await {
+            let r = write_status(client, wl, status).await;
+            ended(shared, wl, SchedulerWrite::PendingReason, &r);
+            if let Err(e) = r {
                 tracing::debug!(workload = %key, error = %e, "pending status write failed");
             } else {
                 shared.events.emit(wl, true, reason, message.clone());
@@ -1032,12 +1053,11 @@ fn take_upkeep(shared: &Shared, now_ms: i64) -> Vec<(turnstile_state::index::Upk
     // Done once: not again until the write comes back.
     for (u, wl) in &todo {
         let key = turnstile_state::index::key_of(&wl.metadata);
-        let rv = wl.metadata.resource_version.as_deref();
-        if matches!(u, Upkeep::Evict { .. }) {
-            ix.hold_eviction(&key, rv);
-        } else {
-            ix.hold_until_newer(&key, rv);
-        }
+        ix.writing(
+            &key,
+            wl.metadata.resource_version.as_deref(),
+            upkeep_write(u),
+        );
     }
     todo
 }
@@ -1047,7 +1067,7 @@ fn take_upkeep(shared: &Shared, now_ms: i64) -> Vec<(turnstile_state::index::Upk
 async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
     use turnstile_state::index::Upkeep;
     for (u, wl) in take_upkeep(shared, now_ms) {
-        let key = turnstile_state::index::key_of(&wl.metadata);
+        let write = upkeep_write(&u);
         let result = match u {
             Upkeep::Evict {
                 key,
@@ -1110,12 +1130,10 @@ async fn upkeep(client: &Client, shared: &Shared, now_ms: i64) {
                 .await
             }
         };
-        if let Err(e) = result {
+        if let Err(e) = &result {
             tracing::debug!(error = %e, "upkeep write failed");
-            if let Ok(mut ix) = shared.index.lock() {
-                ix.release_hold(&key);
-            }
         }
+        ended(shared, &wl, write, &result);
     }
 }
 

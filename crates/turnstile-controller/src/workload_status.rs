@@ -63,6 +63,17 @@ pub async fn write_seen(
     .await
 }
 
+/// How a Workload write ended, for the cache's side of the protocol
+/// ([`turnstile_state::index::Index::write_ended`]).
+pub fn end_of<T>(r: &Result<T, kube::Error>) -> turnstile_state::index::WriteEnd {
+    use turnstile_state::index::WriteEnd;
+    match r {
+        Ok(_) => WriteEnd::Stored,
+        Err(kube::Error::Api(a)) if a.code == 409 => WriteEnd::Conflict,
+        Err(_) => WriteEnd::Failed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +88,21 @@ mod tests {
             patch_body(json!({"admission": null}), None),
             json!({"status": {"admission": null}})
         );
+    }
+
+    #[test]
+    fn a_write_ends_stored_in_conflict_or_failed() {
+        use turnstile_state::index::WriteEnd;
+        let api = |code: u16| {
+            Err::<(), _>(kube::Error::Api(
+                kube::core::Status::failure("m", "r")
+                    .with_code(code)
+                    .boxed(),
+            ))
+        };
+        assert_eq!(end_of(&Ok::<(), kube::Error>(())), WriteEnd::Stored);
+        assert_eq!(end_of(&api(409)), WriteEnd::Conflict);
+        assert_eq!(end_of(&api(404)), WriteEnd::Failed);
+        assert_eq!(end_of(&api(500)), WriteEnd::Failed);
     }
 }

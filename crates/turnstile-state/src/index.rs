@@ -1236,8 +1236,10 @@ mod placement;
 mod statuses;
 mod upkeep;
 mod windows;
+mod writes;
 
 pub use windows::{WindowEffect, WindowPolicy, WindowTarget};
+pub use writes::{SchedulerWrite, WriteEnd};
 
 #[cfg(test)]
 mod tests;

@@ -1585,3 +1585,94 @@ fn an_assumed_admission_under_admission_checks_reserves_without_admitting() {
     let st = ix.cluster_queue_status("cq").unwrap();
     assert_eq!((st.reserving_workloads, st.admitted_workloads), (2, 1));
 }
+
+/// The keys at the heads of the active queues now.
+fn head_keys(ix: &mut Index) -> Vec<String> {
+    ix.heads(i64::MAX)
+        .into_values()
+        .flatten()
+        .map(|w| w.key.to_string())
+        .collect()
+}
+
+#[test]
+fn the_scheduler_write_protocol_holds_and_gives_back_as_each_write_ends() {
+    use super::writes::{SchedulerWrite as W, WriteEnd as E};
+    let key: ObjectKey = "ns/a".into();
+    let at = |rv: &str| {
+        let mut a = wl("a", "1", "2026-11-25T00:00:01Z");
+        a.metadata.resource_version = Some(rv.into());
+        a
+    };
+
+    // An admission refused as stale (409): released, and out of the active queues until a newer
+    // version is seen; a stored one keeps the assumed charge.
+    let mut ix = setup("1");
+    ix.apply_workload(at("10"));
+    assert_eq!(admitted(&cycle(&mut ix)), ["ns/a"]);
+    ix.writing(&key, Some("10"), W::Admission);
+    assert!(!ix.write_ended(&key, Some("10"), W::Admission, E::Stored));
+    assert_eq!(ix.snapshot().admitted["cq"].len(), 1, "still assumed");
+    assert!(ix.write_ended(&key, Some("10"), W::Admission, E::Conflict));
+    assert!(
+        ix.snapshot()
+            .admitted
+            .get("cq")
+            .is_none_or(BTreeMap::is_empty)
+    );
+    assert!(ix.is_held("ns/a") && head_keys(&mut ix).is_empty());
+    ix.apply_workload(at("11"));
+    assert_eq!(
+        head_keys(&mut ix),
+        ["ns/a"],
+        "back once the newer version is seen"
+    );
+
+    // Any other failure gives it back at once.
+    let mut ix = setup("1");
+    ix.apply_workload(at("10"));
+    cycle(&mut ix);
+    assert!(ix.write_ended(&key, Some("10"), W::Admission, E::Failed));
+    assert!(!ix.is_held("ns/a"));
+    assert_eq!(head_keys(&mut ix), ["ns/a"]);
+
+    // An eviction holds the workload and shows it evicted; a failed one lets the lifecycle call
+    // for it again.
+    let mut ix = setup("1");
+    let mut a = admitted_wl("a", json!([]));
+    a.metadata.resource_version = Some("10".into());
+    a.spec.active = Some(false);
+    ix.apply_workload(a);
+    let evict = ix.take_upkeep(0);
+    assert_eq!(evict.len(), 1);
+    ix.writing(&key, Some("10"), W::Eviction);
+    assert!(ix.is_held("ns/a"));
+    assert!(
+        ix.snapshot().admitted["cq"]["ns/a"].evicted,
+        "shown evicted"
+    );
+    assert!(ix.take_upkeep(0).is_empty());
+    assert!(!ix.write_ended(&key, Some("10"), W::Eviction, E::Failed));
+    assert!(!ix.is_held("ns/a"));
+    assert_eq!(ix.take_upkeep(0), evict, "called for again");
+
+    // Upkeep and blocked-reason writes hold until the newer version; a conflict gives back.
+    for w in [W::Upkeep, W::BlockedReason] {
+        let mut ix = setup("1");
+        ix.apply_workload(at("10"));
+        ix.writing(&key, Some("10"), w);
+        assert!(ix.is_held("ns/a"));
+        assert!(!ix.write_ended(&key, Some("10"), w, E::Stored));
+        assert!(ix.is_held("ns/a"), "{w:?}: held until the write comes back");
+        assert!(!ix.write_ended(&key, Some("10"), w, E::Conflict));
+        assert!(!ix.is_held("ns/a"), "{w:?}");
+    }
+
+    // A pending reason changes nothing the cycle reads, whatever its end.
+    let mut ix = setup("1");
+    ix.apply_workload(at("10"));
+    ix.writing(&key, Some("10"), W::PendingReason);
+    assert!(!ix.is_held("ns/a"));
+    assert!(!ix.write_ended(&key, Some("10"), W::PendingReason, E::Failed));
+    assert_eq!(head_keys(&mut ix), ["ns/a"]);
+}
